@@ -1,0 +1,1 @@
+"""IVR: voice menus and contact-center queues for FreeSWITCH, written in YAML."""

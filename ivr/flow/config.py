@@ -1,0 +1,322 @@
+"""The YAML files beside the flows: queues, agents, opening-hours schedules and tenants.
+
+Each file is optional and validated the same way as a flow, with positions in every message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ivr.flow.fields import (
+    INVALID,
+    CheckContext,
+    Duration,
+    ListOf,
+    Text,
+    check_options,
+    describe,
+)
+from ivr.flow.source import Diagnostics, LDict, LList, Mark, suggest
+
+STRATEGIES = ["longest_idle", "round_robin", "ring_all", "fewest_calls", "skills"]
+AGENT_STATES = ["available", "busy", "logged_out", "no_answer"]
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9_\-]*"
+
+
+@dataclass
+class QueueConfig:
+    """An operator queue from queues.yaml."""
+
+    name: str
+    agents: list[str]
+    strategy: str = "longest_idle"
+    hold_music: str = "local_stream://moh"
+    ring_timeout: float = 15.0
+    wrap_up: float = 10.0
+    service_level: float = 20.0
+    mark: Mark | None = None
+    agent_marks: list[Mark] = field(default_factory=list)
+
+
+@dataclass
+class AgentConfig:
+    """An agent (operator) from agents.yaml: a FreeSWITCH endpoint and skills."""
+
+    id: str
+    name: str
+    endpoint: str
+    skills: list[str] = field(default_factory=list)
+    mark: Mark | None = None
+
+
+@dataclass
+class Schedule:
+    """Opening hours: weekly ranges in minutes since midnight, holidays, in a time zone."""
+
+    name: str
+    timezone: ZoneInfo
+    weekly: dict[int, list[tuple[int, int]]]
+    holidays: set[dt.date]
+    mark: Mark | None = None
+
+    def is_holiday(self, when: dt.datetime) -> bool:
+        return when.astimezone(self.timezone).date() in self.holidays
+
+    def is_open(self, when: dt.datetime) -> bool:
+        """Whether the schedule is open at ``when`` (an aware datetime), in its own time zone."""
+        local = when.astimezone(self.timezone)
+        if local.date() in self.holidays:
+            return False
+        minute = local.hour * 60 + local.minute
+        return any(start <= minute < end for start, end in self.weekly.get(local.weekday(), []))
+
+
+@dataclass
+class Tenant:
+    """A client company served from this platform: its numbers, flow, language and voice."""
+
+    id: str
+    name: str
+    numbers: list[str]
+    flow: str
+    language: str | None = None
+    voice: str | None = None
+    mark: Mark | None = None
+    flow_mark: Mark | None = None
+
+
+QUEUE_FIELDS = {
+    "agents": ListOf(Text(), "Agent ids from agents.yaml, in order of preference", required=True),
+    "strategy": Text("How the next agent is chosen", choices=STRATEGIES),
+    "hold_music": Text("What callers hear while waiting (e.g. local_stream://moh)"),
+    "ring_timeout": Duration("How long one agent's phone rings before the next is tried"),
+    "wrap_up": Duration("Agent rest after each call"),
+    "service_level": Duration("Answer-time target, for reports"),
+}
+AGENT_FIELDS = {
+    "name": Text("The agent's name", required=True),
+    "endpoint": Text(
+        "FreeSWITCH endpoint, e.g. user/1001",
+        required=True,
+        pattern=r"[a-z_]+/\S+",
+        pattern_doc="an endpoint like user/1001",
+    ),
+    "skills": ListOf(Text(), "Skills such as languages: [en, ru]"),
+}
+TENANT_FIELDS = {
+    "name": Text("The company name agents hear and see", required=True),
+    "numbers": ListOf(
+        Text(pattern=r"\+?[0-9*#]+", pattern_doc="a phone number (digits)"),
+        "Dialed numbers that belong to this company",
+        required=True,
+    ),
+    "flow": Text("The flow id that answers these numbers", required=True),
+    "language": Text(
+        "Default language of this company's calls",
+        pattern=r"[a-z]{2}(-[a-z]{2})?",
+        pattern_doc="a language code like en, ru, bg",
+    ),
+    "voice": Text("TTS voice for this company"),
+}
+SCHEDULE_KEYS = ["timezone", "weekly", "holidays"]
+_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_RANGE = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
+
+
+def _top(doc: Any, key: str, name: str, diag: Diagnostics) -> LDict | None:
+    if not isinstance(doc, LDict) or set(doc) != {key}:
+        mark = doc.mark if isinstance(doc, LDict | LList) else Mark(name, 1, 1)
+        diag.error(f"{name} must have one top-level key '{key}:' holding a mapping", mark)
+        return None
+    body = doc[key]
+    if not isinstance(body, LDict):
+        diag.error(f"'{key}:' must be a mapping of names to settings", doc.value_mark(key))
+        return None
+    return body
+
+
+def _entries(body: LDict, diag: Diagnostics, what: str):
+    for key, value in body.items():
+        if not re.fullmatch(_NAME, key):
+            diag.error(
+                f"'{key}' is not a valid {what} name (letters, digits, _ and -)", body.key_mark(key)
+            )
+            continue
+        if not isinstance(value, LDict):
+            diag.error(
+                f"{what} '{key}' must be a mapping of settings, got {describe(value)}",
+                body.value_mark(key),
+            )
+            continue
+        yield key, value
+
+
+def load_queues(doc: Any, name: str, diag: Diagnostics) -> dict[str, QueueConfig]:
+    """Read queues.yaml."""
+    body = _top(doc, "queues", name, diag)
+    out: dict[str, QueueConfig] = {}
+    if body is None:
+        return out
+    for key, value in _entries(body, diag, "queue"):
+        ctx = CheckContext(diag)
+        opts = check_options(value, QUEUE_FIELDS, ctx)
+        if INVALID in opts.values():
+            continue
+        given = {k: v for k, v in opts.items() if v is not None and k != "agents"}
+        agents = opts["agents"]
+        marks = value["agents"].item_marks if isinstance(value.get("agents"), LList) else []
+        out[key] = QueueConfig(key, agents, mark=body.key_mark(key), agent_marks=marks, **given)
+    return out
+
+
+def load_agents(doc: Any, name: str, diag: Diagnostics) -> dict[str, AgentConfig]:
+    """Read agents.yaml."""
+    body = _top(doc, "agents", name, diag)
+    out: dict[str, AgentConfig] = {}
+    if body is None:
+        return out
+    for key, value in _entries(body, diag, "agent"):
+        opts = check_options(value, AGENT_FIELDS, CheckContext(diag))
+        if INVALID in opts.values():
+            continue
+        out[key] = AgentConfig(
+            key, opts["name"], opts["endpoint"], opts["skills"] or [], body.key_mark(key)
+        )
+    return out
+
+
+def load_tenants(doc: Any, name: str, diag: Diagnostics) -> dict[str, Tenant]:
+    """Read tenants.yaml; a number may belong to one tenant only."""
+    body = _top(doc, "tenants", name, diag)
+    out: dict[str, Tenant] = {}
+    if body is None:
+        return out
+    owners: dict[str, str] = {}
+    for key, value in _entries(body, diag, "tenant"):
+        opts = check_options(value, TENANT_FIELDS, CheckContext(diag))
+        if INVALID in opts.values():
+            continue
+        for i, number in enumerate(opts["numbers"]):
+            if number in owners:
+                diag.error(
+                    f"number {number} already belongs to tenant '{owners[number]}'",
+                    value["numbers"].item_mark(i),
+                )
+            owners[number] = key
+        out[key] = Tenant(
+            key,
+            opts["name"],
+            opts["numbers"],
+            opts["flow"],
+            opts["language"],
+            opts["voice"],
+            body.key_mark(key),
+            value.value_mark("flow"),
+        )
+    return out
+
+
+def _weekly(value: Any, mark: Mark, diag: Diagnostics) -> dict[int, list[tuple[int, int]]]:
+    weekly: dict[int, list[tuple[int, int]]] = {}
+    if not isinstance(value, LDict):
+        diag.error('expected day ranges, e.g. {mon-fri: "09:00-18:00", sat: closed}', mark)
+        return weekly
+    for days_text, hours in value.items():
+        days = _days(days_text)
+        if days is None:
+            diag.error(
+                f"'{days_text}' is not a day or day range; use mon, tue, wed, thu, fri, sat, sun, "
+                "ranges like mon-fri, or lists like mon,wed",
+                value.key_mark(days_text),
+            )
+            continue
+        ranges = _ranges(hours, value.value_mark(days_text), diag)
+        for day in days:
+            weekly.setdefault(day, []).extend(ranges)
+    return weekly
+
+
+def _days(text: str) -> list[int] | None:
+    days: list[int] = []
+    for piece in text.lower().replace(" ", "").split(","):
+        if "-" in piece:
+            first, _, last = piece.partition("-")
+            if first not in _DAYS or last not in _DAYS:
+                return None
+            a, b = _DAYS.index(first), _DAYS.index(last)
+            days.extend(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+        elif piece in _DAYS:
+            days.append(_DAYS.index(piece))
+        else:
+            return None
+    return days
+
+
+def _ranges(value: Any, mark: Mark, diag: Diagnostics) -> list[tuple[int, int]]:
+    if value == "closed":
+        return []
+    items = value if isinstance(value, LList) else [value]
+    out = []
+    for item in items:
+        match = _RANGE.fullmatch(item) if isinstance(item, str) else None
+        if not match:
+            diag.error(
+                f'bad opening hours {describe(item)}: expected "HH:MM-HH:MM" or closed', mark
+            )
+            continue
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60 or end <= start:
+            diag.error(
+                f"bad opening hours '{item}': the end must come after the start, "
+                "within one day (00:00-24:00)",
+                mark,
+            )
+            continue
+        out.append((start, end))
+    return out
+
+
+def load_schedules(doc: Any, name: str, diag: Diagnostics) -> dict[str, Schedule]:
+    """Read schedules.yaml."""
+    body = _top(doc, "schedules", name, diag)
+    out: dict[str, Schedule] = {}
+    if body is None:
+        return out
+    for key, value in _entries(body, diag, "schedule"):
+        ok = True
+        for option in value:
+            if option not in SCHEDULE_KEYS:
+                diag.error(
+                    f"unknown key '{option}'{suggest(option, SCHEDULE_KEYS)} "
+                    f"(allowed here: {', '.join(SCHEDULE_KEYS)})",
+                    value.key_mark(option),
+                )
+                ok = False
+        zone = None
+        try:
+            zone = ZoneInfo(str(value.get("timezone")))
+        except (ZoneInfoNotFoundError, ValueError):
+            diag.error(
+                f"unknown time zone {describe(value.get('timezone'))}; use an IANA name "
+                "such as Europe/Sofia or America/New_York",
+                value.value_mark("timezone"),
+            )
+            ok = False
+        weekly = _weekly(value.get("weekly"), value.value_mark("weekly"), diag)
+        holidays: set[dt.date] = set()
+        raw = value.get("holidays") or []
+        for i, day in enumerate(raw if isinstance(raw, list) else [raw]):
+            try:
+                holidays.add(dt.date.fromisoformat(str(day)))
+            except ValueError:
+                where = raw.item_mark(i) if isinstance(raw, LList) else value.mark
+                diag.error(f"bad holiday {describe(day)}: expected a date YYYY-MM-DD", where)
+                ok = False
+        if ok and zone is not None:
+            out[key] = Schedule(key, zone, weekly, holidays, body.key_mark(key))
+    return out

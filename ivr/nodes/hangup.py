@@ -1,0 +1,23 @@
+"""``hangup``: say goodbye and end the call."""
+
+from __future__ import annotations
+
+from ivr.flow.fields import PromptField
+from ivr.nodes.base import Node
+
+
+class Hangup(Node):
+    """Plays an optional goodbye, then hangs up."""
+
+    type_name = "hangup"
+    summary = "Say goodbye and end the call"
+    ends_call = True
+    options = {"prompt": PromptField("A goodbye played before hanging up")}
+
+    def run(self, call) -> None:
+        call.say(self.opts["prompt"])
+        call.channel.hangup()
+        return None
+
+
+NODE = Hangup

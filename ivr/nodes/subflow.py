@@ -1,0 +1,35 @@
+"""``subflow``: run another flow and come back when it reaches a ``return`` node."""
+
+from __future__ import annotations
+
+from ivr.flow.fields import Edge, Text
+from ivr.nodes.base import Node
+
+
+class Subflow(Node):
+    """Runs a shared flow (identification, a survey) inside this call, then goes on."""
+
+    type_name = "subflow"
+    summary = "Run another flow, then come back"
+    needs_answer = False
+    options = {
+        "flow": Text("The id of the flow to run", required=True),
+        "next": Edge("Where to go when the subflow returns", label="next", required=True),
+    }
+
+    def check(self, project) -> None:
+        target = self.opts["flow"]
+        if target not in project.project.flows:
+            project.unknown(
+                "flow", target, list(project.project.flows), self.marks["flow"], "this folder"
+            )
+        elif target == self.flow_id:
+            project.error("a flow cannot call itself as a subflow", self.marks["flow"])
+        else:
+            project.flow.subflows.add(target)
+
+    def run(self, call) -> str | None:
+        return "next" if call.run_subflow(self.opts["flow"]) else None
+
+
+NODE = Subflow

@@ -1,0 +1,328 @@
+"""The per-call interpreter: walks a compiled flow on one Channel and keeps the call's record.
+
+One ``Call`` per phone call. Nodes do their work through the helpers here (rendering prompts,
+collecting keys, variables, goals), so they never see how the channel is implemented. Failures
+come in two kinds, as in jambonz: a recoverable node failure (``NodeError``, a template error)
+takes the node's error edge; anything else ends the call politely with the outcome ``error``.
+A hang-up (``CallerHungUp``) unwinds everything and the record is still closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ivr.acd import AgentPool
+from ivr.flow.compiler import CompiledFlow, Project
+from ivr.flow.config import Tenant
+from ivr.flow.prompts import Prompt, SayPart, SoundPart, TextPart
+from ivr.flow.templates import TemplateError, evaluate, render
+from ivr.nodes.base import Node, NodeError
+from ivr.prompts.sayas import SayAsError, say_as
+from ivr.runtime.channel import CallEnded, CallerHungUp, Channel, Collected, Utterance
+from ivr.runtime.record import CallRecord, Visit
+
+log = logging.getLogger("ivr.call")
+
+MAX_NODE_VISITS = 5000
+"""A flow that visits this many nodes in one call is looping without the caller; stop it."""
+MAX_SUBFLOW_DEPTH = 16
+
+APOLOGY = {
+    "en": "Sorry, we cannot take your call right now. Please call again later.",
+    "ru": "Извините, сейчас мы не можем принять ваш звонок. Пожалуйста, перезвоните позже.",
+    "bg": "Съжаляваме, в момента не можем да приемем обаждането ви. Моля, обадете се по-късно.",
+}
+
+
+class CallLogAdapter(logging.LoggerAdapter):
+    """Prefixes log lines with the call id and the current ``node:type`` so one call greps."""
+
+    def process(self, msg: str, kwargs: Any) -> tuple[str, Any]:
+        call: Call = self.extra["call"]
+        where = f" {call.current.name}:{call.current.type_name}" if call.current else ""
+        return f"[{call.info.call_id}{where}] {msg}", kwargs
+
+
+class _Fatal(Exception):
+    """A node failed with no error edge anywhere: the call ends with an apology."""
+
+
+@dataclass
+class CallServices:
+    """What calls share: the compiled project and the operator pool."""
+
+    project: Project
+    agents: AgentPool = field(default=None)  # type: ignore[assignment]
+    recordings_dir: str = "var/recordings"
+
+    def __post_init__(self) -> None:
+        if self.agents is None:
+            self.agents = AgentPool(self.project.agents)
+
+
+class Call:
+    """One call's interpreter state: variables, language, position in the flow, and record."""
+
+    def __init__(
+        self,
+        services: CallServices,
+        flow: CompiledFlow,
+        channel: Channel,
+        tenant: Tenant | None = None,
+        on_visit: Callable[[Visit], None] | None = None,
+    ) -> None:
+        self.services = services
+        self.on_visit = on_visit
+        self.project = services.project
+        self.flow = flow
+        self.channel = channel
+        self.info = channel.info
+        if not self.info.call_id:
+            self.info.call_id = str(uuid.uuid4())
+        self.tenant = tenant
+        self.language = (tenant.language if tenant and tenant.language else None) or flow.language
+        self.voice = (tenant.voice if tenant else None) or flow.voice
+        self.vars: dict[str, Any] = {}
+        self.pending_digits = ""
+        self.answered = False
+        self.current: Node | None = None
+        self.log = CallLogAdapter(log, {"call": self})
+        self.record = CallRecord(
+            call_id=self.info.call_id,
+            caller=self.info.caller,
+            dialed=self.info.dialed,
+            flow=flow.id,
+            tenant=tenant.id if tenant else None,
+            started_at=channel.now(),
+        )
+        self._visits = 0
+        self._depth = 0
+        self._init_vars(flow)
+
+    # ----------------------------------------------------------------- running the flow
+
+    def run(self) -> CallRecord:
+        """Run the call to its end, whatever happens, and return its closed record."""
+        self.log.info(
+            "call from %s to %s starts flow %s",
+            self.info.caller or "unknown",
+            self.info.dialed or "unknown",
+            self.flow.id,
+        )
+        try:
+            if self._run_flow(self.flow):
+                self._hangup()  # a top-level `return` ends the call like `hangup`
+        except CallerHungUp:
+            self.record.hung_up_by_caller = True
+            self.log.info("caller hung up")
+        except _Fatal as exc:
+            self.record.error = str(exc)
+            self._apologise()
+        except CallEnded:
+            pass
+        except Exception as exc:  # a bug must cost one call, never the controller
+            self.log.exception("unexpected failure")
+            self.record.error = f"{type(exc).__name__}: {exc}"
+            self._apologise()
+        finally:
+            self.record.ended_at = self.channel.now()
+            self.record.outcome = self.record.decide_outcome()
+            self.log.info("call ends: %s", self.record.outcome)
+        return self.record
+
+    def _run_flow(self, flow: CompiledFlow) -> bool:
+        """Walk ``flow`` from its start. True when it reached a ``return`` node."""
+        name: str | None = flow.start
+        while name is not None:
+            self._visits += 1
+            if self._visits > MAX_NODE_VISITS:
+                raise _Fatal(f"flow {flow.id} visited {MAX_NODE_VISITS} nodes; it is looping")
+            node = flow.nodes[name]
+            self.current = node
+            if node.needs_answer:
+                self.ensure_answered()
+            if node.type_name not in ("menu", "input", "language"):
+                self.pending_digits = ""
+            visit = Visit(flow.id, name, node.type_name, self.channel.now())
+            self.record.visits.append(visit)
+            if self.on_visit is not None:
+                self.on_visit(visit)
+            self.log.debug("enter")
+            label = self._run_node(node, flow, visit)
+            visit.result = label
+            if label is None:
+                return False
+            if label == RETURN:
+                return True
+            name = node.edges[label] if label in node.edges else flow.on_error
+        return False
+
+    def _run_node(self, node: Node, flow: CompiledFlow, visit: Visit) -> str | None:
+        try:
+            label = node.run(self)
+        except (NodeError, TemplateError, SayAsError) as exc:
+            visit.detail = str(exc)
+            self.log.warning("node failed: %s", exc)
+            if "error" in node.edges:
+                return "error"
+            if flow.on_error and flow.on_error != node.name:
+                return "error"  # _run_flow falls back to the flow-wide error node
+            raise _Fatal(f"{flow.id}.{node.name}: {exc}") from exc
+        if label is not None and label != RETURN and label not in node.edges:
+            raise _Fatal(f"{node!r} returned outcome '{label}', which has no edge")
+        goal = node.opts.get("goal")
+        if goal and label != "error" and goal not in self.record.goals:
+            self.record.goals.append(goal)
+        return label
+
+    def run_subflow(self, flow_id: str) -> bool:
+        """Run another flow inside this call; True when it returned, False when the call ended."""
+        flow = self.project.flows[flow_id]
+        if self._depth >= MAX_SUBFLOW_DEPTH:
+            raise _Fatal(f"subflows nested more than {MAX_SUBFLOW_DEPTH} deep")
+        self._init_vars(flow)
+        self._depth += 1
+        try:
+            return self._run_flow(flow)
+        finally:
+            self._depth -= 1
+
+    def _init_vars(self, flow: CompiledFlow) -> None:
+        # Variables a flow may set later exist from the start as None, so a template can test
+        # them (`{{ 10 if acct and acct.vip else 0 }}`) before the lookup has run.
+        for name in flow.variables:
+            self.vars.setdefault(name, None)
+        for name, value in flow.vars.items():
+            self.vars[name] = value
+
+    def _hangup(self) -> None:
+        self.channel.hangup("NORMAL_CLEARING")
+
+    def _apologise(self) -> None:
+        self.log.error("call ends with an apology: %s", self.record.error)
+        text = APOLOGY.get(self.language.split("-")[0], APOLOGY["en"])
+        try:
+            self.ensure_answered()
+            self.channel.play([Utterance(text, self.language, self.voice)], barge_in=False)
+            self.channel.hangup("NORMAL_TEMPORARY_FAILURE")
+        except CallEnded:
+            pass
+        except Exception:
+            self.log.exception("could not apologise to the caller")
+
+    # ----------------------------------------------------------------- helpers for nodes
+
+    def context(self) -> dict[str, Any]:
+        """The variables templates see: built-ins, then the call's own."""
+        tenant = self.tenant
+        return {
+            "caller": self.info.caller,
+            "caller_name": self.info.caller_name,
+            "dialed": self.info.dialed,
+            "tenant": tenant.id if tenant else "",
+            "tenant_name": tenant.name if tenant else "",
+            "language": self.language,
+            "now": self.channel.now(),
+            "call_id": self.info.call_id,
+            **self.vars,
+        }
+
+    def render(self, template: str) -> str:
+        """Render a template; a failure is a NodeError (the node's error edge)."""
+        try:
+            return render(template, self.context())
+        except TemplateError as exc:
+            raise NodeError(f"template {template!r} failed: {exc}") from exc
+
+    def evaluate(self, expression: str) -> Any:
+        """Evaluate an expression; a failure is a NodeError (the node's error edge)."""
+        try:
+            return evaluate(expression, self.context())
+        except TemplateError as exc:
+            raise NodeError(f"expression {expression!r} failed: {exc}") from exc
+
+    def utterances(self, prompt: Prompt | None) -> list[Utterance]:
+        """Render a prompt for this call's language into what the channel plays."""
+        if prompt is None:
+            return []
+        out = []
+        for part in prompt.for_language(self.language):
+            if isinstance(part, TextPart):
+                out.append(Utterance(self.render(part.template), self.language, self.voice))
+            elif isinstance(part, SoundPart):
+                text = self.render(part.text) if part.text else ""
+                out.append(Utterance(text, self.language, self.voice, sound=part.name))
+            elif isinstance(part, SayPart):
+                value = self.render(part.value)
+                text = say_as(part.kind, value, self.language, currency=part.currency)
+                out.append(Utterance(text, self.language, self.voice))
+        return out
+
+    def say(self, prompt: Prompt | None, *, barge_in: bool = False) -> str:
+        """Play a prompt; returns keys pressed over it when ``barge_in`` is on."""
+        utterances = self.utterances(prompt)
+        if not utterances:
+            return ""
+        return self.channel.play(utterances, barge_in=barge_in)
+
+    def collect(
+        self,
+        prompt: Prompt | None,
+        *,
+        max_digits: int,
+        timeout: float,
+        digit_timeout: float,
+        terminators: str,
+    ) -> Collected:
+        """Collect keys, starting with any the caller pressed over the previous prompt."""
+        pending, self.pending_digits = self.pending_digits, ""
+        if pending:
+            typed = ""
+            for key in pending:
+                if key in terminators:
+                    return Collected(typed, terminator=key)
+                typed += key
+                if len(typed) >= max_digits:
+                    return Collected(typed)
+            more = self.channel.collect(
+                [],
+                max_digits=max_digits - len(typed),
+                timeout=digit_timeout,
+                digit_timeout=digit_timeout,
+                terminators=terminators,
+            )
+            return Collected(typed + more.digits, more.terminator, timed_out=False)
+        return self.channel.collect(
+            self.utterances(prompt),
+            max_digits=max_digits,
+            timeout=timeout,
+            digit_timeout=digit_timeout,
+            terminators=terminators,
+        )
+
+    def ensure_answered(self) -> None:
+        """Answer the call if it is not answered yet."""
+        if not self.answered:
+            self.channel.answer()
+            self.answered = True
+            self.record.answered_at = self.channel.now()
+
+    def set_var(self, name: str, value: Any) -> None:
+        self.vars[name] = value
+
+    def note_input(self, name: str, value: str, sensitive: bool) -> None:
+        """Journal what the caller entered, masked when the node says it is sensitive."""
+        shown = "*" * len(value) if sensitive else value
+        self.record.inputs.append((self.current.name if self.current else "", name, shown))
+
+    def set_language(self, language: str, voice: str | None = None) -> None:
+        self.language = language
+        self.voice = voice
+
+
+RETURN = "\x00return"
+"""The label a ``return`` node gives: the subflow is done, go back to the calling flow."""

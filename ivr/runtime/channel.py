@@ -1,0 +1,151 @@
+"""The Channel protocol: everything the interpreter may do to a call, and nothing else.
+
+The interpreter drives a call only through these methods, so the same flow runs on FreeSWITCH (over
+the outbound event socket) and on the in-memory channel used by ``ivr test``. A caller's hang-up
+raises ``CallerHungUp`` from whichever method is running; it unwinds the whole call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class CallEnded(Exception):
+    """Base of the exceptions that end a call's flow early."""
+
+
+class CallerHungUp(CallEnded):
+    """The caller hung up; raised from any channel operation once the line is gone."""
+
+
+class ChannelError(Exception):
+    """The channel could not carry out an operation (media failure, lost connection)."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One piece of audio to play, with the words it says.
+
+    Attributes:
+        text: what the caller hears, as text (for transcripts and for TTS).
+        language: the language it is spoken in.
+        voice: the TTS voice, or None for the language's default.
+        sound: a recording name under ``sounds/<language>/`` to play instead of TTS, when it exists.
+    """
+
+    text: str
+    language: str
+    voice: str | None = None
+    sound: str | None = None
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What the caller keyed in during one collect attempt."""
+
+    digits: str
+    terminator: str = ""
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class BridgeResult:
+    """How connecting the caller to an endpoint went.
+
+    ``status`` is one of ``answered``, ``busy``, ``no_answer``, ``failed`` (unreachable,
+    unregistered, no route). When answered, ``answered_by`` is the endpoint that answered,
+    ``ring_seconds`` how long it rang and ``talk_seconds`` how long the conversation lasted.
+    """
+
+    status: str
+    cause: str = ""
+    answered_by: str = ""
+    ring_seconds: float = 0.0
+    talk_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """A finished recording: where it is and how long it lasts."""
+
+    path: str
+    seconds: float
+
+
+@dataclass
+class CallInfo:
+    """Who is calling and what they dialed, as the channel learned it."""
+
+    call_id: str
+    caller: str = ""
+    caller_name: str = ""
+    dialed: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+class Channel(Protocol):
+    """One live call, as the interpreter sees it. All durations are in seconds."""
+
+    info: CallInfo
+
+    def now(self) -> dt.datetime:
+        """The call clock (timezone-aware); simulated in tests."""
+
+    def answer(self) -> None:
+        """Answer the call (idempotent)."""
+
+    def play(self, prompts: list[Utterance], *, barge_in: bool) -> str:
+        """Play prompts in a row; with ``barge_in`` a key press stops them and is returned."""
+
+    def collect(
+        self,
+        prompts: list[Utterance],
+        *,
+        max_digits: int,
+        timeout: float,
+        digit_timeout: float,
+        terminators: str,
+    ) -> Collected:
+        """Play prompts (interruptible by a key) and collect up to ``max_digits`` keys.
+
+        ``timeout`` is the wait for the first key after the prompt, ``digit_timeout`` the wait
+        between keys; a key in ``terminators`` ends the input and is not part of the digits.
+        """
+
+    def wait(self, seconds: float, *, music: str | None = None, keys: str = "") -> str:
+        """Keep the caller waiting (with hold music, or silence).
+
+        Returns a key in ``keys`` as soon as the caller presses one, or an empty string when
+        the time is up.
+        """
+
+    def bridge(
+        self,
+        endpoints: list[str],
+        *,
+        timeout: float,
+        ringback: str | None,
+        whisper: list[Utterance],
+        caller_id_name: str,
+        variables: dict[str, str],
+    ) -> BridgeResult:
+        """Ring ``endpoints`` at once and connect the caller to the first that answers.
+
+        Returns when the conversation is over (also when the caller hung up during it) or the
+        attempt failed. ``ringback`` is what the caller hears meanwhile; ``whisper`` is played
+        to the agent only, before the caller is connected.
+        """
+
+    def transfer(self, destination: str) -> None:
+        """Hand the call to another destination (dialplan extension or endpoint)."""
+
+    def record(self, path: str, *, max_seconds: float, beep: bool) -> RecordResult:
+        """Record the caller to ``path`` (after a beep), until silence, a key or ``max_seconds``."""
+
+    def set_var(self, name: str, value: str) -> None:
+        """Set a channel variable (shown to agents, kept in CDRs)."""
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        """End the call from our side."""

@@ -1,0 +1,94 @@
+"""The record a call leaves behind: node path, inputs, goals, queue times, and one outcome.
+
+Every call gets exactly one outcome (DESIGN.md §6), decided from what happened, whichever way the
+call ended: the flow finished, the caller hung up, or something failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+OUTCOMES = (
+    "self_served",
+    "completed",
+    "answered",
+    "abandoned",
+    "ivr_hangup",
+    "transferred",
+    "voicemail",
+    "callback",
+    "error",
+)
+
+
+@dataclass
+class Visit:
+    """One node visit: when, which node, and the outcome label it took."""
+
+    flow: str
+    node: str
+    type: str
+    at: dt.datetime
+    result: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class CallRecord:
+    """Everything the journal keeps about one call."""
+
+    call_id: str
+    caller: str
+    dialed: str
+    flow: str
+    tenant: str | None
+    started_at: dt.datetime
+    answered_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    visits: list[Visit] = field(default_factory=list)
+    goals: list[str] = field(default_factory=list)
+    inputs: list[tuple[str, str, str]] = field(default_factory=list)
+    lookups: list[tuple[str, str, str]] = field(default_factory=list)
+    queue: str | None = None
+    queued_at: dt.datetime | None = None
+    agent: str | None = None
+    agent_answered_at: dt.datetime | None = None
+    talk_seconds: float = 0.0
+    transferred_to: str | None = None
+    voicemail: str | None = None
+    hung_up_by_caller: bool = False
+    in_queue_at_end: bool = False
+    error: str | None = None
+    outcome: str | None = None
+
+    @property
+    def path(self) -> list[str]:
+        """The names of the nodes visited, in order."""
+        return [v.node for v in self.visits]
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """Time from entering the queue to an agent answering (or to the end of the call)."""
+        if self.queued_at is None:
+            return None
+        end = self.agent_answered_at or self.ended_at
+        return (end - self.queued_at).total_seconds() if end else None
+
+    def decide_outcome(self) -> str:
+        """Choose the call's one outcome from what happened, most significant first."""
+        if self.agent_answered_at is not None:
+            return "answered"
+        if self.voicemail is not None:
+            return "voicemail"
+        if self.transferred_to is not None:
+            return "transferred"
+        if self.hung_up_by_caller and self.in_queue_at_end:
+            return "abandoned"
+        if self.error is not None:
+            return "error"
+        if self.goals and self.queued_at is None:
+            return "self_served"
+        if self.hung_up_by_caller:
+            return "ivr_hangup"
+        return "completed"

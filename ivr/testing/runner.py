@@ -1,0 +1,213 @@
+"""Run scenario cases on the in-memory channel and judge them against their expectations.
+
+This is the harness behind ``ivr test`` and the one plugin authors use in their own tests:
+``run_case(project, scenario, case)`` runs one scripted call and says what went wrong, with
+the call's transcript (what was played, what was pressed, the node path).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ivr.flow.compiler import Project, load_project
+from ivr.flow.source import Diagnostics, SourceCache
+from ivr.runtime.call import Call, CallServices
+from ivr.runtime.channel import CallInfo
+from ivr.runtime.memory import Event, MemoryChannel
+from ivr.runtime.record import CallRecord
+from ivr.testing.scenario import Case, Scenario, load_scenario
+
+DEFAULT_START = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
+"""When a case gives no ``at:``: a Wednesday at 10:00 UTC, so results never depend on the day."""
+
+
+@dataclass
+class CaseResult:
+    """The outcome of one case: the call's record, its transcript, and failed expectations."""
+
+    case: Case
+    record: CallRecord | None
+    transcript: list[Event] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def report(self) -> str:
+        """The failures, then the transcript and the path, for a person to read."""
+        lines = [f"      - {failure}" for failure in self.failures]
+        if self.transcript:
+            lines.append("      transcript:")
+            for event in self.transcript:
+                lines.append(f"        {event.at:7.1f}s  {event.who:<6}  {event.text}")
+        if self.record is not None:
+            lines.append(f"      path: {' -> '.join(self.record.path) or '(none)'}")
+            lines.append(
+                f"      outcome: {self.record.outcome}"
+                + (f" ({self.record.error})" if self.record.error else "")
+            )
+        return "\n".join(lines)
+
+
+def _expectations(
+    case: Case, record: CallRecord, variables: dict, channel: MemoryChannel
+) -> list[str]:
+    failures = []
+    expect = case.expect
+    path = record.path
+    if "path" in expect and path[: len(expect["path"])] != expect["path"]:
+        failures.append(
+            f"expected the path to start {' -> '.join(expect['path'])}, "
+            f"got {' -> '.join(path[: len(expect['path']) + 2]) or '(none)'}"
+        )
+    for node in expect.get("visits", []):
+        if node not in path:
+            failures.append(f"expected the call to visit '{node}', it did not")
+    if "outcome" in expect and record.outcome != expect["outcome"]:
+        failures.append(f"expected outcome '{expect['outcome']}', got '{record.outcome}'")
+    if "goals" in expect and sorted(record.goals) != sorted(expect["goals"]):
+        failures.append(f"expected goals {sorted(expect['goals'])}, got {sorted(record.goals)}")
+    if "agent" in expect and record.agent != str(expect["agent"]):
+        failures.append(
+            f"expected agent '{expect['agent']}' to answer, got "
+            f"{repr(record.agent) if record.agent else 'no agent'}"
+        )
+    if "queue" in expect and record.queue != expect["queue"]:
+        failures.append(
+            f"expected the caller to wait in queue '{expect['queue']}', got "
+            f"{repr(record.queue) if record.queue else 'no queue'}"
+        )
+    for name, wanted in expect.get("vars", {}).items():
+        if variables.get(name) is None:
+            failures.append(f"expected variable '{name}' to be {wanted!r}, it is not set")
+        elif str(variables[name]) != str(wanted):
+            failures.append(f"expected variable '{name}' to be {wanted!r}, got {variables[name]!r}")
+    left = [s for s in channel.remaining_steps if s.kind != "hangup"]
+    if left:
+        first = left[0]
+        what = "was never played" if first.kind == "hear" else "was never used"
+        failures.append(
+            f"step at line {first.line} ({first.describe()}) {what}; the call ended first"
+        )
+    return failures
+
+
+def run_case(
+    project: Project,
+    scenario: Scenario,
+    case: Case,
+    *,
+    call_id: str = "test-call",
+    on_event: Callable[[Event], None] | None = None,
+) -> CaseResult:
+    """Run one case on the in-memory channel and check its expectations.
+
+    Args:
+        project: the compiled folder the scenario lives in.
+        scenario: the scenario file (names the flow under test).
+        case: the case to run.
+        call_id: the id the call gets in logs.
+        on_event: called with each transcript line as it happens (for live display).
+    """
+    flow = project.flows.get(scenario.flow)
+    if flow is None:
+        return CaseResult(case, None, failures=[f"flow '{scenario.flow}' is not loaded"])
+    tenant = project.route(case.dialed)[1] if case.dialed else None
+    services = CallServices(project)
+    phones = {}
+    for agent_id, state in case.agents.items():
+        agent = project.agents.get(agent_id)
+        if agent is None:
+            return CaseResult(case, None, failures=[f"agent '{agent_id}' is not in agents.yaml"])
+        phones[agent.endpoint] = state
+        services.agents.set_state(agent_id, "available" if state == "no_answer" else state)
+    channel = MemoryChannel(
+        CallInfo(call_id, case.caller, case.caller_name, case.dialed),
+        start=case.at or DEFAULT_START,
+        steps=[*case.steps],
+        phones=phones,
+    )
+    if on_event is not None:
+        channel.transcript = _Observed(on_event)
+
+    def visited(visit) -> None:
+        channel.transcript.append(
+            Event(
+                (visit.at - channel.start).total_seconds(),
+                "flow",
+                f"-> {visit.node} ({visit.type})",
+            )
+        )
+
+    call = Call(services, flow, channel, tenant, on_visit=visited)
+    record = call.run()
+    failures = _expectations(case, record, call.vars, channel)
+    return CaseResult(case, record, list(channel.transcript), failures)
+
+
+class _Observed(list):
+    """A transcript list that also shows each line as it is added."""
+
+    def __init__(self, callback: Callable[[Event], None]) -> None:
+        super().__init__()
+        self._callback = callback
+
+    def append(self, event: Event) -> None:
+        super().append(event)
+        self._callback(event)
+
+
+@dataclass
+class Summary:
+    """Totals of a test run."""
+
+    passed: int = 0
+    failed: int = 0
+
+
+def run_scenario_files(paths: list[Path], out: Callable[[str], None]) -> Summary:
+    """Run every case of the given scenario files, printing a line per case.
+
+    Mistakes in a scenario file or in the flows it tests are printed and count as failures.
+    """
+    summary = Summary()
+    projects: dict[Path, Project] = {}
+    for path in paths:
+        folder = path.resolve().parent
+        if folder not in projects:
+            projects[folder] = load_project(path.parent)
+        project = projects[folder]
+        diag, sources = Diagnostics(), SourceCache()
+        scenario = load_scenario(path, diag, sources)
+        problems = [d.render(sources) for d in diag.sorted() if d.severity == "error"]
+        if scenario is not None and scenario.flow and scenario.flow not in project.flows:
+            known = ", ".join(sorted(project.flows)) or "none"
+            problems.append(
+                f"{scenario.flow_mark}: error: flow '{scenario.flow}' is not among "
+                f"the flows in {path.parent} (found: {known})"
+            )
+        flow_errors = [d for d in project.diag.sorted() if d.severity == "error"]
+        if flow_errors:
+            problems.append(f"the flows in {path.parent} do not compile:")
+            problems.extend(d.render(project.sources) for d in flow_errors)
+        if problems or scenario is None:
+            out(f"ERROR {path}")
+            for problem in problems:
+                out("      " + problem.replace("\n", "\n      "))
+            summary.failed += max(len(scenario.cases) if scenario else 1, 1)
+            continue
+        for index, case in enumerate(scenario.cases):
+            result = run_case(project, scenario, case, call_id=f"{path.stem}-{index + 1}")
+            if result.passed:
+                summary.passed += 1
+                out(f"PASS  {path}: {case.name}")
+            else:
+                summary.failed += 1
+                out(f"FAIL  {path}: {case.name}")
+                out(result.report())
+    out(f"{summary.passed} passed, {summary.failed} failed")
+    return summary

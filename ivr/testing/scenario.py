@@ -1,0 +1,205 @@
+"""Scenario files (``*.test.yaml``): scripted callers and what their calls must end with.
+
+An analyst writes cases of steps (``hear``, ``press``, ``wait``, ``hangup``) and expectations
+(``path``, ``outcome``, ``goals``, ``vars``, ``agent``). The file is validated like a flow, with
+positions in every message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ivr.flow.config import AGENT_STATES
+from ivr.flow.fields import (
+    INVALID,
+    AnyValue,
+    CheckContext,
+    Field,
+    ListOf,
+    MapOf,
+    Text,
+    check_options,
+    describe,
+    parse_duration,
+)
+from ivr.flow.source import Diagnostics, LDict, LList, Mark, SourceCache, load_yaml, suggest
+from ivr.runtime.memory import Step
+from ivr.runtime.record import OUTCOMES
+
+STEP_KINDS = ("hear", "press", "wait", "hangup")
+_KEYS = re.compile(r"[0-9*#ABCD]+")
+
+
+@dataclass
+class Case:
+    """One scripted call and its expectations."""
+
+    name: str
+    steps: list[Step]
+    caller: str = "+15550001111"
+    caller_name: str = ""
+    dialed: str = ""
+    at: dt.datetime | None = None
+    agents: dict[str, str] = field(default_factory=dict)
+    expect: dict[str, Any] = field(default_factory=dict)
+    mark: Mark | None = None
+
+
+@dataclass
+class Scenario:
+    """A scenario file: the flow it tests and its cases."""
+
+    path: Path
+    flow: str
+    cases: list[Case]
+    flow_mark: Mark | None = None
+
+
+EXPECT_FIELDS: dict[str, Field] = {
+    "path": ListOf(Text(), "The nodes the call visits first, in order (a prefix of its path)"),
+    "visits": ListOf(Text(), "Nodes the call must visit somewhere, in any order"),
+    "outcome": Text("The call's outcome", choices=list(OUTCOMES)),
+    "goals": ListOf(Text(), "Exactly the goals the call reaches"),
+    "vars": MapOf(AnyValue(), "Call variables and the values they must end with"),
+    "agent": Text("The agent who answers"),
+    "queue": Text("The queue the caller waited in"),
+}
+CASE_FIELDS: dict[str, Field] = {
+    "name": Text("What this case checks", required=True),
+    "caller": Text("The caller's number"),
+    "caller_name": Text("The caller-ID name"),
+    "dialed": Text("The number dialed (picks the tenant)"),
+    "at": Text("The call clock at the start, e.g. 2026-11-23T10:00:00"),
+    "agents": MapOf(
+        Text(choices=AGENT_STATES),
+        "Agent states for this case",
+        key_pattern=r"[A-Za-z0-9_\-]+",
+        key_doc="an agent id",
+    ),
+    "steps": AnyValue("What the caller does, in order", required=True),
+    "expect": AnyValue("What the call must end with"),
+}
+SCENARIO_FIELDS: dict[str, Field] = {
+    "flow": Text("The id of the flow under test", required=True),
+    "timezone": Text("Time zone of 'at:' times without an offset (default UTC)"),
+    "cases": AnyValue("The cases", required=True),
+}
+
+
+def _steps(value: Any, mark: Mark, diag: Diagnostics) -> list[Step]:
+    steps: list[Step] = []
+    if not isinstance(value, LList):
+        diag.error(f"steps: expected a list of hear/press/wait/hangup, got {describe(value)}", mark)
+        return steps
+    for i, item in enumerate(value):
+        where = value.item_mark(i)
+        if not isinstance(item, LDict) or len(item) != 1:
+            diag.error(
+                "a step is one of {hear: text}, {press: keys}, {wait: 10s}, {hangup: true}", where
+            )
+            continue
+        kind, arg = next(iter(item.items()))
+        arg_mark = item.value_mark(kind)
+        if kind not in STEP_KINDS:
+            diag.error(
+                f"unknown step '{kind}'{suggest(kind, list(STEP_KINDS))} (steps: "
+                f"{', '.join(STEP_KINDS)})",
+                item.key_mark(kind),
+            )
+        elif kind == "hear":
+            if not isinstance(arg, str | int | float) or isinstance(arg, bool) or arg == "":
+                diag.error(f"hear: expected text to listen for, got {describe(arg)}", arg_mark)
+            else:
+                steps.append(Step("hear", str(arg), where.line))
+        elif kind == "press":
+            keys = str(arg) if isinstance(arg, str | int) and not isinstance(arg, bool) else ""
+            if not _KEYS.fullmatch(keys):
+                diag.error(f"press: expected keys (0-9, *, #), got {describe(arg)}", arg_mark)
+            else:
+                steps.append(Step("press", keys, where.line))
+        elif kind == "wait":
+            seconds = parse_duration(arg)
+            if seconds is None:
+                diag.error(
+                    f"bad duration {describe(arg)}: expected a number followed by ms, s, "
+                    "m or h (e.g. 500ms, 5s, 2m)",
+                    arg_mark,
+                )
+            else:
+                steps.append(Step("wait", seconds, where.line))
+        elif arg is not True:
+            diag.error("hangup: write 'hangup: true'", arg_mark)
+        else:
+            steps.append(Step("hangup", True, where.line))
+    return steps
+
+
+def _when(text: str | None, zone: dt.tzinfo, mark: Mark, diag: Diagnostics) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        diag.error(f"at: expected a date and time like 2026-11-23T10:00:00, got {text!r}", mark)
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def load_scenario(path: Path, diag: Diagnostics, sources: SourceCache) -> Scenario | None:
+    """Read and check a scenario file; None when it cannot be used (mistakes are in ``diag``)."""
+    doc = load_yaml(path, diag, sources)
+    if doc is None:
+        return None
+    name = str(path)
+    if not isinstance(doc, LDict):
+        diag.error("a scenario file must be a mapping with flow: and cases:", Mark(name, 1, 1))
+        return None
+    top = check_options(doc, SCENARIO_FIELDS, CheckContext(diag))
+    zone: dt.tzinfo = dt.UTC
+    if top.get("timezone") not in (None, INVALID):
+        try:
+            zone = ZoneInfo(top["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            diag.error(f"unknown time zone {top['timezone']!r}", doc.value_mark("timezone"))
+    raw_cases = doc.get("cases")
+    cases: list[Case] = []
+    if "cases" in doc and (not isinstance(raw_cases, LList) or not raw_cases):
+        diag.error("cases: expected a list of cases", doc.value_mark("cases"))
+        raw_cases = None
+    for i, raw in enumerate(raw_cases or []):
+        where = raw_cases.item_mark(i)
+        if not isinstance(raw, LDict):
+            diag.error(
+                f"a case must be a mapping with name: and steps:, got {describe(raw)}", where
+            )
+            continue
+        opts = check_options(raw, CASE_FIELDS, CheckContext(diag))
+        steps = _steps(raw.get("steps"), raw.value_mark("steps"), diag) if "steps" in raw else []
+        expect: dict[str, Any] = {}
+        if isinstance(raw.get("expect"), LDict):
+            expect = check_options(raw["expect"], EXPECT_FIELDS, CheckContext(diag))
+            expect = {k: v for k, v in expect.items() if v is not None}
+        elif "expect" in raw:
+            diag.error(
+                "expect: expected a mapping (path, outcome, goals, vars, agent)",
+                raw.value_mark("expect"),
+            )
+        cases.append(
+            Case(
+                name=str(opts.get("name") or f"case {i + 1}"),
+                steps=steps,
+                caller=opts.get("caller") or "+15550001111",
+                caller_name=opts.get("caller_name") or "",
+                dialed=opts.get("dialed") or "",
+                at=_when(opts.get("at"), zone, raw.value_mark("at"), diag),
+                agents=opts.get("agents") or {},
+                expect=expect,
+                mark=where,
+            )
+        )
+    return Scenario(path, str(top.get("flow") or ""), cases, doc.value_mark("flow"))
