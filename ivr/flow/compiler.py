@@ -74,8 +74,8 @@ COMMON_NODE_FIELDS: dict[str, Field] = {
 
 
 def node_fields(cls: type[Node]) -> dict[str, Field]:
-    """A node type's own options plus those every node has."""
-    return {**COMMON_NODE_FIELDS, **cls.options}
+    """A node type's own options, then those every node has (unless the type redefines them)."""
+    return {**cls.options, **{k: v for k, v in COMMON_NODE_FIELDS.items() if k not in cls.options}}
 
 
 @dataclass
@@ -268,16 +268,20 @@ def _check_graph(draft: _FlowDraft, raw_nodes: LDict, diag: Diagnostics) -> None
             continue
         seen.add(current)
         stack.extend(r.target for r in draft.edges.get(current, []) if r.target in raw_nodes)
+    # Edges of nodes that did not compile are unknown, so say so rather than mislead.
+    broken = len(flow.nodes) != len(raw_nodes)
+    hint = " (some nodes have mistakes; fixing them may connect it)" if broken else ""
     for name in names:
         if name not in seen:
             diag.error(
-                f"node '{name}' is unreachable: no edge leads to it from start '{flow.start}'",
+                f"node '{name}' is unreachable: no edge leads to it from start "
+                f"'{flow.start}'{hint}",
                 raw_nodes.key_mark(name),
             )
     # A caller must always be able to leave: from every node some node that ends the call
     # (hangup, transfer, queue, record, return) must be reachable.
-    if len(flow.nodes) != len(raw_nodes):
-        return  # some nodes did not compile; their edges are unknown, so skip this check
+    if broken:
+        return
     ends = {n for n, node in flow.nodes.items() if node.ends_call}
     leaves = set(ends)
     changed = True

@@ -86,7 +86,8 @@ def _expectations(
             failures.append(f"expected variable '{name}' to be {wanted!r}, it is not set")
         elif str(variables[name]) != str(wanted):
             failures.append(f"expected variable '{name}' to be {wanted!r}, got {variables[name]!r}")
-    left = [s for s in channel.remaining_steps if s.kind != "hangup"]
+    # A caller may still be waiting silently, or about to hang up, when the call ends.
+    left = [s for s in channel.remaining_steps if s.kind not in ("wait", "hangup")]
     if left:
         first = left[0]
         what = "was never played" if first.kind == "hear" else "was never used"
