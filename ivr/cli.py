@@ -125,6 +125,68 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not host:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:8084")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise argparse.ArgumentTypeError(
+            f"{host} is not a loopback address: the controller only listens on 127.0.0.1 "
+            "(run it on the FreeSWITCH host)"
+        )
+    return host, int(port)
+
+
+def _compiled(folder: str):
+    path = Path(folder)
+    if not path.is_dir():
+        raise UsageError(f"{folder}: no such folder")
+    project = load_project(path)
+    for item in project.diag.sorted():
+        print(item.render(project.sources), file=sys.stderr)
+    if not project.ok:
+        raise UsageError(f"the flows in {folder} have errors (above); fix them first")
+    return project
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve calls from FreeSWITCH until SIGTERM or SIGINT, then drain."""
+    import signal
+
+    import gevent
+    from gevent.event import Event
+
+    from ivr.freeswitch.server import Controller
+    from ivr.prompts.files import PromptFiles
+
+    project = _compiled(args.flows)
+    prompts = PromptFiles(Path(args.prompt_cache), Path(args.sounds))
+    controller = Controller(
+        project,
+        args.listen,
+        prompts,
+        max_calls=args.max_calls,
+        recordings_dir=Path(args.recordings),
+    )
+    try:
+        controller.start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {exc}") from exc
+    print(
+        f"ivr: serving {len(project.flows)} flow(s) from {args.flows} on "
+        f"{controller.address[0]}:{controller.address[1]}",
+        flush=True,
+    )
+    stop = Event()
+    gevent.signal_handler(signal.SIGTERM, stop.set)
+    gevent.signal_handler(signal.SIGINT, stop.set)
+    stop.wait()
+    print(f"ivr: draining {len(controller.calls)} call(s)", flush=True)
+    controller.drain()
+    print(f"ivr: stopped after {controller.served} call(s)", flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ivr`` command."""
     parser = argparse.ArgumentParser(
@@ -151,6 +213,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("flow", metavar="FLOW.yaml")
     p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
     p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("serve", help="answer calls from FreeSWITCH (outbound event socket)")
+    p.add_argument("flows", metavar="FLOWS_DIR")
+    p.add_argument(
+        "--listen",
+        type=_address,
+        default=("127.0.0.1", 8084),
+        metavar="HOST:PORT",
+        help="where FreeSWITCH connects (default 127.0.0.1:8084)",
+    )
+    p.add_argument(
+        "--max-calls",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse calls beyond N at once (FreeSWITCH then fails over)",
+    )
+    p.add_argument(
+        "--prompt-cache",
+        default="var/prompts",
+        metavar="DIR",
+        help="where TTS prompts are rendered; FreeSWITCH must read it",
+    )
+    p.add_argument("--sounds", default="sounds", metavar="DIR", help="recorded prompts")
+    p.add_argument(
+        "--recordings",
+        default="var/recordings",
+        metavar="DIR",
+        help="where voicemail is recorded; FreeSWITCH must write it",
+    )
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("test", help="run scenario tests (*.test.yaml) without a PBX")
     p.add_argument("paths", nargs="+", metavar="SCENARIO", help="scenario files or folders")

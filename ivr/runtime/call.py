@@ -22,7 +22,14 @@ from ivr.flow.prompts import Prompt, SayPart, SoundPart, TextPart
 from ivr.flow.templates import TemplateError, evaluate, render
 from ivr.nodes.base import Node, NodeError
 from ivr.prompts.sayas import SayAsError, say_as
-from ivr.runtime.channel import CallEnded, CallerHungUp, Channel, Collected, Utterance
+from ivr.runtime.channel import (
+    CallEnded,
+    CallerHungUp,
+    Channel,
+    ChannelError,
+    Collected,
+    Utterance,
+)
 from ivr.runtime.record import CallRecord, Visit
 
 log = logging.getLogger("ivr.call")
@@ -124,6 +131,10 @@ class Call:
             self._apologise()
         except CallEnded:
             pass
+        except ChannelError as exc:
+            self.log.error("the call's channel failed: %s", exc)
+            self.record.error = f"channel: {exc}"
+            self._apologise()
         except Exception as exc:  # a bug must cost one call, never the controller
             self.log.exception("unexpected failure")
             self.record.error = f"{type(exc).__name__}: {exc}"
@@ -209,7 +220,7 @@ class Call:
             self.ensure_answered()
             self.channel.play([Utterance(text, self.language, self.voice)], barge_in=False)
             self.channel.hangup("NORMAL_TEMPORARY_FAILURE")
-        except CallEnded:
+        except (CallEnded, ChannelError):
             pass
         except Exception:
             self.log.exception("could not apologise to the caller")

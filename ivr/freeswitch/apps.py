@@ -1,0 +1,136 @@
+"""Arguments of the FreeSWITCH dialplan applications the controller runs, as pure functions.
+
+Nodes never build these strings; the FreeSWITCH channel calls these small, unit-tested functions,
+which refuse values that would corrupt the command (None, line breaks) instead of sending them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+_SAFE_VALUE = re.compile(r"[^,'{}\[\]\s\\]*")
+_KEYS = re.compile(r"[0-9*#ABCD]*")
+
+
+class AppArgumentError(ValueError):
+    """A value cannot be put into an application argument safely."""
+
+
+def _text(value: object, what: str) -> str:
+    if value is None or not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise AppArgumentError(f"{what} must be text, not {value!r}")
+    text = str(value)
+    if "\n" in text or "\r" in text or "\x00" in text:
+        raise AppArgumentError(f"{what} {text[:60]!r} holds a line break")
+    return text
+
+
+def _no_space(value: str, what: str) -> str:
+    text = _text(value, what)
+    if " " in text:
+        raise AppArgumentError(f"{what} {text!r} holds a space, which splits the argument")
+    return text
+
+
+def playback_target(paths: Sequence[str]) -> str:
+    """One file, or several played in a row as ``file_string://a.wav!b.wav``."""
+    if not paths:
+        raise AppArgumentError("nothing to play")
+    files = [_text(p, "file path") for p in paths]
+    for path in files:
+        if "!" in path:
+            raise AppArgumentError(f"file path {path!r} holds '!', which file_string splits on")
+    return files[0] if len(files) == 1 else "file_string://" + "!".join(files)
+
+
+def set_var(name: str, value: str) -> str:
+    """The argument of ``set``: ``name=value``."""
+    name = _text(name, "variable name")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise AppArgumentError(f"variable name {name!r} is not a plain name")
+    return f"{name}={_text(value, 'variable value')}"
+
+
+def terminators(keys: str) -> str:
+    """``playback_terminators`` / pagd terminators: the keys, or ``none``."""
+    keys = _text(keys, "keys")
+    if not _KEYS.fullmatch(keys):
+        raise AppArgumentError(f"{keys!r} are not phone keys")
+    return keys or "none"
+
+
+def play_and_get_digits(
+    *,
+    min_digits: int,
+    max_digits: int,
+    timeout: float,
+    terminator_keys: str,
+    prompt: str,
+    variable: str,
+    digit_timeout: float,
+) -> str:
+    """The argument of ``play_and_get_digits`` for one attempt (we handle retries ourselves).
+
+    FreeSWITCH's order: min max tries timeout terminators file invalid_file var regexp
+    digit_timeout. The regular expression accepts any keys: validation is the node's business.
+    """
+    if not 1 <= min_digits <= max_digits <= 128:
+        raise AppArgumentError(f"digit counts {min_digits}..{max_digits} are out of range")
+    return " ".join(
+        [
+            str(min_digits),
+            str(max_digits),
+            "1",
+            str(max(int(timeout * 1000), 1)),
+            terminators(terminator_keys),
+            _no_space(prompt, "prompt"),
+            "silence_stream://1",
+            _text(variable, "variable name"),
+            r"^[0-9*#ABCD]+$",
+            str(max(int(digit_timeout * 1000), 1)),
+        ]
+    )
+
+
+def _dial_value(value: str) -> str:
+    text = _text(value, "dial string variable")
+    if _SAFE_VALUE.fullmatch(text):
+        return text
+    # Quoted values keep spaces; commas are escaped because they separate variables.
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace(",", "\\,") + "'"
+
+
+def _variables(values: Mapping[str, str], open_: str, close: str) -> str:
+    if not values:
+        return ""
+    parts = []
+    for name, value in values.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise AppArgumentError(f"variable name {name!r} is not a plain name")
+        parts.append(f"{name}={_dial_value(value)}")
+    return open_ + ",".join(parts) + close
+
+
+def dial_string(legs: Sequence[tuple[str, Mapping[str, str]]], common: Mapping[str, str]) -> str:
+    """A bridge dial string ringing every leg at once: ``{common}[leg]user/1001,[leg]user/1002``."""
+    if not legs:
+        raise AppArgumentError("no endpoint to ring")
+    rings = []
+    for endpoint, values in legs:
+        endpoint = _text(endpoint, "endpoint")
+        if not re.fullmatch(r"[A-Za-z_]+/[^\s,{}\[\]]+", endpoint):
+            raise AppArgumentError(f"{endpoint!r} is not an endpoint like user/1001")
+        rings.append(_variables(values, "[", "]") + endpoint)
+    return _variables(common, "{", "}") + ",".join(rings)
+
+
+def record(path: str, max_seconds: float) -> str:
+    """The argument of ``record``: path, time limit, silence threshold and hits."""
+    path = _no_space(path, "recording path")
+    return f"{path} {max(int(max_seconds), 1)} 200 5"
+
+
+def transfer(destination: str, context: str) -> str:
+    """The argument of ``transfer``: an extension in the XML dialplan of ``context``."""
+    return f"{_no_space(destination, 'destination')} XML {_no_space(context, 'context')}"

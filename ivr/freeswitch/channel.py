@@ -1,0 +1,208 @@
+"""The Channel protocol over FreeSWITCH's outbound event socket.
+
+Each operation is one or a few dialplan applications run with ``sendmsg`` and awaited by
+``Application-UUID``; results are read from the variables of the CHANNEL_EXECUTE_COMPLETE that
+ends them (never from older events: FreeSWITCH leaves stale values behind, e.g.
+``read_terminator_used`` after a timeout). The call clock is FreeSWITCH's own, from event
+timestamps, so a simulated FreeSWITCH can run a ten-minute wait in milliseconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid as uuidlib
+
+from ivr.freeswitch import apps
+from ivr.freeswitch.session import OutboundSession
+from ivr.prompts.files import PromptFiles
+from ivr.runtime.channel import (
+    BridgeResult,
+    CallerHungUp,
+    CallInfo,
+    Collected,
+    RecordResult,
+    Utterance,
+)
+
+log = logging.getLogger("ivr.freeswitch")
+
+DIGITS_VARIABLE = "ivr_digits"
+BEEP = "tone_stream://%(500,0,800)"
+_BRIDGE_STATUS = {
+    "SUCCESS": "answered",
+    "USER_BUSY": "busy",
+    "NO_ANSWER": "no_answer",
+    "ALLOTTED_TIMEOUT": "no_answer",
+    "ORIGINATOR_CANCEL": "failed",
+}
+
+
+class FreeSwitchChannel:
+    """A live call on FreeSWITCH, driven through one outbound-socket session."""
+
+    def __init__(
+        self, session: OutboundSession, prompts: PromptFiles, transfer_context: str = "default"
+    ) -> None:
+        data = session.channel_data or {}
+        self.session = session
+        self.prompts = prompts
+        self.transfer_context = transfer_context
+        self.info = CallInfo(
+            call_id=session.uuid,
+            caller=data.get("Caller-Caller-ID-Number", ""),
+            caller_name=data.get("Caller-Caller-ID-Name", ""),
+            dialed=data.get("Caller-Destination-Number", ""),
+        )
+        self._terminators: str | None = None
+        self._bridge_events: dict[str, dt.datetime] = {}
+        self._answered_leg = ""
+        session.on_event(self._watch_bridge)
+
+    def now(self) -> dt.datetime:
+        return self.session.last_event_time or dt.datetime.now(dt.UTC)
+
+    def _files(self, prompts: list[Utterance]) -> list[str]:
+        return [self.prompts.path_for(u) for u in prompts]
+
+    def _set_terminators(self, keys: str) -> None:
+        value = apps.terminators(keys)
+        if value != self._terminators:
+            self.session.execute("set", apps.set_var("playback_terminators", value))
+            self._terminators = value
+
+    def _playback(self, target: str) -> dict:
+        done = self.session.execute("playback", target)
+        response = done.get("Application-Response", "")
+        if response == "FILE NOT FOUND":
+            log.warning("[%s] prompt file not found: %s", self.info.call_id, target)
+        elif response == "PLAYBACK ERROR" or self.session.hungup.is_set():
+            raise CallerHungUp()
+        return done
+
+    def answer(self) -> None:
+        self.session.execute("answer")
+
+    def play(self, prompts: list[Utterance], *, barge_in: bool) -> str:
+        if not prompts:
+            return ""
+        self._set_terminators("0123456789*#" if barge_in else "")
+        done = self._playback(apps.playback_target(self._files(prompts)))
+        return (done.get("variable_playback_terminator_used") or "") if barge_in else ""
+
+    def collect(
+        self,
+        prompts: list[Utterance],
+        *,
+        max_digits: int,
+        timeout: float,
+        digit_timeout: float,
+        terminators: str,
+    ) -> Collected:
+        files = self._files(prompts) or ["silence_stream://250"]
+        arg = apps.play_and_get_digits(
+            min_digits=1,
+            max_digits=max_digits,
+            timeout=timeout,
+            terminator_keys=terminators,
+            prompt=apps.playback_target(files),
+            variable=DIGITS_VARIABLE,
+            digit_timeout=digit_timeout,
+        )
+        done = self.session.execute("play_and_get_digits", arg)
+        if self.session.hungup.is_set():
+            raise CallerHungUp()
+        digits = done.get(f"variable_{DIGITS_VARIABLE}") or ""
+        if not digits:
+            return Collected("", timed_out=True)
+        used = done.get("variable_read_terminator_used") or ""
+        return Collected(digits, terminator=used if used in terminators else "")
+
+    def wait(self, seconds: float, *, music: str | None = None, keys: str = "") -> str:
+        self._set_terminators(keys)
+        whole = max(int(round(seconds)), 2)  # FreeSWITCH ignores playback_timeout_sec <= 1
+        if music:
+            self.session.execute("set", apps.set_var("playback_timeout_sec", str(whole)))
+            done = self._playback(music)
+        else:
+            done = self._playback(f"silence_stream://{whole * 1000}")
+        used = done.get("variable_playback_terminator_used") or ""
+        return used if used and used in keys else ""
+
+    def _watch_bridge(self, message) -> None:
+        name = message.event_name
+        if name == "CHANNEL_BRIDGE":
+            self._bridge_events["bridge"] = self.session.last_event_time or self.now()
+            self._answered_leg = message.get("Other-Leg-Unique-ID") or ""
+        elif name == "CHANNEL_UNBRIDGE":
+            self._bridge_events["unbridge"] = self.session.last_event_time or self.now()
+
+    def bridge(
+        self,
+        endpoints: list[str],
+        *,
+        timeout: float,
+        ringback: str | None,
+        whisper: list[Utterance],
+        caller_id_name: str,
+        variables: dict[str, str],
+    ) -> BridgeResult:
+        legs = {str(uuidlib.uuid4()): endpoint for endpoint in endpoints}
+        common = {
+            "leg_timeout": str(max(int(timeout), 1)),
+            "origination_caller_id_name": caller_id_name,
+            "origination_caller_id_number": self.info.caller or "anonymous",
+            "ignore_early_media": "true",
+            **variables,
+        }
+        if whisper:
+            # The agent's leg plays the whisper on answer, before the caller is connected.
+            common["group_confirm_key"] = "exec"
+            common["group_confirm_file"] = "playback " + apps.playback_target(self._files(whisper))
+        for name, value in (
+            ("hangup_after_bridge", "false"),
+            ("continue_on_fail", "true"),
+            ("ringback", ringback or "%(2000,4000,440,480)"),
+            ("transfer_ringback", ringback or "%(2000,4000,440,480)"),
+        ):
+            self.session.execute("set", apps.set_var(name, value))
+        self._bridge_events.clear()
+        self._answered_leg = ""
+        start = self.now()
+        dial = apps.dial_string(
+            [(endpoint, {"origination_uuid": leg}) for leg, endpoint in legs.items()], common
+        )
+        done = self.session.execute("bridge", dial)
+        disposition = done.get("variable_originate_disposition") or ""
+        if "bridge" not in self._bridge_events:
+            status = _BRIDGE_STATUS.get(disposition, "failed")
+            if status == "answered":
+                status = "failed"  # SUCCESS without a bridge event: treat as not connected
+            if self.session.hungup.is_set():
+                raise CallerHungUp()
+            return BridgeResult(status, disposition)
+        bridged = self._bridge_events["bridge"]
+        ended = self._bridge_events.get("unbridge", self.now())
+        return BridgeResult(
+            "answered",
+            disposition or "SUCCESS",
+            legs.get(self._answered_leg, endpoints[0]),
+            ring_seconds=(bridged - start).total_seconds(),
+            talk_seconds=(ended - bridged).total_seconds(),
+        )
+
+    def transfer(self, destination: str) -> None:
+        self.session.execute("transfer", apps.transfer(destination, self.transfer_context))
+
+    def record(self, path: str, *, max_seconds: float, beep: bool) -> RecordResult:
+        if beep:
+            self._playback(BEEP)
+        done = self.session.execute("record", apps.record(path, max_seconds))
+        seconds = int(done.get("variable_record_seconds") or 0)
+        return RecordResult(path, float(seconds))
+
+    def set_var(self, name: str, value: str) -> None:
+        self.session.execute("set", apps.set_var(name, value))
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        self.session.hangup(cause)

@@ -1,0 +1,123 @@
+"""The controller: FreeSWITCH connects here for every call, and each call runs its flow.
+
+An event-driven gevent server (no polling accept loop, no fixed connection cap) takes each
+outbound-socket connection, routes the call by the dialed number (tenants.yaml numbers, else the
+``default`` flow) and runs it in its own greenlet. A configurable limit refuses calls beyond it by
+closing the connection before ``connect``, which sends the caller down the dialplan's failover.
+Whatever one call does, the others go on. ``drain()`` stops taking calls and lets running calls
+finish (SIGTERM in ``ivr serve``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import gevent
+from gevent.pool import Pool
+from gevent.server import StreamServer
+
+from ivr.flow.compiler import Project
+from ivr.freeswitch.channel import FreeSwitchChannel
+from ivr.freeswitch.session import OutboundSession, SessionClosed
+from ivr.prompts.files import PromptFiles
+from ivr.runtime.call import Call, CallServices
+from ivr.runtime.record import CallRecord
+
+log = logging.getLogger("ivr.controller")
+
+
+class Controller:
+    """Serves calls from FreeSWITCH's outbound event socket.
+
+    Args:
+        project: the compiled flows and their queues, agents, schedules and tenants.
+        listen: (host, port) to listen on; port 0 picks a free one.
+        prompts: where prompts become audio files.
+        max_calls: calls served at once; more are refused (None: no limit but the machine's).
+        on_call_end: called with each finished call's record (the journal hooks in here).
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        listen: tuple[str, int],
+        prompts: PromptFiles,
+        *,
+        max_calls: int | None = None,
+        on_call_end: Callable[[CallRecord], None] | None = None,
+        recordings_dir: Path = Path("var/recordings"),
+    ) -> None:
+        self.project = project
+        self.prompts = prompts
+        self.max_calls = max_calls
+        self.on_call_end = on_call_end
+        self.services = CallServices(project, recordings_dir=str(recordings_dir.resolve()))
+        self.calls = Pool()
+        self.refused = 0
+        self.served = 0
+        self.server = StreamServer(listen, self._handle, spawn=self.calls, backlog=1024)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.server.address
+
+    def start(self) -> None:
+        self.server.start()
+        log.info("controller listening on %s:%d", *self.address)
+
+    def drain(self, timeout: float | None = None) -> None:
+        """Stop taking calls, then wait for the running ones to finish."""
+        self.server.close()
+        log.info("draining: %d call(s) in progress", len(self.calls))
+        self.calls.join(timeout=timeout)
+
+    def _handle(self, sock, address) -> None:
+        peer = f"{address[0]}:{address[1]}"
+        if self.max_calls is not None and len(self.calls) > self.max_calls:
+            self.refused += 1
+            log.warning(
+                "refusing a call from %s: %d calls in progress (limit %d)",
+                peer,
+                len(self.calls) - 1,
+                self.max_calls,
+            )
+            sock.close()
+            return
+        session = OutboundSession(sock, peer)
+        try:
+            session.start()
+        except SessionClosed as exc:
+            log.warning("call from %s dropped before it started: %s", peer, exc)
+            session.close()
+            return
+        try:
+            self._run(session)
+        finally:
+            session.close()
+
+    def _run(self, session: OutboundSession) -> None:
+        channel = FreeSwitchChannel(session, self.prompts)
+        flow, tenant = self.project.route(channel.info.dialed)
+        if flow is None:
+            # No flow for this number: refuse it so FreeSWITCH's failover takes the caller.
+            log.error(
+                "[%s] no flow for dialed number %r and no 'default' flow; refusing",
+                session.uuid,
+                channel.info.dialed,
+            )
+            return
+        self.served += 1
+        call = Call(self.services, flow, channel, tenant)
+        record = call.run()
+        if not session.hungup.is_set():
+            try:
+                channel.hangup()
+            except (SessionClosed, gevent.Timeout):
+                pass
+        if self.on_call_end is not None:
+            try:
+                self.on_call_end(record)
+            except Exception:
+                log.exception("[%s] recording the call's end failed", session.uuid)

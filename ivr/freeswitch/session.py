@@ -1,0 +1,224 @@
+"""One outbound event-socket connection: FreeSWITCH handing us one call.
+
+A reader greenlet parses every frame with the ESL codec and dispatches it: command replies to
+the command waiting for them (in order), CHANNEL_EXECUTE_COMPLETE to the ``execute`` waiting for
+that ``Application-UUID``, and the hang-up to everyone. The call's own greenlet sends commands
+and waits. Nothing is sent to a channel that has hung up: ``execute`` raises ``CallerHungUp``.
+An error while handling one frame is logged with the call's uuid and never stops the reader.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import logging
+import uuid as uuidlib
+
+import gevent
+from gevent.event import AsyncResult, Event
+from gevent.socket import socket as GeventSocket
+
+from ivr.freeswitch import esl
+from ivr.runtime.channel import CallerHungUp, ChannelError
+
+log = logging.getLogger("ivr.freeswitch")
+
+READ_SIZE = 65536
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for FreeSWITCH's reply to ``connect`` before giving up on the call."""
+REPLY_TIMEOUT = 30.0
+"""Seconds to wait for a command reply; FreeSWITCH answers in milliseconds."""
+
+
+class SessionClosed(ChannelError):
+    """The connection to FreeSWITCH is gone (closed, garbage received, or a reply timed out)."""
+
+
+class OutboundSession:
+    """The controller's end of one ``socket ... async full`` connection."""
+
+    def __init__(self, sock: GeventSocket, peer: str = "") -> None:
+        self.sock = sock
+        self.peer = peer
+        self.uuid = ""
+        self.channel_data: esl.Headers | None = None
+        self.hungup = Event()
+        self.hangup_cause = ""
+        self.closed = Event()
+        self.last_event_time: dt.datetime | None = None
+        self._parser = esl.ESLParser()
+        self._replies: collections.deque[AsyncResult] = collections.deque()
+        self._executions: dict[str, AsyncResult] = {}
+        self._event_hooks: list = []
+        self._reader: gevent.Greenlet | None = None
+
+    # ------------------------------------------------------------------ start and stop
+
+    def start(self) -> esl.Headers:
+        """Send ``connect``, read the channel data, subscribe to this channel's events.
+
+        Raises:
+            SessionClosed: FreeSWITCH closed the connection or sent garbage.
+        """
+        self._reader = gevent.spawn(self._read_loop)
+        reply = self._command(esl.connect(), timeout=CONNECT_TIMEOUT)
+        self.channel_data = reply.headers
+        self.uuid = reply.get("Unique-ID") or ""
+        self._note_time(reply.headers)
+        self._command(esl.myevents())
+        # linger: keep the socket after the hang-up so the final events still reach us.
+        self._command(esl.linger())
+        return reply.headers
+
+    def close(self) -> None:
+        """Say goodbye to FreeSWITCH (``exit``) and close the socket."""
+        if not self.closed.is_set():
+            try:
+                self._command(esl.exit_(), timeout=2.0)
+            except (SessionClosed, CallerHungUp):
+                pass
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if not self.closed.is_set():
+            self.closed.set()
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+        failure = SessionClosed("the connection to FreeSWITCH is closed")
+        while self._replies:
+            self._replies.popleft().set_exception(failure)
+        for pending in list(self._executions.values()):
+            pending.set_exception(CallerHungUp() if self.hungup.is_set() else failure)
+        self._executions.clear()
+
+    # ------------------------------------------------------------------ commands
+
+    def _send(self, data: bytes) -> None:
+        if self.closed.is_set():
+            raise SessionClosed("the connection to FreeSWITCH is closed")
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            self._shutdown()
+            raise SessionClosed(f"sending to FreeSWITCH failed: {exc}") from exc
+
+    def _command(self, data: bytes, timeout: float = REPLY_TIMEOUT) -> esl.ESLMessage:
+        waiter = AsyncResult()
+        self._replies.append(waiter)
+        self._send(data)
+        try:
+            return waiter.get(timeout=timeout)
+        except gevent.Timeout as exc:
+            self._shutdown()
+            raise SessionClosed(f"no reply from FreeSWITCH within {timeout:g}s") from exc
+
+    def api(self, command: str) -> str:
+        """Run an API command over this connection and return its output."""
+        return self._command(esl.api(command)).reply_text
+
+    def execute(self, app: str, arg: str | None = None) -> esl.ESLMessage:
+        """Run a dialplan application and wait for its CHANNEL_EXECUTE_COMPLETE.
+
+        Raises:
+            CallerHungUp: the channel hung up before or while the application ran.
+            SessionClosed: the connection broke.
+            ChannelError: FreeSWITCH refused the command.
+        """
+        if self.hungup.is_set():
+            raise CallerHungUp()
+        event_uuid = str(uuidlib.uuid4())
+        done = AsyncResult()
+        self._executions[event_uuid] = done
+        try:
+            reply = self._command(esl.sendmsg_execute(app, arg, event_uuid, event_lock=True))
+            if not reply.ok:
+                raise ChannelError(f"FreeSWITCH refused {app}: {reply.reply_text.strip()}")
+            return done.get()
+        finally:
+            self._executions.pop(event_uuid, None)
+
+    def hangup(self, cause: str) -> None:
+        """Hang the channel up (a no-op when it is already down)."""
+        if self.hungup.is_set() or self.closed.is_set():
+            return
+        self._command(esl.sendmsg_hangup(cause))
+
+    # ------------------------------------------------------------------ reading
+
+    def on_event(self, hook) -> None:
+        """Call ``hook(message)`` for every event (used to follow DTMF and bridges)."""
+        self._event_hooks.append(hook)
+
+    def _read_loop(self) -> None:
+        try:
+            while True:
+                try:
+                    data = self.sock.recv(READ_SIZE)
+                except OSError as exc:
+                    log.info(
+                        "[%s] connection from FreeSWITCH lost: %s", self.uuid or self.peer, exc
+                    )
+                    break
+                if not data:
+                    break
+                try:
+                    messages = self._parser.feed(data)
+                except esl.ESLProtocolError as exc:
+                    log.error(
+                        "[%s] FreeSWITCH sent a malformed frame, dropping the call: %s",
+                        self.uuid or self.peer,
+                        exc,
+                    )
+                    break
+                for message in messages:
+                    try:
+                        self._dispatch(message)
+                    except Exception:  # one bad frame must not stop the reader
+                        log.exception("[%s] could not handle %r", self.uuid or self.peer, message)
+        finally:
+            if self._parser.pending:
+                log.warning(
+                    "[%s] connection closed inside a frame (%d bytes pending)",
+                    self.uuid or self.peer,
+                    self._parser.pending,
+                )
+            self._mark_hungup("")
+            self._shutdown()
+
+    def _dispatch(self, message: esl.ESLMessage) -> None:
+        kind = message.content_type
+        if kind in ("command/reply", "api/response"):
+            if self._replies:
+                self._replies.popleft().set(message)
+            else:
+                log.warning("[%s] reply nobody waited for: %r", self.uuid, message)
+            return
+        if kind == "text/disconnect-notice":
+            if message.headers.get("Content-Disposition") != "linger":
+                self._mark_hungup("")
+            return
+        if kind != "text/event-plain" or message.event is None:
+            return
+        event = message.event
+        self._note_time(event)
+        name = event.get("Event-Name")
+        if name == "CHANNEL_EXECUTE_COMPLETE":
+            waiter = self._executions.get(event.get("Application-UUID", ""))
+            if waiter is not None:
+                waiter.set(message)
+        elif name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"):
+            self._mark_hungup(event.get("Hangup-Cause", ""))
+        for hook in self._event_hooks:
+            hook(message)
+
+    def _mark_hungup(self, cause: str) -> None:
+        if not self.hungup.is_set():
+            self.hangup_cause = cause
+            self.hungup.set()
+
+    def _note_time(self, headers: esl.Headers) -> None:
+        stamp = headers.get("Event-Date-Timestamp")
+        if stamp and stamp.isdigit():
+            self.last_event_time = dt.datetime.fromtimestamp(int(stamp) / 1e6, dt.UTC)
