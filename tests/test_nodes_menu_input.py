@@ -301,12 +301,6 @@ def test_entry_shorter_than_the_minimum_is_refused_even_with_the_terminator(tmp_
     assert result.record.inputs == [("pin", "pin", "****")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Call.collect drops keys typed ahead over a barge-in prompt once the entry is "
-    "complete (ivr/runtime/call.py, pending-digits branch); typed during the input's own "
-    "prompt the same keys reach the next menu",
-)
 def test_keys_typed_ahead_over_a_prompt_after_a_complete_entry_reach_the_next_menu(tmp_path):
     flow = """
     flow: t

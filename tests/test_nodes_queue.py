@@ -222,11 +222,6 @@ def test_priority_template_lets_a_vip_overtake_an_earlier_caller(tmp_path, vip, 
     assert record.outcome == "abandoned"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ivr/nodes/queue.py Queue._offer: an agent reserved for a caller who hangs up while "
-    "the agent's phone rings is never released and stays busy in the shared pool",
-)
 def test_agent_rung_for_a_caller_who_hangs_up_during_ringing_is_free_for_the_next_caller(
     tmp_path,
 ):
@@ -246,13 +241,8 @@ def test_agent_rung_for_a_caller_who_hangs_up_during_ringing_is_free_for_the_nex
     assert second.agent == "a1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ivr/nodes/queue.py Queue._announcement: the English wait estimate says "
-    "'about 1 minutes' (no singular)",
-)
 def test_wait_time_announcement_uses_the_singular_for_one_minute(tmp_path):
     flow = QUEUE_FLOW.replace("announce: {position: true", "announce: {wait_time: true")
     result = call(build(tmp_path, flow), wait(5), hangup(), agents=ALL_BUSY)
     estimates = [t for t in texts(result) if t.startswith("says: Your expected wait")]
-    assert estimates[0] == "says: Your expected wait is about 1 minute."
+    assert estimates[0] == "says: Your expected wait is about one minute."

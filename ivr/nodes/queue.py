@@ -19,11 +19,21 @@ _POSITION = {
     "ru": "Ваш номер в очереди: {n}.",
     "bg": "Вие сте номер {n} на опашката.",
 }
+# (under a minute, one minute, {m} minutes)
 _WAIT = {
-    "en": ("Your expected wait is less than a minute.", "Your expected wait is about {m} minutes."),
-    "ru": ("Ожидаемое время ожидания меньше минуты.", "Ожидаемое время ожидания около {m} мин."),
+    "en": (
+        "Your expected wait is less than a minute.",
+        "Your expected wait is about one minute.",
+        "Your expected wait is about {m} minutes.",
+    ),
+    "ru": (
+        "Ожидаемое время ожидания меньше минуты.",
+        "Ожидаемое время ожидания около одной минуты.",
+        "Ожидаемое время ожидания около {m} мин.",
+    ),
     "bg": (
         "Очакваното време за изчакване е под минута.",
+        "Очакваното време за изчакване е около една минута.",
         "Очакваното време за изчакване е около {m} минути.",
     ),
 }
@@ -122,10 +132,11 @@ class Queue(Node):
         return label
 
     def _wait(self, call, queue, pool, entry, music) -> str | None:
+        # The wait counts from entering the queue, so a long entry prompt does not stretch it.
+        start = entry.arrived
         call.say(self.opts["prompt"])
         announce = self.opts["announce"]
         announcing = announce["position"] or announce["wait_time"]
-        start = call.channel.now()
         deadline = start + dt.timedelta(seconds=self.opts["max_wait"] or 0)
         next_announce = start
         keys = "".join(self.opts["keys"] or {})
@@ -165,9 +176,10 @@ class Queue(Node):
             texts.append(_text(_POSITION, lang).format(n=position))
         if self.opts["announce"]["wait_time"]:
             staffed = max(len(pool.staffed(queue)), 1)
-            minutes = math.ceil(position * ASSUMED_HANDLE_SECONDS / staffed / 60)
-            short, longer = _text(_WAIT, lang)
-            texts.append(short if minutes < 1 else longer.format(m=minutes))
+            seconds = position * ASSUMED_HANDLE_SECONDS / staffed
+            under, one, many = _text(_WAIT, lang)
+            minutes = math.ceil(seconds / 60)
+            texts.append(under if seconds < 60 else one if minutes == 1 else many.format(m=minutes))
         return [Utterance(text, lang, call.voice) for text in texts]
 
     def _offer(self, call, queue, pool, agents, music) -> bool:
@@ -192,14 +204,20 @@ class Queue(Node):
         }
         by_endpoint = {a.config.endpoint: a for a in agents}
         ring_start = call.channel.now()
-        result = call.channel.bridge(
-            list(by_endpoint),
-            timeout=queue.ring_timeout,
-            ringback=music,
-            whisper=whisper,
-            caller_id_name=f"{tenant.name}: {caller}" if tenant else caller,
-            variables=variables,
-        )
+        try:
+            result = call.channel.bridge(
+                list(by_endpoint),
+                timeout=queue.ring_timeout,
+                ringback=music,
+                whisper=whisper,
+                caller_id_name=f"{tenant.name}: {caller}" if tenant else caller,
+                variables=variables,
+            )
+        except BaseException:
+            # The caller hung up (or the line broke) while the agents' phones rang.
+            for agent in agents:
+                pool.release(agent, call.channel.now())
+            raise
         if result.status != "answered":
             call.log.info("agents %s: %s", ",".join(a.config.id for a in agents), result.status)
             for agent in agents:

@@ -23,9 +23,9 @@ class Transfer(Node):
         if self.opts["prompt"] is not None:
             call.ensure_answered()
             call.say(self.opts["prompt"])
-        call.record.transferred_to = destination
         call.log.info("transfer to %s", destination)
         call.channel.transfer(destination)
+        call.record.transferred_to = destination
         return None
 
 

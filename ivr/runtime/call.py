@@ -246,14 +246,18 @@ class Call:
         """Render a template; a failure is a NodeError (the node's error edge)."""
         try:
             return render(template, self.context())
-        except TemplateError as exc:
+        except (CallEnded, NodeError):
+            raise
+        except Exception as exc:  # a template may raise anything: 1/0, TypeError, OverflowError
             raise NodeError(f"template {template!r} failed: {exc}") from exc
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate an expression; a failure is a NodeError (the node's error edge)."""
         try:
             return evaluate(expression, self.context())
-        except TemplateError as exc:
+        except (CallEnded, NodeError):
+            raise
+        except Exception as exc:  # as in render: any error of the expression is the node's
             raise NodeError(f"expression {expression!r} failed: {exc}") from exc
 
     def utterances(self, prompt: Prompt | None) -> list[Utterance]:
@@ -293,11 +297,18 @@ class Call:
         pending, self.pending_digits = self.pending_digits, ""
         if pending:
             typed = ""
-            for key in pending:
+            for i, key in enumerate(pending):
                 if key in terminators:
+                    self.pending_digits = pending[i + 1 :]
                     return Collected(typed, terminator=key)
                 typed += key
                 if len(typed) >= max_digits:
+                    rest = pending[i + 1 :]
+                    # A terminator right after a full entry ends it; later keys stay typed ahead.
+                    if rest[:1] and rest[0] in terminators:
+                        self.pending_digits = rest[1:]
+                        return Collected(typed, terminator=rest[0])
+                    self.pending_digits = rest
                     return Collected(typed)
             more = self.channel.collect(
                 [],
