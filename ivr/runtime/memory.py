@@ -116,9 +116,12 @@ class MemoryChannel:
         if step is not None and step.kind == "wait":
             if self._wait_left is None:
                 self._wait_left = float(step.value)
+                # What the caller hears after waiting must play once the wait has begun.
+                self._heard_from = len(self._heard)
             self._wait_left -= seconds
             if self._wait_left <= 1e-9:
                 self._next_step()
+                self._match_hears()
         if self._elapsed > self.time_limit:
             self._log(
                 "system",
