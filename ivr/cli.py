@@ -7,6 +7,7 @@ Exit codes: 0 all good, 1 the flows or tests have problems, 2 the command was us
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -121,7 +122,7 @@ def cmd_test(args: argparse.Namespace) -> int:
             raise UsageError(f"{raw}: no such file or folder")
     if not paths:
         raise UsageError(f"no scenario files (*{SCENARIO_SUFFIX}) in {' '.join(args.paths)}")
-    summary = run_scenario_files(paths, print)
+    summary = run_scenario_files(paths, print, via_esl=args.via_esl)
     return 1 if summary.failed else 0
 
 
@@ -187,6 +188,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Call an example flow through the controller and a simulated FreeSWITCH."""
+    from ivr.demo import run_demo
+
+    project = _compiled(args.flows)
+    keys = None
+    if args.keys is not None:
+        keys = [group.strip() for group in args.keys.split(",") if group.strip()]
+        bad = [g for g in keys if not all(c in "0123456789*#ABCD" for c in g)]
+        if bad:
+            raise UsageError(f"--keys: {', '.join(bad)} are not phone keys (0-9, *, #)")
+    start = None
+    if args.at is not None:
+        try:
+            start = dt.datetime.fromisoformat(args.at)
+        except ValueError as exc:
+            raise UsageError(
+                f"--at: {args.at!r} is not a date and time like 2026-11-23T10:00:00+02:00"
+            ) from exc
+        if args.keys is None:
+            raise UsageError("--at needs --keys: a call in a terminal runs on the real clock")
+    return run_demo(
+        project,
+        args.number,
+        keys,
+        lambda line: print(line, flush=True),
+        caller=args.caller,
+        start=start,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ivr`` command."""
     parser = argparse.ArgumentParser(
@@ -245,8 +277,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("demo", help="call an example flow (no FreeSWITCH needed)")
+    p.add_argument("flows", nargs="?", default="flows", metavar="FLOWS_DIR")
+    p.add_argument("--number", default="18005550100", help="the number to call")
+    p.add_argument("--caller", default="+15550001111", help="the caller's number")
+    p.add_argument(
+        "--keys",
+        metavar="KEYS",
+        help='key groups pressed in turn, e.g. "1,12345678#": runs unattended',
+    )
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="the call clock's start for --keys, e.g. 2026-11-23T10:00:00+02:00",
+    )
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("test", help="run scenario tests (*.test.yaml) without a PBX")
     p.add_argument("paths", nargs="+", metavar="SCENARIO", help="scenario files or folders")
+    p.add_argument(
+        "--via-esl",
+        action="store_true",
+        help="run through the controller and a simulated FreeSWITCH over TCP",
+    )
     p.set_defaults(func=cmd_test)
     return parser
 

@@ -134,3 +134,8 @@ def record(path: str, max_seconds: float) -> str:
 def transfer(destination: str, context: str) -> str:
     """The argument of ``transfer``: an extension in the XML dialplan of ``context``."""
     return f"{_no_space(destination, 'destination')} XML {_no_space(context, 'context')}"
+
+
+def scoped(variables: Mapping[str, str], target: str) -> str:
+    """Variables set for one application only: ``%[name=value,...]target``."""
+    return _variables(variables, "%[", "]") + _text(target, "application argument")

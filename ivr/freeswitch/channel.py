@@ -55,9 +55,10 @@ class FreeSwitchChannel:
             dialed=data.get("Caller-Destination-Number", ""),
         )
         self._terminators: str | None = None
+        self._keys_heard: list[str] | None = None
         self._bridge_events: dict[str, dt.datetime] = {}
         self._answered_leg = ""
-        session.on_event(self._watch_bridge)
+        session.on_event(self._watch)
 
     def now(self) -> dt.datetime:
         return self.session.last_event_time or dt.datetime.now(dt.UTC)
@@ -74,10 +75,13 @@ class FreeSwitchChannel:
     def _playback(self, target: str) -> dict:
         done = self.session.execute("playback", target)
         response = done.get("Application-Response", "")
+        # A hang-up always shows as CHANNEL_HANGUP before the playback completes.
+        if self.session.hungup.is_set():
+            raise CallerHungUp()
         if response == "FILE NOT FOUND":
             log.warning("[%s] prompt file not found: %s", self.info.call_id, target)
-        elif response == "PLAYBACK ERROR" or self.session.hungup.is_set():
-            raise CallerHungUp()
+        elif response == "PLAYBACK ERROR":
+            log.warning("[%s] playback of %s failed", self.info.call_id, target)
         return done
 
     def answer(self) -> None:
@@ -109,29 +113,45 @@ class FreeSwitchChannel:
             variable=DIGITS_VARIABLE,
             digit_timeout=digit_timeout,
         )
-        done = self.session.execute("play_and_get_digits", arg)
+        # The keys themselves tell which terminator ended the entry: FreeSWITCH leaves
+        # read_terminator_used stale after a timeout or an entry of the maximum length.
+        self._keys_heard = []
+        try:
+            done = self.session.execute("play_and_get_digits", arg)
+        finally:
+            keys, self._keys_heard = self._keys_heard, None
         if self.session.hungup.is_set():
             raise CallerHungUp()
         digits = done.get(f"variable_{DIGITS_VARIABLE}") or ""
         if not digits:
             return Collected("", timed_out=True)
-        used = done.get("variable_read_terminator_used") or ""
-        return Collected(digits, terminator=used if used in terminators else "")
+        last = keys[-1] if keys else ""
+        ended_by = last if last and last in terminators and len(digits) < max_digits else ""
+        return Collected(digits, terminator=ended_by)
 
     def wait(self, seconds: float, *, music: str | None = None, keys: str = "") -> str:
         self._set_terminators(keys)
         whole = max(int(round(seconds)), 2)  # FreeSWITCH ignores playback_timeout_sec <= 1
         if music:
-            self.session.execute("set", apps.set_var("playback_timeout_sec", str(whole)))
-            done = self._playback(music)
+            # Scoped to this playback: set on the channel, the limit would cut later prompts.
+            # Without timeout_as_success FreeSWITCH reports the timeout as PLAYBACK ERROR.
+            done = self._playback(
+                apps.scoped(
+                    {"playback_timeout_sec": str(whole), "playback_timeout_as_success": "true"},
+                    music,
+                )
+            )
         else:
             done = self._playback(f"silence_stream://{whole * 1000}")
         used = done.get("variable_playback_terminator_used") or ""
         return used if used and used in keys else ""
 
-    def _watch_bridge(self, message) -> None:
+    def _watch(self, message) -> None:
         name = message.event_name
-        if name == "CHANNEL_BRIDGE":
+        if name == "DTMF":
+            if self._keys_heard is not None:
+                self._keys_heard.append(message.get("DTMF-Digit") or "")
+        elif name == "CHANNEL_BRIDGE":
             self._bridge_events["bridge"] = self.session.last_event_time or self.now()
             self._answered_leg = message.get("Other-Leg-Unique-ID") or ""
         elif name == "CHANNEL_UNBRIDGE":

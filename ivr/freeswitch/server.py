@@ -11,6 +11,7 @@ finish (SIGTERM in ``ivr serve``).
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,12 +19,13 @@ import gevent
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
-from ivr.flow.compiler import Project
+from ivr.flow.compiler import CompiledFlow, Project
+from ivr.flow.config import Tenant
 from ivr.freeswitch.channel import FreeSwitchChannel
 from ivr.freeswitch.session import OutboundSession, SessionClosed
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.call import Call, CallServices
-from ivr.runtime.record import CallRecord
+from ivr.runtime.channel import CallInfo
 
 log = logging.getLogger("ivr.controller")
 
@@ -36,7 +38,9 @@ class Controller:
         listen: (host, port) to listen on; port 0 picks a free one.
         prompts: where prompts become audio files.
         max_calls: calls served at once; more are refused (None: no limit but the machine's).
-        on_call_end: called with each finished call's record (the journal hooks in here).
+        on_call_end: called with each finished call (the journal hooks in here).
+        route: picks the flow and tenant of a call (default: the project's routing by
+            dialed number); returning no flow refuses the call.
     """
 
     def __init__(
@@ -46,13 +50,15 @@ class Controller:
         prompts: PromptFiles,
         *,
         max_calls: int | None = None,
-        on_call_end: Callable[[CallRecord], None] | None = None,
+        on_call_end: Callable[[Call], None] | None = None,
         recordings_dir: Path = Path("var/recordings"),
+        route: Callable[[CallInfo], tuple[CompiledFlow | None, Tenant | None]] | None = None,
     ) -> None:
         self.project = project
         self.prompts = prompts
         self.max_calls = max_calls
         self.on_call_end = on_call_end
+        self.route = route or (lambda info: project.route(info.dialed))
         self.services = CallServices(project, recordings_dir=str(recordings_dir.resolve()))
         self.calls = Pool()
         self.refused = 0
@@ -85,6 +91,8 @@ class Controller:
             )
             sock.close()
             return
+        # Commands are small and sent one after another: do not let Nagle hold them back.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         session = OutboundSession(sock, peer)
         try:
             session.start()
@@ -99,7 +107,7 @@ class Controller:
 
     def _run(self, session: OutboundSession) -> None:
         channel = FreeSwitchChannel(session, self.prompts)
-        flow, tenant = self.project.route(channel.info.dialed)
+        flow, tenant = self.route(channel.info)
         if flow is None:
             # No flow for this number: refuse it so FreeSWITCH's failover takes the caller.
             log.error(
@@ -110,7 +118,7 @@ class Controller:
             return
         self.served += 1
         call = Call(self.services, flow, channel, tenant)
-        record = call.run()
+        call.run()
         if not session.hungup.is_set():
             try:
                 channel.hangup()
@@ -118,6 +126,6 @@ class Controller:
                 pass
         if self.on_call_end is not None:
             try:
-                self.on_call_end(record)
+                self.on_call_end(call)
             except Exception:
                 log.exception("[%s] recording the call's end failed", session.uuid)

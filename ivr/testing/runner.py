@@ -16,7 +16,7 @@ from ivr.flow.compiler import Project, load_project
 from ivr.flow.source import Diagnostics, SourceCache
 from ivr.runtime.call import Call, CallServices
 from ivr.runtime.channel import CallInfo
-from ivr.runtime.memory import Event, MemoryChannel
+from ivr.runtime.memory import Event, MemoryChannel, Step
 from ivr.runtime.record import CallRecord
 from ivr.testing.scenario import Case, Scenario, load_scenario
 
@@ -53,9 +53,10 @@ class CaseResult:
         return "\n".join(lines)
 
 
-def _expectations(
-    case: Case, record: CallRecord, variables: dict, channel: MemoryChannel
+def expectations(
+    case: Case, record: CallRecord, variables: dict, remaining: list[Step]
 ) -> list[str]:
+    """What the call did differently from the case's expectations (empty when it passed)."""
     failures = []
     expect = case.expect
     path = record.path
@@ -87,7 +88,7 @@ def _expectations(
         elif str(variables[name]) != str(wanted):
             failures.append(f"expected variable '{name}' to be {wanted!r}, got {variables[name]!r}")
     # A caller may still be waiting silently, or about to hang up, when the call ends.
-    left = [s for s in channel.remaining_steps if s.kind not in ("wait", "hangup")]
+    left = [s for s in remaining if s.kind not in ("wait", "hangup")]
     if left:
         first = left[0]
         what = "was never played" if first.kind == "hear" else "was never used"
@@ -146,7 +147,7 @@ def run_case(
 
     call = Call(services, flow, channel, tenant, on_visit=visited)
     record = call.run()
-    failures = _expectations(case, record, call.vars, channel)
+    failures = expectations(case, record, call.vars, channel.remaining_steps)
     return CaseResult(case, record, list(channel.transcript), failures)
 
 
@@ -170,13 +171,28 @@ class Summary:
     failed: int = 0
 
 
-def run_scenario_files(paths: list[Path], out: Callable[[str], None]) -> Summary:
+def run_scenario_files(
+    paths: list[Path], out: Callable[[str], None], *, via_esl: bool = False
+) -> Summary:
     """Run every case of the given scenario files, printing a line per case.
 
-    Mistakes in a scenario file or in the flows it tests are printed and count as failures.
+    With ``via_esl`` each case runs through the controller and the simulated FreeSWITCH over
+    TCP instead of the in-memory channel. Mistakes in a scenario file or in the flows it tests
+    are printed and count as failures.
     """
     summary = Summary()
     projects: dict[Path, Project] = {}
+    esl_runners: dict[Path, object] = {}
+    try:
+        _run_files(paths, out, summary, projects, esl_runners if via_esl else None)
+    finally:
+        for runner in esl_runners.values():
+            runner.close()
+    out(f"{summary.passed} passed, {summary.failed} failed")
+    return summary
+
+
+def _run_files(paths, out, summary, projects, esl_runners) -> None:
     for path in paths:
         folder = path.resolve().parent
         if folder not in projects:
@@ -202,7 +218,14 @@ def run_scenario_files(paths: list[Path], out: Callable[[str], None]) -> Summary
             summary.failed += max(len(scenario.cases) if scenario else 1, 1)
             continue
         for index, case in enumerate(scenario.cases):
-            result = run_case(project, scenario, case, call_id=f"{path.stem}-{index + 1}")
+            if esl_runners is None:
+                result = run_case(project, scenario, case, call_id=f"{path.stem}-{index + 1}")
+            else:
+                from ivr.testing.via_esl import EslRunner
+
+                if folder not in esl_runners:
+                    esl_runners[folder] = EslRunner(project)
+                result = esl_runners[folder].run_case(scenario, case)
             if result.passed:
                 summary.passed += 1
                 out(f"PASS  {path}: {case.name}")
@@ -210,5 +233,3 @@ def run_scenario_files(paths: list[Path], out: Callable[[str], None]) -> Summary
                 summary.failed += 1
                 out(f"FAIL  {path}: {case.name}")
                 out(result.report())
-    out(f"{summary.passed} passed, {summary.failed} failed")
-    return summary

@@ -1,0 +1,309 @@
+"""The outbound event socket of one simulated call: mod_event_socket's side of the wire.
+
+Reads the controller's commands with ``ESLCommandParser`` and answers them as
+``parse_command`` does (same texts, same ``-ERR`` replies), sends the channel's events to a
+subscribed controller, and ends the connection as FreeSWITCH does: a linger notice when the
+channel hangs up (if ``linger`` was asked), then the final disconnect notice and the close
+(after ``exit``, the linger time, or at once without ``linger``). Every frame is built by
+``ivr.freeswitch.esl``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuidlib
+from collections.abc import Callable
+
+import gevent
+from gevent.lock import Semaphore
+from gevent.socket import socket as GeventSocket
+
+from ivr.freeswitch import esl
+from ivr.simulator.causes import cause_name
+from ivr.simulator.channel import SimulatedChannel
+from ivr.simulator.events import EVENT_NAMES, MYEVENTS
+from ivr.simulator.parsing import atoi
+
+__all__ = ["OutboundConnection"]
+
+log = logging.getLogger("ivr.simulator")
+
+FIRST_COMMAND_SECONDS = 25.0
+"""FreeSWITCH drops an outbound connection whose first command does not come within this."""
+_RECV_BYTES = 65536
+_FORMATS = ("plain", "json", "xml")
+
+
+class OutboundConnection:
+    """The event socket FreeSWITCH opened to the controller for one call.
+
+    Args:
+        sock: the connected socket.
+        channel: the call's channel; its events come here to be sent.
+        record: called with every command the controller sends, as parsed.
+        transcript: called with (who, text) for the call's transcript.
+    """
+
+    def __init__(
+        self,
+        sock: GeventSocket,
+        channel: SimulatedChannel,
+        record: Callable[[esl.ESLCommand], None],
+        transcript: Callable[[str, str], None],
+    ) -> None:
+        self._sock = sock
+        self._channel = channel
+        self._record = record
+        self._log = transcript
+        self._write_lock = Semaphore()
+        self.open = True
+        self.connected = False
+        self._myevents = False
+        self._events_on = False
+        self._subscribed: set[str] = set()
+        self._format = "plain"
+        self._linger: int | None = None
+        self._down_at: float | None = None
+        channel.deliver = self.deliver
+
+    # ------------------------------------------------------------ sending
+
+    def _send(self, data: bytes) -> None:
+        if not self.open:
+            return
+        with self._write_lock:
+            try:
+                self._sock.sendall(data)
+            except OSError as error:
+                log.info("[%s] controller connection lost: %s", self._channel.uuid, error)
+                self.open = False
+
+    def _reply(self, text: str, headers: list[tuple[str, str]] | None = None) -> None:
+        self._send(esl.encode_command_reply(text, headers or []))
+
+    def deliver(self, name: str, headers: list[tuple[str, str]], body: str | None = None) -> None:
+        """Send an event if the controller subscribed to it."""
+        if self._events_on and ("ALL" in self._subscribed or name in self._subscribed):
+            self._send(esl.encode_event(headers, body))
+
+    def close(self) -> None:
+        """Send the final disconnect notice and close the socket."""
+        if self.open:
+            self._send(esl.encode_disconnect_notice(self._channel.uuid))
+        self.open = False
+        try:
+            self._sock.close()
+        except OSError:
+            log.debug("[%s] closing the controller socket failed", self._channel.uuid)
+        self._channel.release()
+
+    # ------------------------------------------------------------ the end of the call
+
+    def channel_down(self) -> None:
+        """The channel hung up: linger notice, or the final notice and close without linger."""
+        if not self.open:
+            return
+        if self._linger is None:
+            self.close()
+            return
+        self._down_at = self._channel.now()
+        self._send(
+            esl.encode_linger_notice(
+                self._channel.uuid,
+                self._channel.profile.channel_name,
+                None if self._linger == -1 else self._linger,
+            )
+        )
+
+    def linger(self) -> None:
+        """Keep the socket open after the hang-up for as long as ``linger`` asked."""
+        clock = self._channel.clock
+        while self.open and self._down_at is not None:
+            clock.wakeup.clear()
+            if self._linger is None:
+                break
+            if self._linger != -1 and clock.elapsed() >= self._down_at + self._linger:
+                break
+            clock.sleep_until(None if self._linger == -1 else self._down_at + self._linger)
+        if self.open:
+            self.close()
+
+    def wait_until_quiet(self) -> None:
+        """Return once a command is queued or the controller sent nothing for a moment."""
+        clock = self._channel.clock
+        clock.wakeup.clear()
+        clock.wakeup.wait(clock.settle if clock.virtual else 0.02)
+
+    # ------------------------------------------------------------ reading commands
+
+    def run(self) -> None:
+        """Read and answer commands until ``exit`` or until the controller closes."""
+        parser = esl.ESLCommandParser()
+        first = True
+        try:
+            while self.open:
+                with gevent.Timeout(FIRST_COMMAND_SECONDS if first else None):
+                    data = self._sock.recv(_RECV_BYTES)
+                if not data:
+                    break
+                for command in parser.feed(data):
+                    first = False
+                    self._handle_safely(command)
+                    if not self.open:
+                        break
+        except gevent.Timeout:
+            self._log("system", f"the controller sent no command within {FIRST_COMMAND_SECONDS:g}s")
+        except esl.ESLProtocolError as error:
+            self._log("system", f"the controller sent a malformed command: {error}")
+        except OSError as error:
+            if self.open:
+                self._log("system", f"the controller connection failed: {error}")
+        finally:
+            self.close()
+
+    def _handle_safely(self, command: esl.ESLCommand) -> None:
+        # A command the simulator trips over is reported; the connection goes on.
+        try:
+            self._handle(command)
+        except Exception:
+            log.exception("[%s] handling %r failed", self._channel.uuid, command.line)
+            self._log("system", f"the simulator failed on the command {command.line!r}")
+
+    def _handle(self, command: esl.ESLCommand) -> None:
+        self._record(command)
+        line = command.line.strip("\r")
+        lower = line.lower()
+        if lower.startswith("exit") or line.startswith("..."):
+            self._reply("+OK bye")
+            self.close()
+        elif lower.startswith("resume"):
+            self._channel.variables.set("socket_resume", "true")
+            self._reply("+OK")
+        elif lower.startswith("connect"):
+            self.connected = True
+            self._send(esl.encode_connect_reply(self._channel.connect_reply_headers()))
+            self._channel.clock.poke()
+        elif lower.startswith("getvar"):
+            name = line.partition(" ")[2]
+            self._reply(self._channel.variables.get(name) or "-ERR command not found")
+        elif lower.startswith("myevents"):
+            self._subscribe_mine()
+        elif lower.startswith("divert_events"):
+            value = line[len("divert_events") :].strip()
+            if not value:
+                self._reply("-ERR missing value.")
+            else:
+                on = value.lower() == "on"
+                self._reply("+OK events diverted" if on else "+OK events not diverted")
+        elif lower.startswith("sendmsg"):
+            self._sendmsg(command, line)
+        elif lower.startswith("api "):
+            self._send(esl.encode_api_response(self._api(line[4:])))
+        elif lower.startswith("bgapi "):
+            self._bgapi(command, line[6:])
+        elif lower.startswith("linger"):
+            self._set_linger(line)
+        elif lower.startswith("nolinger"):
+            self._linger = None
+            self._reply("+OK will not linger")
+        elif lower.startswith("nolog"):
+            self._reply("-ERR not loging")
+        elif lower.startswith("event"):
+            self._subscribe(line)
+        elif lower.startswith("nixevent"):
+            self._unsubscribe(line)
+        elif lower.startswith("noevents"):
+            self._stop_events()
+        else:
+            self._reply("-ERR command not found")
+
+    def _subscribe_mine(self) -> None:
+        if self._myevents:
+            self._reply("-ERR aready enabled.")
+            return
+        self._myevents = self._events_on = True
+        self._subscribed |= MYEVENTS
+        self._reply("+OK Events Enabled")
+
+    def _sendmsg(self, command: esl.ESLCommand, line: str) -> None:
+        target = line[len("sendmsg") :].strip() or command.headers.get("session-id", "")
+        if target and target != self._channel.uuid:
+            self._reply(f"-ERR invalid session id [{target}]")
+            return
+        # The reply goes out before the channel can start the application.
+        self._reply("+OK")
+        self._channel.queue(command)
+
+    def _api(self, text: str) -> str:
+        """Run an API command; its output is the api/response body."""
+        name, _, arg = text.partition(" ")
+        if name not in ("uuid_break", "uuid_kill"):
+            return f"-ERR {name} Command not found!\n"
+        if not arg:
+            return "-USAGE: <uuid> [all]\n" if name == "uuid_break" else "-USAGE: <uuid> [cause]\n"
+        target, _, flag = arg.partition(" ")
+        channel = self._channel
+        if target != channel.uuid or channel.hangup_cause is not None:
+            return "-ERR No such channel!\n"
+        if name == "uuid_break":
+            channel.break_media(flush="all" in flag)
+        else:
+            channel.log("system", "uuid_kill hangs the call up")
+            channel.hangup(cause_name(flag) if flag else "NORMAL_CLEARING")
+        return "+OK\n"
+
+    def _bgapi(self, command: esl.ESLCommand, text: str) -> None:
+        job = command.headers.get("job-uuid") or str(uuidlib.uuid4())
+        self._reply(f"+OK Job-UUID: {job}", [("Job-UUID", job)])
+        name, _, arg = text.partition(" ")
+        result = self._api(text)
+        channel = self._channel
+        headers = channel.settings.host.event_prefix("BACKGROUND_JOB", channel.clock)
+        headers += [("Job-UUID", job), ("Job-Owner-UUID", channel.uuid), ("Job-Command", name)]
+        if arg:
+            headers.append(("Job-Command-Arg", arg))
+        self.deliver("BACKGROUND_JOB", headers, result)
+
+    def _set_linger(self, line: str) -> None:
+        seconds = atoi(line[7:]) if line[6:7] == " " and line[7:] else -1
+        self._linger = seconds
+        self._reply("+OK will linger" if seconds == -1 else f"+OK will linger {seconds} seconds")
+
+    def _subscribe(self, line: str) -> None:
+        words = line.split(" ")[1:] if " " in line else []
+        count = 0
+        for index, word in enumerate(words):
+            if index == 0 and word.lower() in _FORMATS:
+                self._format = word.lower()
+                continue
+            if word.upper() in EVENT_NAMES:
+                self._subscribed.add(word.upper())
+                count += 1
+        if not count:
+            self._reply("-ERR no keywords supplied")
+            return
+        self._events_on = True
+        self._reply(f"+OK event listener enabled {self._format}")
+
+    def _unsubscribe(self, line: str) -> None:
+        words = [w.upper() for w in line.split(" ")[1:] if w.upper() in EVENT_NAMES]
+        if not words:
+            self._reply("-ERR no keywords supplied")
+            return
+        for word in words:
+            if word == "ALL":
+                self._subscribed.clear()
+            elif "ALL" in self._subscribed:
+                self._subscribed = set(EVENT_NAMES - {"ALL", word})
+            else:
+                self._subscribed.discard(word)
+        self._events_on = True
+        self._reply("+OK events nixed")
+
+    def _stop_events(self) -> None:
+        if not self._events_on:
+            self._reply("-ERR not listening for events")
+            return
+        self._events_on = self._myevents = False
+        self._subscribed.clear()
+        self._reply("+OK no longer listening for events")
