@@ -184,7 +184,8 @@ class OutboundSession:
                     self.uuid or self.peer,
                     self._parser.pending,
                 )
-            self._mark_hungup("")
+            # A close without CHANNEL_HANGUP is a lost connection, not a caller's hang-up: the
+            # waiting command fails with SessionClosed and the call ends as an error.
             self._shutdown()
 
     def _dispatch(self, message: esl.ESLMessage) -> None:

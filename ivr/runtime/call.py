@@ -154,14 +154,14 @@ class Call:
                 raise _Fatal(f"flow {flow.id} visited {MAX_NODE_VISITS} nodes; it is looping")
             node = flow.nodes[name]
             self.current = node
-            if node.needs_answer:
-                self.ensure_answered()
-            if node.type_name not in ("menu", "input", "language"):
-                self.pending_digits = ""
             visit = Visit(flow.id, name, node.type_name, self.channel.now())
             self.record.visits.append(visit)
             if self.on_visit is not None:
                 self.on_visit(visit)
+            if node.needs_answer:
+                self.ensure_answered()
+            if node.type_name not in ("menu", "input", "language"):
+                self.pending_digits = ""
             self.log.debug("enter")
             label = self._run_node(node, flow, visit)
             visit.result = label

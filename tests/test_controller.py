@@ -1,0 +1,162 @@
+import logging
+import uuid
+from pathlib import Path
+
+import gevent
+import pytest
+from gevent import socket
+
+from ivr.flow.compiler import load_project
+from ivr.freeswitch import esl
+from ivr.freeswitch.server import Controller
+from ivr.prompts.files import PromptFiles
+from ivr.runtime.memory import Step
+from ivr.runtime.record import OUTCOMES
+from ivr.simulator import SimulatedFreeSWITCH
+
+FLOWS = Path(__file__).parents[1] / "flows"
+SHOP = "18005550199"
+HAPPY = [
+    Step("press", "100200#"),
+    Step("hear", "should arrive on Friday, November twenty-seventh"),
+    Step("hangup", True),
+]
+
+
+@pytest.fixture(scope="module")
+def project():
+    project = load_project(FLOWS)
+    assert project.ok
+    return project
+
+
+@pytest.fixture
+def controller(project, tmp_path):
+    calls = []
+    ctl = Controller(
+        project,
+        ("127.0.0.1", 0),
+        PromptFiles(tmp_path / "prompts", FLOWS),
+        on_call_end=calls.append,
+        recordings_dir=tmp_path / "rec",
+    )
+    ctl.start()
+    ctl.finished = calls
+    yield ctl
+    ctl.drain(timeout=5)
+
+
+def _misbehaving_peer(address, behaviour: str) -> str:
+    """A 'FreeSWITCH' that starts a call properly, then breaks the way ``behaviour`` says."""
+    call_uuid = str(uuid.uuid4())
+    sock = socket.create_connection(address)
+    parser = esl.ESLCommandParser()
+
+    def next_command() -> esl.ESLCommand:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                raise ConnectionError("controller closed")
+            commands = parser.feed(data)
+            if commands:
+                return commands[0]
+
+    assert next_command().name == "connect"
+    sock.sendall(
+        esl.encode_connect_reply(
+            [
+                ("Event-Name", "CHANNEL_DATA"),
+                ("Unique-ID", call_uuid),
+                ("Caller-Caller-ID-Number", "+15559990000"),
+                ("Caller-Destination-Number", SHOP),
+            ]
+        )
+    )
+    for expected in ("myevents", "linger"):
+        assert next_command().name == expected
+        sock.sendall(esl.encode_command_reply("+OK"))
+    assert next_command().name == "sendmsg"  # the first application: answer
+    if behaviour == "garbage":
+        sock.sendall(b"+OK this is not an ESL frame\nno colon here\n\n")
+    elif behaviour == "truncated":
+        frame = esl.encode_event([("Event-Name", "CHANNEL_EXECUTE"), ("Unique-ID", call_uuid)])
+        sock.sendall(frame[: len(frame) // 2])
+    sock.close()
+    return call_uuid
+
+
+def test_fifty_calls_go_on_while_peers_send_garbage_truncate_frames_or_vanish(controller, caplog):
+    caplog.set_level(logging.INFO, logger="ivr")
+    sim = SimulatedFreeSWITCH(controller.address, virtual_time=True, default_agent="available")
+    calls = [sim.place_call(list(HAPPY), dialed=SHOP, caller=f"+1555000{n:04d}") for n in range(50)]
+    bad = [
+        gevent.spawn(_misbehaving_peer, controller.address, how)
+        for how in ("garbage", "truncated", "disconnect")
+    ]
+    gevent.joinall(bad, raise_error=True, timeout=30)
+    assert all(call.wait(timeout=60) for call in calls)
+    sim.close()
+    with gevent.Timeout(10):
+        while len(controller.finished) < 53:
+            gevent.sleep(0.05)
+    records = {c.record.call_id: c.record for c in controller.finished}
+    good = [records[call.uuid] for call in calls]
+    assert [r.outcome for r in good] == ["self_served"] * 50
+    assert all(r.goals == ["order_status_told"] for r in good)
+    for peer in bad:
+        record = records[peer.value]
+        assert record.ended_at is not None
+        assert record.outcome in OUTCOMES
+        assert record.path == ["greet"]
+        assert record.outcome == "error"
+    assert any(bad[0].value in m and "malformed frame" in m for m in caplog.messages)
+    assert any(bad[1].value in m and "inside a frame" in m for m in caplog.messages)
+
+
+def test_calls_beyond_the_limit_are_refused_and_the_others_go_on(project, tmp_path):
+    ctl = Controller(
+        project, ("127.0.0.1", 0), PromptFiles(tmp_path / "prompts", FLOWS), max_calls=1
+    )
+    ctl.start()
+    sim = SimulatedFreeSWITCH(ctl.address, virtual_time=False, default_agent="available")
+    first = sim.place_call(None, dialed=SHOP)  # an interactive caller who stays on the line
+    with gevent.Timeout(10):
+        while ctl.served < 1:
+            gevent.sleep(0.01)
+    second = sim.place_call(list(HAPPY), dialed=SHOP)
+    assert second.wait(timeout=10)
+    assert ctl.refused == 1
+    assert not first.done
+    first.hangup()
+    assert first.wait(timeout=10)
+    sim.close()
+    ctl.drain(timeout=5)
+
+
+def test_draining_refuses_new_calls_and_lets_running_calls_finish(controller):
+    sim = SimulatedFreeSWITCH(controller.address, virtual_time=False, default_agent="available")
+    running = sim.place_call(None, dialed=SHOP)
+    with gevent.Timeout(10):
+        while controller.served < 1:
+            gevent.sleep(0.01)
+    drain = gevent.spawn(controller.drain)
+    gevent.sleep(0.2)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(controller.address, timeout=2)
+    assert not drain.dead
+    running.hangup()
+    assert running.wait(timeout=10)
+    drain.join(timeout=10)
+    assert drain.dead
+    assert controller.finished[0].record.outcome == "ivr_hangup"
+    sim.close()
+
+
+def test_a_number_without_a_flow_is_refused_so_freeswitch_can_fail_over(controller, caplog):
+    caplog.set_level(logging.ERROR, logger="ivr")
+    sim = SimulatedFreeSWITCH(controller.address, virtual_time=True, default_agent="available")
+    call = sim.place_call([Step("wait", 5.0)], dialed="18009999999")
+    assert call.wait(timeout=10)
+    assert any("no flow for dialed number '18009999999'" in m for m in caplog.messages)
+    assert controller.served == 0
+    sim.close()
