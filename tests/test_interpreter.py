@@ -5,13 +5,10 @@ whatever its nodes: a closed record with one outcome, an apology instead of a cr
 loops, and the simulated clock.
 """
 
-from textwrap import dedent
-
 import pytest
+from flowkit import build, call, hangup, hear, press, said, texts, wait
 
-from ivr.flow.compiler import load_project
 from ivr.runtime.call import APOLOGY, MAX_NODE_VISITS
-from ivr.runtime.memory import Step
 from ivr.runtime.record import OUTCOMES
 from ivr.testing.runner import run_case
 from ivr.testing.scenario import Case, Scenario
@@ -19,44 +16,6 @@ from ivr.testing.scenario import Case, Scenario
 AGENTS = "agents:\n  a1: {name: Anna, endpoint: user/a1}\n"
 QUEUES = "queues:\n  help: {agents: [a1], ring_timeout: 15s}\n"
 SCHEDULES = 'schedules:\n  always: {timezone: UTC, weekly: {mon-sun: "00:00-24:00"}}\n'
-
-
-def build(tmp_path, flow: str, **files: str):
-    (tmp_path / "flow.yaml").write_text(dedent(flow))
-    for name, text in files.items():
-        (tmp_path / name).write_text(dedent(text))
-    project = load_project(tmp_path)
-    assert project.ok, "\n".join(d.render(project.sources) for d in project.diag.sorted())
-    return project
-
-
-def call(project, *steps: Step, **case):
-    scenario = Scenario(project.folder / "t.test.yaml", "t", [])
-    return run_case(project, scenario, Case(name="case", steps=list(steps), **case))
-
-
-def press(keys: str) -> Step:
-    return Step("press", keys)
-
-
-def hear(text: str) -> Step:
-    return Step("hear", text)
-
-
-def wait(seconds: float) -> Step:
-    return Step("wait", seconds)
-
-
-def hangup() -> Step:
-    return Step("hangup", True)
-
-
-def said(result) -> list[str]:
-    return [e.text.removeprefix("says: ") for e in result.transcript if e.text.startswith("says: ")]
-
-
-def texts(result) -> list[str]:
-    return [e.text for e in result.transcript]
 
 
 # ------------------------------------------------------------------------------------ barge-in

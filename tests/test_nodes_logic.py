@@ -1,36 +1,9 @@
 """set, branch, lookup, hours and language: the nodes that decide where a call goes next."""
 
 import datetime as dt
-from textwrap import dedent
 
 import pytest
-
-from ivr.flow.compiler import load_project
-from ivr.runtime.memory import Step
-from ivr.testing.runner import run_case
-from ivr.testing.scenario import Case, Scenario
-
-
-def build(tmp_path, flow: str, **files: str):
-    (tmp_path / "flow.yaml").write_text(dedent(flow))
-    for name, text in files.items():
-        (tmp_path / name).write_text(dedent(text))
-    project = load_project(tmp_path)
-    assert project.ok, "\n".join(d.render(project.sources) for d in project.diag.sorted())
-    return project
-
-
-def call(project, *steps: Step, **case):
-    scenario = Scenario(project.folder / "t.test.yaml", "t", [])
-    return run_case(project, scenario, Case(name="case", steps=list(steps), **case))
-
-
-def press(keys: str) -> Step:
-    return Step("press", keys)
-
-
-def said(result) -> list[str]:
-    return [e.text.removeprefix("says: ") for e in result.transcript if e.text.startswith("says: ")]
+from flowkit import build, call, press, said
 
 
 def utc(text: str) -> dt.datetime:

@@ -1,37 +1,7 @@
 """Menus and digit entry as a scripted caller experiences them, on the simulated clock."""
 
-from textwrap import dedent
-
 import pytest
-
-from ivr.flow.compiler import load_project
-from ivr.runtime.memory import Step
-from ivr.testing.runner import run_case
-from ivr.testing.scenario import Case, Scenario
-
-
-def build(tmp_path, flow: str):
-    (tmp_path / "flow.yaml").write_text(dedent(flow))
-    project = load_project(tmp_path)
-    assert project.ok, "\n".join(d.render(project.sources) for d in project.diag.sorted())
-    return project
-
-
-def call(project, *steps: Step, **case):
-    scenario = Scenario(project.folder / "t.test.yaml", "t", [])
-    return run_case(project, scenario, Case(name="case", steps=list(steps), **case))
-
-
-def press(keys: str) -> Step:
-    return Step("press", keys)
-
-
-def hear(text: str) -> Step:
-    return Step("hear", text)
-
-
-def said(result) -> list[str]:
-    return [e.text.removeprefix("says: ") for e in result.transcript if e.text.startswith("says: ")]
+from flowkit import build, call, hear, press, said
 
 
 def at(result, text: str) -> float:

@@ -1,16 +1,15 @@
 """Operator queues as a waiting caller experiences them, on the simulated clock."""
 
 import datetime as dt
-from textwrap import dedent
 
 import pytest
+from flowkit import build as build_flow
+from flowkit import call, hangup, press, texts, wait
 
-from ivr.flow.compiler import load_project
 from ivr.runtime.call import Call, CallServices
 from ivr.runtime.channel import CallInfo
 from ivr.runtime.memory import MemoryChannel, Step
-from ivr.testing.runner import DEFAULT_START, run_case
-from ivr.testing.scenario import Case, Scenario
+from ivr.testing.runner import DEFAULT_START
 
 AGENTS = """
 agents:
@@ -38,35 +37,8 @@ nodes:
 
 
 def build(tmp_path, flow: str = QUEUE_FLOW, strategy: str = "longest_idle"):
-    (tmp_path / "flow.yaml").write_text(dedent(flow))
-    (tmp_path / "agents.yaml").write_text(dedent(AGENTS))
-    (tmp_path / "queues.yaml").write_text(
-        f"queues:\n  help: {{agents: [a1, a2, a3], ring_timeout: 15s, strategy: {strategy}}}\n"
-    )
-    project = load_project(tmp_path)
-    assert project.ok, "\n".join(d.render(project.sources) for d in project.diag.sorted())
-    return project
-
-
-def call(project, *steps: Step, **case):
-    scenario = Scenario(project.folder / "t.test.yaml", "t", [])
-    return run_case(project, scenario, Case(name="case", steps=list(steps), **case))
-
-
-def press(keys: str) -> Step:
-    return Step("press", keys)
-
-
-def wait(seconds: float) -> Step:
-    return Step("wait", seconds)
-
-
-def hangup() -> Step:
-    return Step("hangup", True)
-
-
-def texts(result) -> list[str]:
-    return [e.text for e in result.transcript]
+    queues = f"queues:\n  help: {{agents: [a1, a2, a3], ring_timeout: 15s, strategy: {strategy}}}\n"
+    return build_flow(tmp_path, flow, **{"agents.yaml": AGENTS, "queues.yaml": queues})
 
 
 def at(result, text: str) -> float:
