@@ -276,20 +276,22 @@ def variable(message: ESLMessage, name: str) -> str | None:
     return message.get(f"variable_{name}")
 
 
+def answer_playback_script(s: ControllerSession) -> None:
+    """What the driver of the answer_playback trace did."""
+    s.start()
+    s.execute("answer")
+    s.execute("playback", "tone_stream://%(1000,0,440)")
+    s.execute("playback", "/nonexistent.wav")
+    s.execute("hangup", "NORMAL_CLEARING")
+    s.finish()
+
+
 # ---------------------------------------------------------------- tests
 
 
 @needs_traces
 def test_answer_then_tone_then_missing_file_then_hangup_matches_the_trace():
-    def script(s: ControllerSession) -> None:
-        s.start()
-        s.execute("answer")
-        s.execute("playback", "tone_stream://%(1000,0,440)")
-        s.execute("playback", "/nonexistent.wav")
-        s.execute("hangup", "NORMAL_CLEARING")
-        s.finish()
-
-    call, session = run_call(script)
+    call, session = run_call(answer_playback_script)
     assert sequence(session.messages) == trace_sequence("answer_playback.run1")
     assert park_follows_first_sendmsg(session.messages)
     completions = session.events("CHANNEL_EXECUTE_COMPLETE")
@@ -333,15 +335,7 @@ def test_connect_reply_has_the_traces_headers_in_the_traces_order():
 
 @needs_traces
 def test_every_event_of_a_simple_call_has_the_traces_header_names():
-    def script(s: ControllerSession) -> None:
-        s.start()
-        s.execute("answer")
-        s.execute("playback", "tone_stream://%(1000,0,440)")
-        s.execute("playback", "/nonexistent.wav")
-        s.execute("hangup", "NORMAL_CLEARING")
-        s.finish()
-
-    _, session = run_call(script)
+    _, session = run_call(answer_playback_script)
     recorded_events = [m for m in recorded("answer_playback.run1") if m.event is not None]
     simulated_events = [m for m in session.messages if m.event is not None]
     assert [names(m) for m in simulated_events] == [names(m) for m in recorded_events]
