@@ -113,3 +113,10 @@ def test_a_malformed_node_type_is_refused_with_the_reason(attrs, problem):
 def test_a_class_that_is_not_a_node_is_refused():
     with pytest.raises(PluginError, match="is not a subclass of ivr.nodes.base.Node"):
         NodeRegistry().register(object, "plugin acme-nodes 1.0")
+
+
+def test_mermaid_escapes_pipes_quotes_and_angle_brackets_of_analyst_text(capsys):
+    assert main(["graph", str(FLOWS / "order_status.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert 'n_wants_agent -->|"order_id #124; length != 6"| n_bad_length' in out
+    assert "should arrive on #lt;..." in out

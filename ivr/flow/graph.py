@@ -40,9 +40,12 @@ def _ident(name: str) -> str:
     return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
+_MERMAID_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "|": "#124;"}
+
+
 def _mermaid_text(text: str) -> str:
-    # '#' first: the entity codes that follow start with '#' themselves.
-    return text.replace("#", "#35;").replace('"', "#quot;")
+    """Analyst text made safe inside a quoted Mermaid label (our own <br/> tags stay outside)."""
+    return "".join(_MERMAID_ENTITIES.get(c, c) for c in text)
 
 
 def to_mermaid(flow: CompiledFlow) -> str:
@@ -52,13 +55,12 @@ def to_mermaid(flow: CompiledFlow) -> str:
     for name, node in flow.nodes.items():
         detail = _summary(flow, name)
         goal = node.opts.get("goal")
-        label = f"{'★ ' if goal else ''}{name}<br/><i>{node.type_name}</i>"
+        text = f"{'★ ' if goal else ''}{_mermaid_text(name)}<br/><i>{node.type_name}</i>"
         if detail:
-            label += f"<br/>{detail}"
+            text += f"<br/>{_mermaid_text(detail)}"
         if goal:
-            label += f"<br/>goal: {goal}"
+            text += f"<br/>goal: {_mermaid_text(goal)}"
             goals.append(_ident(name))
-        text = _mermaid_text(label)
         if node.ends_call:
             ends.append(_ident(name))
             lines.append(f'  {_ident(name)}(["{text}"])')
