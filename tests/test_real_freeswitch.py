@@ -1,0 +1,162 @@
+"""The inbound client and the controller against a real FreeSWITCH; skipped unless one is named.
+
+Run them where FreeSWITCH runs, with its stock (vanilla) dialplan and its event socket::
+
+    pytest tests/test_real_freeswitch.py --fs-host 127.0.0.1:8021 --fs-password ClueCon
+
+Every call is a loopback channel: no phone, no SIP account, no media file. The end-to-end test
+starts the controller on a free port of 127.0.0.1 and has FreeSWITCH connect to it, so
+FreeSWITCH must run on this machine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+from gevent.event import AsyncResult
+from gevent.queue import Empty, Queue
+
+from ivr.flow.compiler import load_project
+from ivr.freeswitch.esl import ESLMessage
+from ivr.freeswitch.inbound import ESLAuthError, InboundClient
+from ivr.freeswitch.server import Controller
+from ivr.prompts.files import PromptFiles
+from ivr.runtime.channel import Utterance
+
+TONE = "tone_stream://%(1000,0,440)"
+PARK_TEST = "loopback/9999/default"  # as in the recorded inbound_api trace
+# The stock dialplan's echo test: it answers and stays until the other leg hangs up, so the
+# caller's side of the loopback call lives exactly as long as the controller keeps the call.
+ECHO_TEST = "9196"
+CALL_TIMEOUT = 30.0
+
+TONE_FLOW = """\
+    flow: default
+    description: Plays a one-second tone and hangs up
+    start: tone
+    nodes:
+      tone:
+        type: play
+        prompt: {sound: tone}
+        next: bye
+      bye:
+        type: hangup
+"""
+
+
+class TonePrompts(PromptFiles):
+    """Prompt files where the recording ``tone`` is FreeSWITCH's own tone generator.
+
+    A generated tone needs no file that FreeSWITCH, running as its own user, must be able to read.
+    """
+
+    def path_for(self, utterance: Utterance) -> str:
+        return TONE if utterance.sound == "tone" else super().path_for(utterance)
+
+
+@pytest.fixture
+def fs(freeswitch):
+    client = InboundClient.connect(freeswitch.host, freeswitch.port, password=freeswitch.password)
+    yield client
+    client.close()
+
+
+def events_of(client: InboundClient, name: str) -> Queue:
+    """Subscribe to ``name`` and collect its events from now on."""
+    received = Queue()
+    client.subscribe([name])
+    client.on_event(name, received.put)
+    return received
+
+
+def next_event(
+    events: Queue, matches: Callable[[ESLMessage], bool], what: str, timeout: float = 10.0
+) -> ESLMessage:
+    """The first collected event that ``matches``; the test fails when none comes in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            message = events.get(timeout=max(deadline - time.monotonic(), 0))
+        except Empty:
+            pytest.fail(f"FreeSWITCH sent no {what} within {timeout:g}s")
+        if matches(message):
+            return message
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def test_the_inbound_client_logs_in_and_freeswitch_says_it_is_up(fs):
+    assert fs.api("status").startswith("UP ")
+
+
+def test_a_wrong_password_is_refused_with_esl_auth_error(freeswitch):
+    with pytest.raises(ESLAuthError, match="refused the event-socket password"):
+        InboundClient.connect(
+            freeswitch.host, freeswitch.port, password=freeswitch.password + "-wrong"
+        )
+
+
+def test_an_originated_call_gets_a_uuid_that_uuid_kill_ends(fs):
+    hangups = events_of(fs, "CHANNEL_HANGUP_COMPLETE")
+    uuid = fs.originate(PARK_TEST, "&park", timeout=10)
+    assert fs.api(f"uuid_exists {uuid}").strip() == "true"
+
+    assert fs.uuid_kill(uuid) is True
+
+    next_event(hangups, lambda m: m.unique_id == uuid, f"CHANNEL_HANGUP_COMPLETE for {uuid}")
+    assert fs.api(f"uuid_exists {uuid}").strip() == "false"
+
+
+def test_a_call_put_through_to_the_controller_plays_a_tone_and_ends_completed(
+    freeswitch, fs, tmp_path: Path
+):
+    if not is_loopback(freeswitch.host):
+        pytest.skip(f"FreeSWITCH at {freeswitch.host} cannot reach a controller on our 127.0.0.1")
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "default.yaml").write_text(dedent(TONE_FLOW))
+    project = load_project(tmp_path / "flows")
+    assert project.ok, [d.render(project.sources) for d in project.diag.sorted()]
+    ended = AsyncResult()
+    controller = Controller(
+        project,
+        ("127.0.0.1", 0),
+        TonePrompts(tmp_path / "prompts", tmp_path / "sounds"),
+        on_call_end=ended.set,
+        recordings_dir=tmp_path / "recordings",
+    )
+    controller.start()
+    finished_apps = events_of(fs, "CHANNEL_EXECUTE_COMPLETE")
+    caller = ""
+    try:
+        host, port = controller.address
+        # The new channel answers when the echo test does, then runs the socket application,
+        # which connects to the controller as the dialplan's `socket` does for a real caller.
+        caller = fs.originate(
+            f"loopback/{ECHO_TEST}/default", f"&socket({host}:{port} async full)", timeout=10
+        )
+        call = ended.get(timeout=CALL_TIMEOUT)
+    finally:
+        if caller:
+            fs.uuid_kill(caller)  # leaves nothing up on a failure; False once the flow hung up
+        controller.drain(timeout=5)
+
+    assert call.record.call_id == caller
+    assert call.record.path == ["tone", "bye"]
+    assert call.record.outcome == "completed"
+    playback = next_event(
+        finished_apps,
+        lambda m: m.unique_id == caller and m.get("Application") == "playback",
+        "CHANNEL_EXECUTE_COMPLETE of the tone",
+    )
+    assert playback.get("Application-Data") == TONE
+    assert playback.get("Application-Response") == "FILE PLAYED"
