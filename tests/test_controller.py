@@ -160,3 +160,49 @@ def test_a_number_without_a_flow_is_refused_so_freeswitch_can_fail_over(controll
     assert any("no flow for dialed number '18009999999'" in m for m in caplog.messages)
     assert controller.served == 0
     sim.close()
+
+
+def test_ivr_serve_drains_on_sigterm_and_exits_when_the_last_call_ends(tmp_path):
+    import signal
+    import sys
+
+    from gevent import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ivr.cli",
+            "serve",
+            str(FLOWS),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--prompt-cache",
+            str(tmp_path / "prompts"),
+            "--recordings",
+            str(tmp_path / "rec"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "serving 2 flow(s)" in server.stdout.readline()
+        sim = SimulatedFreeSWITCH(("127.0.0.1", port), virtual_time=False)
+        call = sim.place_call(None, dialed=SHOP)
+        with gevent.Timeout(10):
+            while not any("says:" in e.text for e in call.transcript):
+                gevent.sleep(0.05)
+        server.send_signal(signal.SIGTERM)
+        assert "draining 1 call(s)" in server.stdout.readline()
+        gevent.sleep(0.5)
+        assert server.poll() is None  # still serving the call in progress
+        call.hangup()
+        assert server.wait(timeout=10) == 0
+        assert "stopped after 1 call(s)" in server.stdout.read()
+        sim.close()
+    finally:
+        if server.poll() is None:
+            server.kill()
