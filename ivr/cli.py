@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,13 @@ from ivr.flow.graph import to_dot, to_mermaid
 from ivr.nodes.registry import default_registry
 from ivr.testing.runner import run_scenario_files
 from ivr.testing.scenario import load_scenario
+
+DEFAULT_JOURNAL = "var/journal.sqlite"
+"""Where ``ivr serve`` writes the call journal and ``ivr report`` reads it by default."""
+DEFAULT_ACD_STORE = "var/acd.sqlite"
+"""Where ``ivr serve`` keeps agent states and callbacks, and ``ivr agents`` finds them."""
+DEFAULT_AGENTS_API = ("127.0.0.1", 8085)
+"""Where ``ivr serve`` answers the agents API and ``ivr agents`` asks it."""
 
 
 class UsageError(Exception):
@@ -122,8 +130,51 @@ def cmd_test(args: argparse.Namespace) -> int:
             raise UsageError(f"{raw}: no such file or folder")
     if not paths:
         raise UsageError(f"no scenario files (*{SCENARIO_SUFFIX}) in {' '.join(args.paths)}")
-    summary = run_scenario_files(paths, print, via_esl=args.via_esl)
+    journal = _journal_writer(args.journal) if args.journal else None
+    try:
+        summary = run_scenario_files(
+            paths,
+            print,
+            via_esl=args.via_esl,
+            on_record=journal.submit_record if journal else None,
+        )
+    finally:
+        if journal is not None:
+            journal.close()
+    if journal is not None:
+        print(f"journal: {journal.written} call(s) written to {args.journal}")
     return 1 if summary.failed else 0
+
+
+def _journal_writer(path: str):
+    from ivr.store import JournalError, JournalWriter
+
+    try:
+        return JournalWriter.open(Path(path))
+    except JournalError as exc:
+        raise UsageError(f"--journal: {exc}") from exc
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Report on the call journal as a table, CSV or an HTML page with charts."""
+    from ivr.report import ReportOptionError, run_report
+
+    try:
+        written = run_report(
+            journal=args.journal,
+            start=args.start,
+            end=args.end,
+            tenant=args.tenant,
+            queue=args.queue,
+            timezone=args.timezone,
+            format=args.format,
+            output=args.output,
+        )
+    except ReportOptionError as exc:
+        raise UsageError(str(exc)) from exc
+    if written is not None:
+        print(f"ivr: report written to {written}", file=sys.stderr)
+    return 0
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -136,6 +187,15 @@ def _address(text: str) -> tuple[str, int]:
             "(run it on the FreeSWITCH host)"
         )
     return host, int(port)
+
+
+def _metrics_address(text: str) -> tuple[str, int]:
+    from ivr.metrics import parse_metrics_address
+
+    try:
+        return parse_metrics_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _compiled(folder: str):
@@ -158,24 +218,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gevent.event import Event
 
     from ivr.freeswitch.server import Controller
+    from ivr.metrics import ControllerMetrics
     from ivr.prompts.files import PromptFiles
 
     project = _compiled(args.flows)
-    prompts = PromptFiles(Path(args.prompt_cache), Path(args.sounds))
+    prompts = PromptFiles(Path(args.prompt_cache), Path(args.sounds), args.rate)
+    journal = _journal_writer(args.journal)
+    center = _contact_center(args, project)
     controller = Controller(
         project,
         args.listen,
         prompts,
         max_calls=args.max_calls,
         recordings_dir=Path(args.recordings),
+        center=center,
     )
+    metrics = ControllerMetrics(controller, journal)
+
+    def call_ended(call) -> None:
+        journal.submit_call(call)
+        metrics.call_ended(call)
+
+    controller.on_call_end = call_ended
+    where = f"; journal {args.journal}"
+    if args.metrics is not None:
+        try:
+            metrics.serve(args.metrics)
+        except OSError as exc:
+            host, port = args.metrics
+            raise UsageError(f"--metrics: cannot listen on {host}:{port}: {exc}") from exc
+        where += f"; metrics at http://{args.metrics[0]}:{metrics.address[1]}/metrics"
     try:
         controller.start()
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {exc}") from exc
+    center.start(lambda call_id: call_id in controller.live)
+    where += f"; agents kept in {args.store}"
+    api = _agents_api(center, args.api)
+    if api is not None:
+        where += f"; agents API at http://{api.server_host}:{api.server_port}/status"
     print(
         f"ivr: serving {len(project.flows)} flow(s) from {args.flows} on "
-        f"{controller.address[0]}:{controller.address[1]}",
+        f"{controller.address[0]}:{controller.address[1]}{where}",
         flush=True,
     )
     stop = Event()
@@ -184,8 +268,83 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop.wait()
     print(f"ivr: draining {len(controller.calls)} call(s)", flush=True)
     controller.drain()
+    if api is not None:
+        api.stop()
+    center.stop()
+    journal.close()
+    metrics.stop()
     print(f"ivr: stopped after {controller.served} call(s)", flush=True)
     return 0
+
+
+def _contact_center(args: argparse.Namespace, project):
+    from ivr.acd import SqliteAcdStore, StoreError
+    from ivr.acd.center import ContactCenter
+    from ivr.freeswitch.callbacks import InboundDialer
+
+    try:
+        store = SqliteAcdStore(args.store)
+    except StoreError as exc:
+        raise UsageError(f"--store: {exc}") from exc
+    dialer = None
+    if args.esl is not None:
+        dialer = InboundDialer(args.esl[0], args.esl[1], args.esl_password, args.listen)
+    elif any(
+        node.type_name == "queue" and node.opts.get("callback")
+        for flow in project.flows.values()
+        for node in flow.nodes.values()
+    ):
+        print("ivr: no --esl given: callbacks are not offered to callers", file=sys.stderr)
+    try:
+        return ContactCenter(project, store=store, dialer=dialer)
+    except StoreError as exc:
+        raise UsageError(f"--store: {exc}") from exc
+
+
+def _agents_api(center, address: tuple[str, int] | str | None):
+    from ivr.acd.api import serve_api
+
+    if address == "off":
+        return None
+    try:
+        return serve_api(center, address or DEFAULT_AGENTS_API)
+    except OSError as exc:
+        host, port = address or DEFAULT_AGENTS_API
+        if address is None:
+            # Only the default address is busy (another controller?): serve calls anyway.
+            print(f"ivr: agents API not started: {host}:{port}: {exc}", file=sys.stderr)
+            return None
+        raise UsageError(f"--api: cannot listen on {host}:{port}: {exc}") from exc
+
+
+def _api_address(text: str) -> tuple[str, int] | str:
+    return "off" if text == "off" else _address(text)
+
+
+def _esl_address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not host:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:8021")
+    return host, int(port)
+
+
+def cmd_agents(args: argparse.Namespace) -> int:
+    """Agent states: show them, or log an agent in, out or on a break (live when serving)."""
+    from ivr.acd.control import agents_command
+
+    if args.action != "status" and not args.agent:
+        raise UsageError(f"ivr agents {args.action} needs the agent's id")
+    if args.minutes is not None and args.action != "break":
+        raise UsageError("--minutes is for break only")
+    return agents_command(
+        args.action,
+        args.agent,
+        api=args.api,
+        store=Path(args.store),
+        project=lambda: _compiled(args.flows),
+        minutes=args.minutes,
+        out=lambda line: print(line, flush=True),
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -217,6 +376,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         caller=args.caller,
         start=start,
     )
+
+
+def cmd_prompts_build(args: argparse.Namespace) -> int:
+    """Pre-render every static prompt of the flows into the prompt cache."""
+    from ivr.prompts.build import run_build
+    from ivr.prompts.files import PromptFiles
+
+    project = _compiled(args.flows)
+    prompts = PromptFiles(Path(args.prompt_cache), Path(args.sounds), args.rate)
+    return run_build(project, prompts, lambda line: print(line, flush=True))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,12 +439,79 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--sounds", default="sounds", metavar="DIR", help="recorded prompts")
     p.add_argument(
+        "--rate",
+        type=int,
+        choices=(8000, 16000),
+        default=8000,
+        help="sample rate of rendered prompts in Hz (16000 for wideband calls)",
+    )
+    p.add_argument(
         "--recordings",
         default="var/recordings",
         metavar="DIR",
         help="where voicemail is recorded; FreeSWITCH must write it",
     )
+    p.add_argument(
+        "--journal",
+        default=DEFAULT_JOURNAL,
+        metavar="PATH",
+        help=f"the call journal (SQLite) every call is written to (default {DEFAULT_JOURNAL})",
+    )
+    p.add_argument(
+        "--metrics",
+        type=_metrics_address,
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at /metrics on this loopback address, e.g. 127.0.0.1:9108",
+    )
+    p.add_argument(
+        "--store",
+        default=DEFAULT_ACD_STORE,
+        metavar="PATH",
+        help=f"where agent states and callbacks outlive a restart (default {DEFAULT_ACD_STORE})",
+    )
+    p.add_argument(
+        "--api",
+        type=_api_address,
+        metavar="HOST:PORT",
+        help="the JSON agents API on this loopback address (default 127.0.0.1:8085; off: none)",
+    )
+    p.add_argument(
+        "--esl",
+        type=_esl_address,
+        metavar="HOST:PORT",
+        help="FreeSWITCH's event socket, to ring agents for callbacks (e.g. 127.0.0.1:8021)",
+    )
+    p.add_argument(
+        "--esl-password",
+        default=os.environ.get("IVR_ESL_PASSWORD", "ClueCon"),
+        metavar="PASSWORD",
+        help="its password (default: $IVR_ESL_PASSWORD, else ClueCon)",
+    )
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "agents", help="agents' states: status, login, logout, break (live on a running controller)"
+    )
+    p.add_argument("action", choices=["status", "login", "logout", "break"])
+    p.add_argument("agent", nargs="?", metavar="ID", help="the agent (for login, logout, break)")
+    p.add_argument("--minutes", type=float, help="for break: how long (default: until login)")
+    p.add_argument(
+        "--api",
+        type=_address,
+        default=DEFAULT_AGENTS_API,
+        metavar="HOST:PORT",
+        help="the running controller's agents API (default 127.0.0.1:8085)",
+    )
+    p.add_argument(
+        "--store",
+        default=DEFAULT_ACD_STORE,
+        metavar="PATH",
+        help=f"used when no controller answers (default {DEFAULT_ACD_STORE})",
+    )
+    p.add_argument(
+        "--flows", default="flows", metavar="FLOWS_DIR", help="agents.yaml and queues.yaml"
+    )
+    p.set_defaults(func=cmd_agents)
 
     p = sub.add_parser("demo", help="call an example flow (no FreeSWITCH needed)")
     p.add_argument("flows", nargs="?", default="flows", metavar="FLOWS_DIR")
@@ -293,6 +529,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("prompts", help="prompt audio: pre-render the flows' prompts")
+    prompts = p.add_subparsers(dest="prompts_command", required=True, metavar="ACTION")
+    p = prompts.add_parser(
+        "build",
+        help="render every static prompt of every flow and language into the prompt cache, "
+        "and report missing recordings",
+    )
+    p.add_argument("flows", metavar="FLOWS_DIR")
+    p.add_argument(
+        "--prompt-cache",
+        default="var/prompts",
+        metavar="DIR",
+        help="the prompt cache ivr serve plays from (default var/prompts)",
+    )
+    p.add_argument("--sounds", default="sounds", metavar="DIR", help="recorded prompts")
+    p.add_argument(
+        "--rate", type=int, choices=(8000, 16000), default=8000, help="sample rate in Hz"
+    )
+    p.set_defaults(func=cmd_prompts_build)
+
     p = sub.add_parser("test", help="run scenario tests (*.test.yaml) without a PBX")
     p.add_argument("paths", nargs="+", metavar="SCENARIO", help="scenario files or folders")
     p.add_argument(
@@ -300,7 +556,46 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run through the controller and a simulated FreeSWITCH over TCP",
     )
+    p.add_argument(
+        "--journal",
+        metavar="PATH",
+        help="also write every scenario call to this call journal (SQLite), for ivr report",
+    )
     p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("report", help="report on the call journal (table, CSV or HTML charts)")
+    p.add_argument(
+        "--journal",
+        default=DEFAULT_JOURNAL,
+        metavar="PATH",
+        help=f"the call journal to read (default {DEFAULT_JOURNAL})",
+    )
+    p.add_argument(
+        "--from",
+        dest="start",
+        metavar="TIME",
+        help="calls started at or after this date or time (2026-11-01, 2026-11-01T09:00)",
+    )
+    p.add_argument(
+        "--to",
+        dest="end",
+        metavar="TIME",
+        help="calls started before this time, or on or before this date",
+    )
+    p.add_argument("--tenant", help="only this tenant's calls")
+    p.add_argument("--queue", help="only calls that waited in this queue")
+    p.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="count hours and days in this time zone, e.g. Europe/Sofia (default: local time)",
+    )
+    p.add_argument("--format", choices=["table", "csv", "html"], default="table")
+    p.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write the report here (default: the terminal; html: var/report.html)",
+    )
+    p.set_defaults(func=cmd_report)
     return parser
 
 

@@ -189,7 +189,7 @@ def test_ivr_serve_drains_on_sigterm_and_exits_when_the_last_call_ends(tmp_path)
         text=True,
     )
     try:
-        assert "serving 2 flow(s)" in server.stdout.readline()
+        assert "serving " in server.stdout.readline()
         sim = SimulatedFreeSWITCH(("127.0.0.1", port), virtual_time=False)
         call = sim.place_call(None, dialed=SHOP)
         with gevent.Timeout(10):

@@ -220,7 +220,12 @@ nodes:
 
 def test_after_a_language_node_later_prompts_use_that_languages_text(tmp_path):
     result = call(build(tmp_path, LANGUAGE_FLOW), press("2"))
-    assert said(result) == ["For English press 1.", "Вашият баланс е", "12,50 лв.", "Довиждане."]
+    assert said(result) == [
+        "For English press 1.",
+        "Вашият баланс е",
+        "дванадесет лева и петдесет стотинки",
+        "Довиждане.",
+    ]
     assert result.record.path == ["pick", "to_bg", "info", "bye"]
 
 

@@ -215,6 +215,14 @@ def test_agent_rung_for_a_caller_who_hangs_up_during_ringing_is_free_for_the_nex
 
 def test_wait_time_announcement_uses_the_singular_for_one_minute(tmp_path):
     flow = QUEUE_FLOW.replace("announce: {position: true", "announce: {wait_time: true")
-    result = call(build(tmp_path, flow), wait(5), hangup(), agents=ALL_BUSY)
-    estimates = [t for t in texts(result) if t.startswith("says: Your expected wait")]
-    assert estimates[0] == "says: Your expected wait is about one minute."
+    project = build(tmp_path, flow)
+    services = CallServices(project)
+    for agent in ("a1", "a2", "a3"):
+        services.agents.set_state(agent, "busy", DEFAULT_START)
+    # Three agents taking calls of three minutes on average: the next caller waits a minute.
+    services.agents.handle_times.extend("help", [150.0, 180.0, 210.0])
+    info = CallInfo("c", "+15550002222")
+    channel = MemoryChannel(info, start=DEFAULT_START, steps=[wait(5), hangup()])
+    Call(services, project.flows["t"], channel).run()
+    said = [e.text for e in channel.transcript if e.text.startswith("says: Your expected wait")]
+    assert said[0] == "says: Your expected wait is about one minute."

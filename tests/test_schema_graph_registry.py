@@ -54,7 +54,7 @@ def test_mermaid_graph_labels_every_edge_and_marks_goals(capsys):
     assert 'n_find_account -->|"not_found"| n_unknown_account' in out
     assert 'n_find_account -->|"error"| n_operator' in out
     assert 'n_cards -->|"*"| n_main_menu' in out
-    assert "★ tell_balance" in out and "class n_tell_balance goal" in out
+    assert "★ tell_balance" in out and "class n_tell_balance,n_card_blocked goal" in out
 
 
 def test_dot_graph_is_a_digraph_with_labelled_edges(capsys):

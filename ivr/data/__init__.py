@@ -1,134 +1,50 @@
-"""Data sources the ``lookup`` node asks: the interface, and the sources declared under ``data:``.
+"""Data sources: where a flow gets its answers (balances, order status, opening hours).
 
-A source answers one question: the record for a key, or None when there is none. A source that
-fails or is too slow raises ``DataSourceError``, which sends the call down the node's ``on_error``
-edge. New kinds (SQL, HTTP) implement ``DataSource`` and add a ``make`` function to ``KINDS``.
+A flow names its sources under ``data:`` (or shares them with every flow of the folder in
+``data.yaml``); ``lookup``, ``authenticate`` and ``http`` nodes ask them. Kinds:
+
+- ``csv:`` and ``yaml:`` tables beside the flow, re-read when the file changes;
+- ``sqlite:`` files and ``sql:`` databases through SQLAlchemy URLs, queried with bound
+  ``:parameters`` only, read-only unless declared otherwise;
+- ``http:`` JSON APIs, over pooled gevent connections, credentials from environment variables.
+
+Every kind takes ``timeout``, ``retries``, ``cache: {ttl: 30s}``, ``filler_after`` and ``filler``.
+A source that fails or is too slow raises ``DataSourceError``: the node takes its ``on_error``
+edge. A new kind implements ``DataSource`` and adds its ``make`` function to ``KINDS``.
 """
 
 from __future__ import annotations
 
-import csv
-import os
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ivr.flow.fields import INVALID, CheckContext, Field, describe
+from ivr.data.base import COMMON_FIELDS, SPECIAL_NAMES, DataSource, DataSourceError, Timing
+from ivr.data.http import HTTP_FIELDS, HttpSource, make_http
+from ivr.data.sql import SQL_FIELDS, SQLITE_FIELDS, SqliteSource, SqlSource, make_sql, make_sqlite
+from ivr.data.tables import CSV_FIELDS, YAML_FIELDS, CsvSource, YamlSource, make_csv, make_yaml
+from ivr.flow.fields import INVALID, CheckContext, Field, MapOf, describe, object_schema
 from ivr.flow.source import Diagnostics, LDict, Mark, suggest
+from ivr.flow.templates import BUILTIN_VARIABLES
 
-
-class DataSourceError(Exception):
-    """A source could not answer (unreadable, failed, too slow): the lookup takes ``on_error``."""
-
-
-class DataSource:
-    """Answers lookups by key. Implementations must be safe to call from many calls at once."""
-
-    kind = ""
-
-    def lookup(self, key: str) -> dict[str, Any] | None:
-        """The record for ``key``, or None when there is none.
-
-        Raises:
-            DataSourceError: the source failed.
-        """
-        raise NotImplementedError
-
-
-_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
-
-
-def _value(text: str) -> Any:
-    """CSV cells are text; numbers and true/false become values templates can compare."""
-    if _NUMBER.fullmatch(text):
-        return float(text) if "." in text else int(text)
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    return text
-
-
-@dataclass
-class CsvSource(DataSource):
-    """A CSV table with a header row, looked up by one column; re-read when the file changes."""
-
-    path: Path
-    key: str
-    kind = "csv"
-
-    def __post_init__(self) -> None:
-        self._stamp: tuple[float, int] | None = None
-        self._rows: dict[str, dict[str, Any]] = {}
-
-    def header(self) -> list[str]:
-        """The column names, for compile-time checks.
-
-        Raises:
-            DataSourceError: the file cannot be read.
-        """
-        try:
-            with self.path.open(newline="", encoding="utf-8") as f:
-                return next(csv.reader(f), [])
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataSourceError(f"cannot read {self.path}: {exc}") from exc
-
-    def _load(self) -> None:
-        try:
-            stat = os.stat(self.path)
-            stamp = (stat.st_mtime, stat.st_size)
-            if stamp == self._stamp:
-                return
-            with self.path.open(newline="", encoding="utf-8") as f:
-                rows = {
-                    row[self.key]: {k: (v if k == self.key else _value(v)) for k, v in row.items()}
-                    for row in csv.DictReader(f)
-                    if row.get(self.key) is not None
-                }
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise DataSourceError(f"cannot read {self.path}: {exc}") from exc
-        self._rows, self._stamp = rows, stamp
-
-    def lookup(self, key: str) -> dict[str, Any] | None:
-        self._load()
-        row = self._rows.get(key)
-        return dict(row) if row is not None else None
-
-
-def _make_csv(spec: LDict, base: Path, diag: Diagnostics) -> DataSource | None:
-    unknown = [k for k in spec if k not in ("csv", "key")]
-    for k in unknown:
-        diag.error(
-            f"unknown key '{k}' in a csv source{suggest(k, ['csv', 'key'])} "
-            "(allowed here: csv, key)",
-            spec.key_mark(k),
-        )
-    key = spec.get("key")
-    if not isinstance(key, str):
-        diag.error("a csv source needs 'key:', the column to look up by", spec.mark)
-        return None
-    path = base / str(spec["csv"])
-    source = CsvSource(path, key)
-    try:
-        header = source.header()
-    except DataSourceError as exc:
-        diag.error(str(exc), spec.value_mark("csv"))
-        return None
-    if key not in header:
-        diag.error(
-            f"column '{key}' is not in {spec['csv']} (columns: {', '.join(header)})"
-            + suggest(key, header),
-            spec.value_mark("key"),
-        )
-        return None
-    return None if unknown else source
-
-
-KINDS: dict[str, Callable[[LDict, Path, Diagnostics], DataSource | None]] = {"csv": _make_csv}
+KINDS: dict[str, Callable[[LDict, Path, CheckContext], DataSource | None]] = {
+    "csv": make_csv,
+    "yaml": make_yaml,
+    "sqlite": make_sqlite,
+    "sql": make_sql,
+    "http": make_http,
+}
+_FIELDS = {
+    "csv": CSV_FIELDS,
+    "yaml": YAML_FIELDS,
+    "sqlite": SQLITE_FIELDS,
+    "sql": SQL_FIELDS,
+    "http": HTTP_FIELDS,
+}
 
 
 class DataSourceField(Field):
-    """A data source declaration under a flow's ``data:``; ``base`` resolves relative paths."""
+    """A data source declaration under ``data:``; ``base`` resolves relative paths."""
 
     def __init__(self, base: Path, doc: str = "") -> None:
         super().__init__(doc)
@@ -144,19 +60,58 @@ class DataSourceField(Field):
             return INVALID
         kinds = [k for k in value if k in KINDS]
         if len(kinds) != 1:
+            unknown = [k for k in value if k not in COMMON_FIELDS and k != "key"]
+            hint = suggest(unknown[0], list(KINDS)) if unknown and not kinds else ""
             ctx.diag.error(
-                f"a data source names exactly one kind; supported: {', '.join(KINDS)}", value.mark
+                f"a data source names exactly one kind{hint}; supported: {', '.join(KINDS)}",
+                value.mark,
             )
             return INVALID
-        source = KINDS[kinds[0]](value, self.base, ctx.diag)
+        source = KINDS[kinds[0]](value, self.base, ctx)
         return source if source is not None else INVALID
 
     def schema(self) -> dict:
-        return {
-            "type": "object",
-            "properties": {
-                "csv": {"type": "string", "description": "CSV file, relative to the flow"},
-                "key": {"type": "string", "description": "the column to look up by"},
-            },
-            "additionalProperties": False,
-        }
+        return {"anyOf": [object_schema(fields) for fields in _FIELDS.values()]}
+
+
+def load_shared_data(doc: Any, name: str, diag: Diagnostics) -> dict[str, DataSource]:
+    """The sources of a folder's ``data.yaml``, which every flow of the folder may use.
+
+    A shared source serves flows that know different variables, so its question may read only
+    the built-ins (``caller``, ``dialed``...), ``key`` and ``pin``.
+    """
+    if not isinstance(doc, LDict) or not isinstance(doc.get("data"), LDict) or len(doc) != 1:
+        diag.error(
+            "data.yaml holds one key, data:, naming sources like those under a flow's data:",
+            getattr(doc, "mark", Mark(name, 1, 1)),
+        )
+        return {}
+    ctx = CheckContext(diag)
+    sources = MapOf(DataSourceField(Path(name).parent)).check(
+        doc["data"], doc.value_mark("data"), ctx
+    )
+    known = set(BUILTIN_VARIABLES)
+    for ref in ctx.templates:
+        if ref.source not in known:
+            diag.error(
+                f"a source in data.yaml reads '{ref.source}', which only some flows may have; "
+                f"it may read key, pin and the built-ins ({', '.join(sorted(known))})",
+                ref.mark,
+            )
+    return {k: v for k, v in sources.items() if v is not INVALID}
+
+
+__all__ = [
+    "KINDS",
+    "SPECIAL_NAMES",
+    "CsvSource",
+    "DataSource",
+    "DataSourceError",
+    "DataSourceField",
+    "HttpSource",
+    "SqlSource",
+    "SqliteSource",
+    "Timing",
+    "YamlSource",
+    "load_shared_data",
+]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivr.data import DataSource, DataSourceField
+from ivr.data import DataSource, DataSourceField, load_shared_data
 from ivr.flow import config
 from ivr.flow.fields import (
     INVALID,
@@ -33,7 +33,7 @@ from ivr.flow.templates import BUILTIN_VARIABLES, TemplateError, variables_of
 from ivr.nodes.base import Node
 from ivr.nodes.registry import NodeRegistry, default_registry
 
-CONFIG_FILES = ("queues.yaml", "agents.yaml", "schedules.yaml", "tenants.yaml")
+CONFIG_FILES = ("queues.yaml", "agents.yaml", "schedules.yaml", "tenants.yaml", "data.yaml")
 SCENARIO_SUFFIX = ".test.yaml"
 _NAME = r"[A-Za-z_][A-Za-z0-9_\-]*"
 
@@ -108,6 +108,7 @@ class Project:
     agents: dict[str, config.AgentConfig] = field(default_factory=dict)
     schedules: dict[str, config.Schedule] = field(default_factory=dict)
     tenants: dict[str, config.Tenant] = field(default_factory=dict)
+    data: dict[str, DataSource] = field(default_factory=dict)
     diag: Diagnostics = field(default_factory=Diagnostics)
     sources: SourceCache = field(default_factory=SourceCache)
     scenarios: list[Path] = field(default_factory=list)
@@ -310,8 +311,22 @@ def _check_graph(draft: _FlowDraft, raw_nodes: LDict, diag: Diagnostics) -> None
 def _check_languages(draft: _FlowDraft, diag: Diagnostics) -> None:
     flow = draft.flow
     for prompt, mark in draft.prompts:
+        for lang in sorted(prompt.fixed_languages() - set(flow.languages)):
+            diag.error(
+                f"prompt has a part in '{lang}' but the flow offers only "
+                f"{', '.join(flow.languages)} (add it to languages:)",
+                mark,
+            )
         given = [lang for lang in prompt.variants if lang != "*"]
         if not given:
+            if len(flow.languages) > 1 and prompt.has_words_in_one_language():
+                per_language = ", ".join(f"{lang}: ..." for lang in flow.languages)
+                diag.error(
+                    f"prompt has text in one language, but the flow offers "
+                    f"{', '.join(flow.languages)}: write it per language ({{{per_language}}}), "
+                    "or fix a part's language with {text: ..., language: ...}",
+                    mark,
+                )
             continue
         for lang in given:
             if lang not in flow.languages:
@@ -360,6 +375,7 @@ def _load_config(project: Project, folder: Path) -> None:
         "agents.yaml": ("agents", config.load_agents),
         "schedules.yaml": ("schedules", config.load_schedules),
         "tenants.yaml": ("tenants", config.load_tenants),
+        "data.yaml": ("data", load_shared_data),
     }
     for filename, (attr, loader) in loaders.items():
         path = folder / filename
@@ -367,6 +383,9 @@ def _load_config(project: Project, folder: Path) -> None:
             doc = load_yaml(path, project.diag, project.sources)
             if doc is not None:
                 setattr(project, attr, loader(doc, str(path), project.diag))
+    # Sources shared in data.yaml serve every flow; a flow's own source of the same name wins.
+    for flow in project.flows.values():
+        flow.data = {**project.data, **flow.data}
     for queue in project.queues.values():
         for agent_id, mark in zip(queue.agents, queue.agent_marks, strict=False):
             if agent_id not in project.agents:

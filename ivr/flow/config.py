@@ -16,6 +16,7 @@ from ivr.flow.fields import (
     CheckContext,
     Duration,
     ListOf,
+    Number,
     Text,
     check_options,
     describe,
@@ -23,7 +24,22 @@ from ivr.flow.fields import (
 from ivr.flow.source import Diagnostics, LDict, LList, Mark, suggest
 
 STRATEGIES = ["longest_idle", "round_robin", "ring_all", "fewest_calls", "skills"]
-AGENT_STATES = ["available", "busy", "logged_out", "no_answer"]
+AGENT_STATES = [
+    "available",
+    "busy",
+    "logged_out",
+    "no_answer",
+    "on_break",
+    "line_busy",
+    "unreachable",
+]
+"""Agent states a scenario case may give (DESIGN.md §5): the agent's state in the queues and how
+their phone behaves. ``busy`` is on another call; ``no_answer`` rings out; ``line_busy`` is
+available but the phone answers busy; ``unreachable`` is available but the phone is not
+registered."""
+STARTING_STATES = ["available", "logged_out", "on_break"]
+DEFAULT_HOLD_MUSIC = "local_stream://moh"
+DEFAULT_CALLBACK_ENDPOINT = "loopback/{number}/default"
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_\-]*"
 
 
@@ -34,10 +50,13 @@ class QueueConfig:
     name: str
     agents: list[str]
     strategy: str = "longest_idle"
-    hold_music: str = "local_stream://moh"
+    hold_music: str | None = None
     ring_timeout: float = 15.0
     wrap_up: float = 10.0
     service_level: float = 20.0
+    max_no_answer: int = 3
+    skills: list[str] = field(default_factory=list)
+    callback_endpoint: str = DEFAULT_CALLBACK_ENDPOINT
     mark: Mark | None = None
     agent_marks: list[Mark] = field(default_factory=list)
 
@@ -51,6 +70,7 @@ class AgentConfig:
     endpoint: str
     skills: list[str] = field(default_factory=list)
     mark: Mark | None = None
+    initial_state: str = "available"
 
 
 @dataclass
@@ -87,6 +107,7 @@ class Tenant:
     voice: str | None = None
     mark: Mark | None = None
     flow_mark: Mark | None = None
+    hold_music: str | None = None
 
 
 QUEUE_FIELDS = {
@@ -96,6 +117,15 @@ QUEUE_FIELDS = {
     "ring_timeout": Duration("How long one agent's phone rings before the next is tried"),
     "wrap_up": Duration("Agent rest after each call"),
     "service_level": Duration("Answer-time target, for reports"),
+    "max_no_answer": Number(
+        "Calls an agent may leave unanswered in a row before being put on a break", minimum=1
+    ),
+    "skills": ListOf(Text(), "Skills every agent taking this queue's calls must have"),
+    "callback_endpoint": Text(
+        "Where callbacks are dialed, with {number} for the caller's number",
+        pattern=r"[a-z_]+/\S*\{number\}\S*",
+        pattern_doc="an endpoint with {number}, e.g. sofia/gateway/pstn/{number}",
+    ),
 }
 AGENT_FIELDS = {
     "name": Text("The agent's name", required=True),
@@ -106,6 +136,10 @@ AGENT_FIELDS = {
         pattern_doc="an endpoint like user/1001",
     ),
     "skills": ListOf(Text(), "Skills such as languages: [en, ru]"),
+    "initial_state": Text(
+        "The agent's state when the controller first meets them (later the store keeps it)",
+        choices=STARTING_STATES,
+    ),
 }
 TENANT_FIELDS = {
     "name": Text("The company name agents hear and see", required=True),
@@ -121,6 +155,7 @@ TENANT_FIELDS = {
         pattern_doc="a language code like en, ru, bg",
     ),
     "voice": Text("TTS voice for this company"),
+    "hold_music": Text("What this company's callers hear while waiting, unless the queue says"),
 }
 SCHEDULE_KEYS = ["timezone", "weekly", "holidays"]
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -184,7 +219,12 @@ def load_agents(doc: Any, name: str, diag: Diagnostics) -> dict[str, AgentConfig
         if INVALID in opts.values():
             continue
         out[key] = AgentConfig(
-            key, opts["name"], opts["endpoint"], opts["skills"] or [], body.key_mark(key)
+            key,
+            opts["name"],
+            opts["endpoint"],
+            opts["skills"] or [],
+            body.key_mark(key),
+            opts["initial_state"] or "available",
         )
     return out
 
@@ -216,6 +256,7 @@ def load_tenants(doc: Any, name: str, diag: Diagnostics) -> dict[str, Tenant]:
             opts["voice"],
             body.key_mark(key),
             value.value_mark("flow"),
+            opts["hold_music"],
         )
     return out
 

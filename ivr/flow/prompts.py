@@ -2,9 +2,10 @@
 
 A prompt is text (a jinja2 template spoken by TTS), ``{sound: name}`` (a recording), ``{sound:
 name, text: ...}`` (a recording with the words it says, spoken by TTS when the file is missing),
-``{say: kind, value: ...}`` (a number, money, a date... spoken the way people say it), a list of
-those played in a row, or a mapping of language code to any of those when the flow speaks several
-languages.
+``{say: kind, value: ...}`` (a number, money, a date... spoken the way people say it), ``{text:
+..., language: bg}`` (text always spoken in one language, as in "for English press 1, за
+български натиснете 2"), a list of those played in a row, or a mapping of language code to any of
+those when the flow speaks several languages.
 """
 
 from __future__ import annotations
@@ -14,19 +15,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from ivr.flow.source import Diagnostics, LDict, LList, Mark, suggest
+from ivr.prompts.sayas import CURRENCIES, GENDERS, KINDS
 
-SAY_KINDS = ("number", "digits", "money", "date", "time", "ordinal")
+SAY_KINDS = KINDS
 LANGUAGE_CODE = re.compile(r"[a-z]{2}(-[a-z]{2})?")
-_SAY_OPTIONS = {"say", "value", "currency"}
+_SAY_OPTIONS = {"say", "value", "currency", "gender"}
 _SOUND_OPTIONS = {"sound", "text"}
+_TEXT_OPTIONS = {"text", "language"}
+_TEMPLATE_TAGS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 
 
 @dataclass(frozen=True)
 class TextPart:
-    """Text spoken by TTS, rendered from a jinja2 template first."""
+    """Text spoken by TTS, rendered from a jinja2 template first.
+
+    ``language`` fixes the language it is spoken in, whatever the call's language is.
+    """
 
     template: str
     mark: Mark | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class SayPart:
     value: str
     currency: str | None = None
     mark: Mark | None = None
+    gender: str | None = None
 
 
 Part = TextPart | SoundPart | SayPart
@@ -80,6 +89,34 @@ class Prompt:
                 elif part.text is not None:
                     out.append((part.text, part.mark))
         return out
+
+    def fixed_languages(self) -> set[str]:
+        """The languages of ``{text: ..., language: xx}`` parts, spoken whatever the call's is."""
+        return {
+            part.language
+            for parts in self.variants.values()
+            for part in parts
+            if isinstance(part, TextPart) and part.language
+        }
+
+    def has_words_in_one_language(self) -> bool:
+        """Whether a prompt for every language has words written in one (text to translate).
+
+        Plain text and a recording's fallback text are written in one language; a say-as
+        value, a recording without text and a part with a fixed language are said in each.
+        """
+        if "*" not in self.variants:
+            return False
+        for part in self.variants["*"]:
+            if isinstance(part, TextPart) and not part.language:
+                words = part.template
+            elif isinstance(part, SoundPart) and part.text:
+                words = part.text
+            else:
+                continue
+            if any(c.isalpha() for c in _TEMPLATE_TAGS.sub("", words)):
+                return True
+        return False
 
     def plain_text(self) -> str:
         """The prompt's source text, for graph labels."""
@@ -116,9 +153,11 @@ def _part(value: Any, mark: Mark, diag: Diagnostics) -> list[Part] | None:
             return _say(value, diag)
         if "sound" in value:
             return _sound(value, diag)
+        if "text" in value:
+            return _text(value, diag)
         diag.error(
-            "a prompt mapping needs 'sound:' (a recording) or 'say:' (a value to speak), or "
-            "language codes (en:, ru:, bg:) as keys",
+            "a prompt mapping needs 'sound:' (a recording), 'say:' (a value to speak) or 'text:' "
+            "with 'language:', or language codes (en:, ru:, bg:) as keys",
             value.mark,
         )
         return None
@@ -155,15 +194,52 @@ def _say(value: LDict, diag: Diagnostics) -> list[Part] | None:
         diag.error("'say:' needs a 'value:' to speak, e.g. value: \"{{ balance }}\"", value.mark)
         ok = False
     currency = value.get("currency")
-    if kind == "money" and currency is not None and not re.fullmatch(r"[A-Z]{3}", str(currency)):
+    if currency is not None and kind != "money":
+        diag.error("'currency:' goes with 'say: money' only", value.key_mark("currency"))
+        ok = False
+    elif currency is not None and currency not in CURRENCIES:
         diag.error(
-            f"'{currency}' is not a currency code like USD, EUR, BGN, RUB",
+            f"'{currency}' is not a currency that can be said; use one of: "
+            f"{', '.join(CURRENCIES)}{suggest(str(currency), list(CURRENCIES))}",
             value.value_mark("currency"),
+        )
+        ok = False
+    gender = value.get("gender")
+    if gender is not None and kind not in ("number", "ordinal"):
+        diag.error(
+            "'gender:' goes with 'say: number' or 'say: ordinal' only", value.key_mark("gender")
+        )
+        ok = False
+    elif gender is not None and gender not in GENDERS:
+        diag.error(
+            f"'{gender}' is not a gender; use one of: {', '.join(GENDERS)}"
+            + suggest(str(gender), list(GENDERS)),
+            value.value_mark("gender"),
         )
         ok = False
     if not ok:
         return None
-    return [SayPart(kind, str(value["value"]), currency, value.value_mark("value"))]
+    return [SayPart(kind, str(value["value"]), currency, value.value_mark("value"), gender)]
+
+
+def _text(value: LDict, diag: Diagnostics) -> list[Part] | None:
+    ok = _unknown_keys(value, _TEXT_OPTIONS, diag)
+    text = value.get("text")
+    if not isinstance(text, str) or not text.strip():
+        diag.error("'text:' is the words to speak, as text", value.value_mark("text"))
+        ok = False
+    language = value.get("language")
+    if not isinstance(language, str) or not LANGUAGE_CODE.fullmatch(language):
+        where = value.value_mark("language") if "language" in value else value.mark
+        diag.error(
+            "a 'text:' part needs the 'language:' it is spoken in, a code like en, ru, bg "
+            "(plain text is spoken in the call's language)",
+            where,
+        )
+        ok = False
+    if not ok:
+        return None
+    return [TextPart(text, value.value_mark("text"), language)]
 
 
 def _sound(value: LDict, diag: Diagnostics) -> list[Part] | None:
@@ -217,9 +293,19 @@ _ONE_PART: dict = {
             "properties": {
                 "say": {"enum": list(SAY_KINDS)},
                 "value": {"type": ["string", "number"]},
-                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                "currency": {"enum": list(CURRENCIES)},
+                "gender": {"enum": list(GENDERS), "description": "what is counted (ru, bg)"},
             },
             "required": ["say", "value"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {
+                "text": {"type": "string", "description": "words spoken in one language"},
+                "language": {"type": "string", "pattern": "^[a-z]{2}(-[a-z]{2})?$"},
+            },
+            "required": ["text", "language"],
             "additionalProperties": False,
         },
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
@@ -25,6 +26,15 @@ BUILTIN_VARIABLES = {
 }
 
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def _url_value(value: Any) -> str:
+    return "" if value is None else quote(str(value), safe="")
+
+
+# In URLs every value is percent-encoded ("/", "?", "#" and "&" included), so a caller's digits or
+# caller ID stay one value of the URL and can never add a path segment or a query parameter.
+_url_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=_url_value)
 
 
 def is_template(text: str) -> bool:
@@ -68,6 +78,20 @@ def render(source: str, context: dict[str, Any]) -> str:
     return _compiled(source).render(context)
 
 
+@lru_cache(maxsize=1024)
+def _compiled_url(source: str):
+    return _url_env.from_string(source)
+
+
+def render_url(source: str, context: dict[str, Any]) -> str:
+    """Render a URL template; each ``{{ value }}`` is percent-encoded as one URL component.
+
+    Raises:
+        TemplateError: as for ``render``.
+    """
+    return _compiled_url(source).render(context)
+
+
 def evaluate(source: str, context: dict[str, Any]) -> Any:
     """Evaluate an expression (e.g. a branch condition) with the call's variables.
 
@@ -86,5 +110,6 @@ __all__ = [
     "evaluate",
     "is_template",
     "render",
+    "render_url",
     "variables_of",
 ]

@@ -12,12 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid as uuidlib
+from collections.abc import Callable
+
+import gevent
 
 from ivr.freeswitch import apps
-from ivr.freeswitch.session import OutboundSession
+from ivr.freeswitch.session import OutboundSession, SessionClosed
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.channel import (
     BridgeResult,
+    CallEnded,
     CallerHungUp,
     CallInfo,
     Collected,
@@ -58,6 +62,14 @@ class FreeSwitchChannel:
         self._keys_heard: list[str] | None = None
         self._bridge_events: dict[str, dt.datetime] = {}
         self._answered_leg = ""
+        self._bridge_legs: dict[str, str] = {}
+        self._on_answer: Callable[[str], None] | None = None
+        # A wake (an agent became free) stops the hold music with uuid_break, once the wait's
+        # playback has started: a break that came earlier would be lost.
+        self._woken = False
+        self._waiting = False
+        self._wait_started = False
+        self._break_sent = False
         session.on_event(self._watch)
 
     def now(self) -> dt.datetime:
@@ -130,30 +142,66 @@ class FreeSwitchChannel:
         return Collected(digits, terminator=ended_by)
 
     def wait(self, seconds: float, *, music: str | None = None, keys: str = "") -> str:
+        if self._woken:
+            self._woken = False
+            return ""
         self._set_terminators(keys)
         whole = max(int(round(seconds)), 2)  # FreeSWITCH ignores playback_timeout_sec <= 1
-        if music:
-            # Scoped to this playback: set on the channel, the limit would cut later prompts.
-            # Without timeout_as_success FreeSWITCH reports the timeout as PLAYBACK ERROR.
-            done = self._playback(
-                apps.scoped(
-                    {"playback_timeout_sec": str(whole), "playback_timeout_as_success": "true"},
-                    music,
+        self._waiting, self._wait_started, self._break_sent = True, False, False
+        try:
+            if music:
+                # Scoped to this playback: set on the channel, the limit would cut later prompts.
+                # Without timeout_as_success FreeSWITCH reports the timeout as PLAYBACK ERROR.
+                done = self._playback(
+                    apps.scoped(
+                        {"playback_timeout_sec": str(whole), "playback_timeout_as_success": "true"},
+                        music,
+                    )
                 )
-            )
-        else:
-            done = self._playback(f"silence_stream://{whole * 1000}")
+            else:
+                done = self._playback(f"silence_stream://{whole * 1000}")
+        finally:
+            self._waiting = self._wait_started = False
+        self._woken = False
         used = done.get("variable_playback_terminator_used") or ""
         return used if used and used in keys else ""
+
+    def wake(self) -> None:
+        self._woken = True
+        if self._wait_started:
+            self._break_wait()
+
+    def _break_wait(self) -> None:
+        if self._break_sent:
+            return
+        self._break_sent = True
+        # Sent from a greenlet of its own: the caller may be the session's event reader.
+        gevent.spawn(self._send_break)
+
+    def _send_break(self) -> None:
+        try:
+            self.session.api(f"uuid_break {self.info.call_id}")
+        except (SessionClosed, CallEnded):
+            log.debug(
+                "[%s] the call ended before its hold music could be stopped", self.info.call_id
+            )
 
     def _watch(self, message) -> None:
         name = message.event_name
         if name == "DTMF":
             if self._keys_heard is not None:
                 self._keys_heard.append(message.get("DTMF-Digit") or "")
+        elif name == "CHANNEL_EXECUTE":
+            if self._waiting and message.get("Application") == "playback":
+                self._wait_started = True
+                if self._woken:
+                    self._break_wait()
         elif name == "CHANNEL_BRIDGE":
             self._bridge_events["bridge"] = self.session.last_event_time or self.now()
             self._answered_leg = message.get("Other-Leg-Unique-ID") or ""
+            endpoint = self._bridge_legs.get(self._answered_leg)
+            if self._on_answer is not None and endpoint is not None:
+                self._on_answer(endpoint)
         elif name == "CHANNEL_UNBRIDGE":
             self._bridge_events["unbridge"] = self.session.last_event_time or self.now()
 
@@ -166,6 +214,7 @@ class FreeSwitchChannel:
         whisper: list[Utterance],
         caller_id_name: str,
         variables: dict[str, str],
+        on_answer: Callable[[str], None] | None = None,
     ) -> BridgeResult:
         legs = {str(uuidlib.uuid4()): endpoint for endpoint in endpoints}
         common = {
@@ -192,7 +241,11 @@ class FreeSwitchChannel:
         dial = apps.dial_string(
             [(endpoint, {"origination_uuid": leg}) for leg, endpoint in legs.items()], common
         )
-        done = self.session.execute("bridge", dial)
+        self._bridge_legs, self._on_answer = legs, on_answer
+        try:
+            done = self.session.execute("bridge", dial)
+        finally:
+            self._bridge_legs, self._on_answer = {}, None
         disposition = done.get("variable_originate_disposition") or ""
         if "bridge" not in self._bridge_events:
             status = _BRIDGE_STATUS.get(disposition, "failed")

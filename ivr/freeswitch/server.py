@@ -5,7 +5,8 @@ outbound-socket connection, routes the call by the dialed number (tenants.yaml n
 ``default`` flow) and runs it in its own greenlet. A configurable limit refuses calls beyond it by
 closing the connection before ``connect``, which sends the caller down the dialplan's failover.
 Whatever one call does, the others go on. ``drain()`` stops taking calls and lets running calls
-finish (SIGTERM in ``ivr serve``).
+finish (SIGTERM in ``ivr serve``). An agent's call for a callback (the ``ivr_callback`` variable,
+set when the callback dialer rang them) runs the callback instead of a flow.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import gevent
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
+from ivr.acd import CALLBACK_VARIABLE
+from ivr.acd.center import ContactCenter
 from ivr.flow.compiler import CompiledFlow, Project
 from ivr.flow.config import Tenant
 from ivr.freeswitch.channel import FreeSwitchChannel
@@ -41,6 +44,8 @@ class Controller:
         on_call_end: called with each finished call (the journal hooks in here).
         route: picks the flow and tenant of a call (default: the project's routing by
             dialed number); returning no flow refuses the call.
+        center: the agents, lines and callbacks calls share (default: a fresh pool, kept
+            nowhere).
     """
 
     def __init__(
@@ -53,13 +58,21 @@ class Controller:
         on_call_end: Callable[[Call], None] | None = None,
         recordings_dir: Path = Path("var/recordings"),
         route: Callable[[CallInfo], tuple[CompiledFlow | None, Tenant | None]] | None = None,
+        center: ContactCenter | None = None,
     ) -> None:
         self.project = project
         self.prompts = prompts
         self.max_calls = max_calls
         self.on_call_end = on_call_end
         self.route = route or (lambda info: project.route(info.dialed))
-        self.services = CallServices(project, recordings_dir=str(recordings_dir.resolve()))
+        self.services = CallServices(
+            project,
+            agents=center.pool if center else None,
+            recordings_dir=str(recordings_dir.resolve()),
+            callbacks=center.callbacks if center else None,
+        )
+        self.live: set[str] = set()
+        """The uuids of the calls in progress (the contact center's sweep checks against it)."""
         self.calls = Pool()
         self.refused = 0
         self.served = 0
@@ -100,13 +113,20 @@ class Controller:
             log.warning("call from %s dropped before it started: %s", peer, exc)
             session.close()
             return
+        self.live.add(session.uuid)
         try:
             self._run(session)
         finally:
+            self.live.discard(session.uuid)
             session.close()
 
     def _run(self, session: OutboundSession) -> None:
         channel = FreeSwitchChannel(session, self.prompts)
+        callback_id = (session.channel_data or {}).get(f"variable_{CALLBACK_VARIABLE}")
+        if callback_id:
+            log.info("[%s] an agent's call for callback %s", session.uuid, callback_id)
+            self.services.callbacks.connect(callback_id, channel)
+            return
         flow, tenant = self.route(channel.info)
         if flow is None:
             # No flow for this number: refuse it so FreeSWITCH's failover takes the caller.
@@ -117,15 +137,20 @@ class Controller:
             )
             return
         self.served += 1
+        if tenant is not None:
+            channel.prompts = self.prompts.for_tenant(tenant.id)  # its own recordings first
         call = Call(self.services, flow, channel, tenant)
-        call.run()
-        if not session.hungup.is_set():
-            try:
-                channel.hangup()
-            except (SessionClosed, gevent.Timeout):
-                pass
-        if self.on_call_end is not None:
-            try:
-                self.on_call_end(call)
-            except Exception:
-                log.exception("[%s] recording the call's end failed", session.uuid)
+        try:
+            call.run()
+            if not session.hungup.is_set():
+                try:
+                    channel.hangup()
+                except (SessionClosed, gevent.Timeout):
+                    pass
+        finally:
+            # Whatever ended the call, even its greenlet being killed, the journal gets it.
+            if self.on_call_end is not None:
+                try:
+                    self.on_call_end(call)
+                except Exception:
+                    log.exception("[%s] recording the call's end failed", session.uuid)

@@ -1,11 +1,77 @@
-"""``input``: collect a number (account, PIN, order) with length and pattern checks."""
+"""``input``: collect a number (account, PIN, order) with length and pattern checks.
+
+With ``confirm`` the entry is read back ("You entered 1 2 3 4. If that is right, press 1...") and
+only a caller who presses the confirming key moves on; any other key, or none, enters it again.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from ivr.flow.fields import Duration, Edge, Flag, Number, Obj, PromptField, Text, Variable
+from ivr.flow.fields import (
+    INVALID,
+    CheckContext,
+    Duration,
+    Edge,
+    Field,
+    Flag,
+    Number,
+    Obj,
+    PromptField,
+    Text,
+    Variable,
+    check_options,
+    object_schema,
+)
+from ivr.flow.prompts import Prompt, SayPart, TextPart
+from ivr.flow.source import LDict, Mark
 from ivr.nodes.base import Node
+
+CONFIRM_WORDS = {
+    "en": ("You entered", "If that is right, press 1. To enter it again, press 2."),
+    "ru": ("Вы ввели", "Если верно, нажмите 1. Чтобы ввести заново, нажмите 2."),
+    "bg": ("Въведохте", "Ако е вярно, натиснете 1. За да въведете отново, натиснете 2."),
+}
+"""The default read-back around the entered digits, by language (English for the others)."""
+
+CONFIRM_FIELDS: dict[str, Field] = {
+    "prompt": PromptField("The read-back; the entry is in the save_as variable"),
+    "yes": Text("The key that confirms", pattern=r"[0-9*#]", pattern_doc="one key", default="1"),
+    "timeout": Duration("Wait for the confirming key", default=5.0, maximum=60),
+}
+
+
+class Confirm(Field):
+    """``confirm: true`` or ``confirm: {prompt: ..., yes: "1", timeout: 5s}``."""
+
+    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
+        if value is False:
+            return None
+        if value is True:
+            value = LDict()
+            value.mark, value.key_marks, value.value_marks = mark, {}, {}
+        if not isinstance(value, LDict):
+            return self._wrong(ctx, "true, or a mapping with prompt:, yes:, timeout:", value, mark)
+        opts = check_options(value, CONFIRM_FIELDS, ctx)
+        return INVALID if INVALID in opts.values() else opts
+
+    def schema(self) -> dict:
+        return {"anyOf": [{"type": "boolean"}, object_schema(CONFIRM_FIELDS)]}
+
+
+def read_back(variable: str) -> Prompt:
+    """The default confirmation prompt: the entry said digit by digit, in the call's language."""
+    value = "{{ " + variable + " }}"
+    variants = {
+        language: (
+            TextPart(template=before),
+            SayPart(kind="digits", value=value),
+            TextPart(template=after),
+        )
+        for language, (before, after) in CONFIRM_WORDS.items()
+    }
+    return Prompt({**variants, "*": variants["en"]})
 
 
 class Input(Node):
@@ -37,6 +103,7 @@ class Input(Node):
         "attempts": Number("Tries before giving up", minimum=1, maximum=10, default=3),
         "save_as": Variable("The variable that receives the digits", required=True),
         "sensitive": Flag("Mask the entry in the journal and logs (PINs)", default=False),
+        "confirm": Confirm("Read the entry back and have the caller confirm it with a key"),
         "next": Edge("Where to go with a valid entry", label="next", required=True),
         "on_fail": Edge("Where to go after the last failed attempt", label="fail", required=True),
     }
@@ -55,6 +122,14 @@ class Input(Node):
                 project.error(
                     f"pattern is not a valid regular expression: {exc}", self.marks["pattern"]
                 )
+        confirm = self.opts["confirm"]
+        if confirm is not None and self.opts["sensitive"]:
+            project.error(
+                "confirm would read a sensitive entry (a PIN) aloud: remove one of them",
+                self.marks["confirm"],
+            )
+        elif confirm is not None and confirm["prompt"] is None:
+            confirm["prompt"] = read_back(self.opts["save_as"])
 
     def run(self, call) -> str:
         low, high = self.opts["digits"]["min"], self.opts["digits"]["max"]
@@ -76,12 +151,30 @@ class Input(Node):
                 call.say(self.opts["no_input_prompt"])
                 continue
             if low <= len(entry) <= high and (pattern is None or pattern.fullmatch(entry)):
+                # The read-back prompt reads the entry from the variable; an entry the caller
+                # does not confirm gives the variable its earlier value back.
+                earlier = call.vars.get(self.opts["save_as"])
                 call.set_var(self.opts["save_as"], entry)
+                if self.opts["confirm"] is not None and not self._confirmed(call):
+                    call.log.info("entry not confirmed (attempt %d)", attempt)
+                    call.set_var(self.opts["save_as"], earlier)
+                    continue
                 call.note_input(self.opts["save_as"], entry, self.opts["sensitive"])
                 return "next"
             call.log.info("invalid entry of %d digits (attempt %d)", len(entry), attempt)
             call.say(self.opts["invalid_prompt"])
         return "fail"
+
+    def _confirmed(self, call) -> bool:
+        confirm = self.opts["confirm"]
+        got = call.collect(
+            confirm["prompt"],
+            max_digits=1,
+            timeout=confirm["timeout"],
+            digit_timeout=confirm["timeout"],
+            terminators="",
+        )
+        return got.digits == confirm["yes"]
 
 
 NODE = Input

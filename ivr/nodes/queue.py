@@ -1,18 +1,46 @@
-"""``queue``: wait for an operator with hold music and announcements, then talk to an agent."""
+"""``queue``: wait for an operator with hold music and announcements, then talk to an agent.
+
+The caller waits in the agent pool's line (``ivr.acd``) and hears hold music from the moment
+they enter, kept as ringback while an agent's phone rings. Agents are offered by the pool as soon
+as one is free (the wait is cut short); meanwhile the caller hears their position and expected
+wait every ``every:``, periodic messages, and may press keys: one to be called back (confirming
+or entering the number; the place in line is kept), others leading to named nodes (voicemail,
+the menu). ``max_wait`` ends the wait (``on_timeout``), ``overflow`` moves the caller to another
+queue after a while, ``when_empty`` sends callers on when no agent is logged in.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import uuid
 
-from ivr.flow.fields import Duration, Edge, EdgeMap, Flag, Obj, PromptField, Template, Text
+from ivr.acd import Callback
+from ivr.flow.config import DEFAULT_HOLD_MUSIC
+from ivr.flow.fields import (
+    Duration,
+    Edge,
+    EdgeMap,
+    Flag,
+    ListOf,
+    Number,
+    Obj,
+    PromptField,
+    Template,
+    Text,
+)
 from ivr.nodes.base import Node, NodeError
-from ivr.runtime.channel import CallerHungUp, Utterance
+from ivr.prompts.sayas import say_as
+from ivr.runtime.channel import Utterance
 
-RETRY_SECONDS = 3.0
-"""How often a waiting caller at the head of the line looks for a free agent again."""
-ASSUMED_HANDLE_SECONDS = 180.0
-"""Average call length assumed for wait estimates until the queue has its own history."""
+LONGEST_PAUSE = 600.0
+"""The longest single stretch of hold music; nothing needs a caller to wake before an event."""
+CALLBACK_KEY_SECONDS = 6.0
+"""How long a caller has to answer a callback question."""
+CALLBACK_TRIES = 3
+"""Questions asked about the callback number before the caller simply keeps waiting."""
+_DIALABLE = re.compile(r"\+?\d{3,15}")
 
 _POSITION = {
     "en": "You are number {n} in line.",
@@ -29,7 +57,7 @@ _WAIT = {
     "ru": (
         "Ожидаемое время ожидания меньше минуты.",
         "Ожидаемое время ожидания около одной минуты.",
-        "Ожидаемое время ожидания около {m} мин.",
+        "Ожидаемое время ожидания в минутах: {m}.",
     ),
     "bg": (
         "Очакваното време за изчакване е под минута.",
@@ -38,6 +66,50 @@ _WAIT = {
     ),
 }
 _WHISPER = {"en": "Call for {name}.", "ru": "Звонок для {name}.", "bg": "Обаждане за {name}."}
+# When the estimate is only a lower bound: (one minute, {m} minutes)
+_WAIT_MORE = {
+    "en": (
+        "Your expected wait is more than one minute.",
+        "Your expected wait is more than {m} minutes.",
+    ),
+    "ru": (
+        "Ожидаемое время ожидания больше одной минуты.",
+        "Ожидаемое время ожидания в минутах: {m} или больше.",
+    ),
+    "bg": (
+        "Очакваното време за изчакване е повече от една минута.",
+        "Очакваното време за изчакване е повече от {m} минути.",
+    ),
+}
+_CALLBACK_OFFER = {
+    "en": "To be called back without losing your place in line, press {key}.",
+    "ru": "Чтобы мы перезвонили вам, сохранив ваше место в очереди, нажмите {key}.",
+    "bg": "За да ви се обадим, без да губите мястото си на опашката, натиснете {key}.",
+}
+_CALLBACK_CONFIRM = {
+    "en": "We will call you back at {number}. To confirm, press 1. For another number, press 2.",
+    "ru": "Мы перезвоним вам по номеру {number}. Для подтверждения нажмите 1. "
+    "Чтобы указать другой номер, нажмите 2.",
+    "bg": "Ще ви се обадим на {number}. За потвърждение натиснете 1. За друг номер натиснете 2.",
+}
+_CALLBACK_ENTER = {
+    "en": "Please enter the phone number to call you back at, then press hash.",
+    "ru": "Введите номер телефона для обратного звонка и нажмите решётку.",
+    "bg": "Въведете телефонния номер, на който да ви се обадим, и натиснете диез.",
+}
+_CALLBACK_DONE = {
+    "en": "Thank you. You keep your place in line, and we will call you back as soon as an "
+    "operator is free. Goodbye.",
+    "ru": "Спасибо. Ваше место в очереди сохранено, мы перезвоним, как только освободится "
+    "оператор. До свидания.",
+    "bg": "Благодарим ви. Запазвате мястото си на опашката и ще ви се обадим веднага щом "
+    "се освободи оператор. Довиждане.",
+}
+_CALLBACK_KEPT = {
+    "en": "You keep your place in line. Please hold.",
+    "ru": "Ваше место в очереди сохранено. Пожалуйста, оставайтесь на линии.",
+    "bg": "Запазвате мястото си на опашката. Моля, изчакайте.",
+}
 
 
 def _text(table: dict, language: str):
@@ -47,8 +119,9 @@ def _text(table: dict, language: str):
 class Queue(Node):
     """Puts the caller in an operator queue until an agent answers.
 
-    The wait also ends when ``max_wait`` passes or the caller presses one of ``keys``. Hold
-    music plays throughout, also while an agent's phone rings, so the caller never hears silence.
+    The wait also ends when ``max_wait`` passes, the caller presses one of ``keys``, or the
+    caller chooses a callback. Hold music plays throughout, also while an agent's phone rings,
+    so the caller never hears silence.
     """
 
     type_name = "queue"
@@ -59,6 +132,10 @@ class Queue(Node):
         "priority": Template(
             "Higher is served first, e.g. '{{ 10 if acct and acct.vip else 0 }}'", default="0"
         ),
+        "skills": Template(
+            "Skills agents need for this caller besides the queue's, e.g. '{{ language }}' "
+            "(several separated by commas)"
+        ),
         "prompt": PromptField("Played once on entering the queue"),
         "announce": Obj(
             "Position and wait announcements",
@@ -68,25 +145,49 @@ class Queue(Node):
                 "every": Duration("Repeat this often", default=60.0),
             },
         ),
-        "hold_music": Text("Music while waiting (default: the queue's hold_music)"),
+        "messages": Obj(
+            "Messages played in turn while the caller waits",
+            fields={
+                "every": Duration("Play the next one this often", default=60.0),
+                "prompts": ListOf(PromptField(), "The messages", required=True),
+            },
+        ),
+        "hold_music": Text("Music while waiting (default: the queue's, else the tenant's)"),
         "max_wait": Duration("Longest wait before on_timeout"),
         "on_timeout": Edge("Where callers go after max_wait", label="timeout"),
+        "overflow": Obj(
+            "Move callers who waited long to another queue, keeping their place by arrival",
+            fields={
+                "after": Duration("Time in this queue before moving", required=True),
+                "queue": Text("The queue from queues.yaml to move to", required=True),
+            },
+        ),
         "when_empty": Edge(
             "Where callers go when no agent of the queue is logged in", label="empty"
         ),
         "keys": EdgeMap(
-            "Keys callers may press while waiting and where each leads",
+            "Keys callers may press while waiting and where each leads (voicemail, a menu)",
             key_pattern=r"[0-9*#]",
             key_doc="one key (0-9, * or #)",
+        ),
+        "callback": Obj(
+            "Offer to call the caller back when an agent is free, keeping the place in line",
+            fields={
+                "key": Text("The key that asks for a callback (0-9, * or #)", required=True),
+                "offer_after": Duration("Wait before the callback is offered", default=60.0),
+                "attempts": Number(
+                    "Times the caller's phone is rung before giving up", minimum=1, default=3
+                ),
+                "retry_after": Duration("Time between attempts", default=600.0),
+            },
         ),
     }
 
     def check(self, project) -> None:
+        queues = project.project.queues
         name = self.opts["queue"]
-        if name not in project.project.queues:
-            project.unknown(
-                "queue", name, list(project.project.queues), self.marks["queue"], "queues.yaml"
-            )
+        if name not in queues:
+            project.unknown("queue", name, list(queues), self.marks["queue"], "queues.yaml")
         if self.opts["max_wait"] is not None and self.opts["on_timeout"] is None:
             project.error(
                 "max_wait needs on_timeout: where callers go when the wait is over",
@@ -96,6 +197,25 @@ class Queue(Node):
             project.error(
                 "on_timeout needs max_wait: how long callers wait before it",
                 self.marks["on_timeout"],
+            )
+        overflow = self.opts["overflow"]
+        if overflow is not None:
+            if overflow["queue"] not in queues:
+                project.unknown(
+                    "queue", overflow["queue"], list(queues), self.marks["overflow"], "queues.yaml"
+                )
+            elif overflow["queue"] == name:
+                project.error("overflow must name another queue", self.marks["overflow"])
+        callback = self.opts["callback"]
+        if callback is not None and not re.fullmatch(r"[0-9*#]", callback["key"]):
+            project.error(
+                f"callback key '{callback['key']}' is not one key (0-9, * or #)",
+                self.marks["callback"],
+            )
+        elif callback is not None and callback["key"] in (self.opts["keys"] or {}):
+            project.error(
+                f"key {callback['key']} is both the callback key and in keys:",
+                self.marks["callback"],
             )
         self.opts["announce"] = self.opts["announce"] or {
             "position": False,
@@ -110,100 +230,184 @@ class Queue(Node):
             priority = int(call.render(self.opts["priority"]).strip() or 0)
         except ValueError as exc:
             raise NodeError(f"priority is not a whole number: {exc}") from exc
-        if self.opts["when_empty"] is not None and not pool.staffed(queue):
+        skills = set()
+        if self.opts["skills"] is not None:
+            skills = {s.strip() for s in call.render(self.opts["skills"]).split(",") if s.strip()}
+        if self.opts["when_empty"] is not None and not pool.staffed(queue, skills):
             call.log.info("queue %s has no agent logged in", queue.name)
             return "empty"
-        music = self.opts["hold_music"] or queue.hold_music
+        music = (
+            self.opts["hold_music"]
+            or queue.hold_music
+            or (call.tenant.hold_music if call.tenant else None)
+            or DEFAULT_HOLD_MUSIC
+        )
         now = call.channel.now()
-        entry = pool.enqueue(queue.name, call.info.call_id, priority, now)
+        entry = pool.enqueue(
+            queue.name, call.info.call_id, priority, now, skills=skills, notify=call.channel.wake
+        )
         record = call.record
         record.queue, record.queued_at, record.in_queue_at_end = queue.name, now, True
         call.channel.set_var("ivr_queue", queue.name)
         call.log.info("enters queue %s with priority %d", queue.name, priority)
         try:
-            label = self._wait(call, queue, pool, entry, music)
-        except CallerHungUp:
-            pool.leave(entry)
+            label = self._wait(call, pool, entry, music)
+        except BaseException:
+            # Hung up, or the line broke: the caller leaves the line at once (a callback stays).
+            if entry.callback is None:
+                pool.leave(entry, call.channel.now())
             raise
-        pool.leave(entry)
+        if entry.callback is None:
+            pool.leave(entry, call.channel.now())
         record.in_queue_at_end = False
         if label is None:
             call.channel.hangup()
         return label
 
-    def _wait(self, call, queue, pool, entry, music) -> str | None:
+    def _wait(self, call, pool, entry, music) -> str | None:
         # The wait counts from entering the queue, so a long entry prompt does not stretch it.
         start = entry.arrived
         call.say(self.opts["prompt"])
         announce = self.opts["announce"]
         announcing = announce["position"] or announce["wait_time"]
-        deadline = start + dt.timedelta(seconds=self.opts["max_wait"] or 0)
-        next_announce = start
+        messages = self.opts["messages"]
+        callback = self.opts["callback"]
+        if callback is not None and not call.services.callbacks.can_dial:
+            call.log.warning("callbacks are not offered: no callback dialer is configured")
+            callback = None
+        overflow = self.opts["overflow"]
+        moments = {
+            "timeout": self._after(start, self.opts["max_wait"]),
+            "overflow": self._after(start, overflow["after"] if overflow else None),
+            "announce": start if announcing else None,
+            "message": self._after(start, messages["every"] if messages else None),
+            "callback": self._after(start, callback["offer_after"] if callback else None),
+        }
+        told = 0
         keys = "".join(self.opts["keys"] or {})
-        tried: set[str] = set()
         while True:
-            now = call.channel.now()
-            if self.opts["max_wait"] is not None and now >= deadline:
-                call.log.info("waited %s in queue %s: timeout", now - start, queue.name)
-                return "timeout"
-            if announcing and now >= next_announce:
-                call.channel.play(self._announcement(call, queue, pool, entry), barge_in=False)
-                next_announce = call.channel.now() + dt.timedelta(seconds=announce["every"])
-            agents = pool.reserve(queue, entry, tried, call.channel.now())
-            if agents:
-                if self._offer(call, queue, pool, agents, music):
+            if entry.offer:
+                if self._connect(call, pool, entry, music):
                     return None
-                tried.update(a.config.id for a in agents)
                 continue
-            # Every free agent has been tried this round; start again after a pause.
-            tried.clear()
             now = call.channel.now()
-            pause = RETRY_SECONDS
-            if self.opts["max_wait"] is not None:
-                pause = min(pause, (deadline - now).total_seconds())
-            if announcing:
-                pause = min(pause, (next_announce - now).total_seconds())
-            key = call.channel.wait(max(pause, 0.0), music=music, keys=keys)
-            if key:
+            due = [name for name, moment in moments.items() if moment and moment <= now]
+            if "timeout" in due:
+                call.log.info("waited %s in queue %s: timeout", now - start, entry.queue)
+                return "timeout"
+            if "overflow" in due:
+                moments["overflow"] = None
+                self._overflow(call, pool, entry, overflow["queue"], now)
+            elif "announce" in due:
+                offer = callback["key"] if callback and moments["callback"] is None else None
+                call.channel.play(self._announcement(call, pool, entry, offer), barge_in=False)
+                moments["announce"] = call.channel.now() + dt.timedelta(seconds=announce["every"])
+            elif "callback" in due:
+                moments["callback"] = None
+                if not announcing:
+                    text = _text(_CALLBACK_OFFER, call.language).format(key=callback["key"])
+                    call.channel.play([self._say(call, text)], barge_in=False)
+            elif "message" in due:
+                prompts = messages["prompts"]
+                call.say(prompts[told % len(prompts)])
+                told += 1
+                moments["message"] = call.channel.now() + dt.timedelta(seconds=messages["every"])
+            else:
+                key = self._hold(call, pool, entry, music, moments, keys, callback)
+                if key is None:
+                    continue
                 call.note_input("queue_key", key, sensitive=False)
+                if callback is not None and key == callback["key"]:
+                    if entry.offer:
+                        continue  # an operator is free right now: better than a callback
+                    if self._take_callback(call, pool, entry, callback, music):
+                        return None
+                    continue
                 return key
 
-    def _announcement(self, call, queue, pool, entry) -> list[Utterance]:
+    @staticmethod
+    def _after(start: dt.datetime, seconds: float | None) -> dt.datetime | None:
+        return None if seconds is None else start + dt.timedelta(seconds=seconds)
+
+    def _hold(self, call, pool, entry, music, moments, keys, callback) -> str | None:
+        """Hold music until the next moment something is due, an agent is offered, or a key."""
+        now = call.channel.now()
+        upcoming = [m for m in moments.values() if m is not None]
+        line = pool.lines[entry.queue]
+        if next((e for e in line if not e.offer and not e.held), None) is entry:
+            # The caller next in line wakes when an agent's wrap-up ends, so the agent is offered
+            # on time even where nothing else keeps the pool's clock.
+            upcoming += [m for m in [pool.next_due()] if m is not None]
+        pause = min([(m - now).total_seconds() for m in upcoming] + [LONGEST_PAUSE])
+        if callback is not None and moments["callback"] is None:
+            keys += callback["key"]
+        key = call.channel.wait(max(pause, 0.0), music=music, keys=keys)
+        pool.advance(call.channel.now())
+        return key or None
+
+    def _overflow(self, call, pool, entry, queue: str, now: dt.datetime) -> None:
+        call.log.info("overflows from queue %s to %s", entry.queue, queue)
+        pool.move(entry, queue, now)
+        call.record.queue = queue
+        call.channel.set_var("ivr_queue", queue)
+
+    def _say(self, call, text: str) -> Utterance:
+        return Utterance(text, call.language, call.voice)
+
+    def _tell(self, call, table: dict[str, str]) -> None:
+        call.channel.play([self._say(call, _text(table, call.language))], barge_in=False)
+
+    def _announcement(self, call, pool, entry, callback_key: str | None) -> list[Utterance]:
         lang = call.language
-        position = pool.position(entry)
         texts = []
         if self.opts["announce"]["position"]:
-            texts.append(_text(_POSITION, lang).format(n=position))
+            texts.append(_text(_POSITION, lang).format(n=pool.position(entry)))
         if self.opts["announce"]["wait_time"]:
-            staffed = max(len(pool.staffed(queue)), 1)
-            seconds = position * ASSUMED_HANDLE_SECONDS / staffed
-            under, one, many = _text(_WAIT, lang)
-            minutes = math.ceil(seconds / 60)
-            texts.append(under if seconds < 60 else one if minutes == 1 else many.format(m=minutes))
-        return [Utterance(text, lang, call.voice) for text in texts]
+            estimate = pool.estimate(entry)
+            if estimate.sure:
+                under, one, many = _text(_WAIT, lang)
+                minutes = math.ceil(estimate.seconds / 60)
+                if estimate.seconds < 60:
+                    texts.append(under)
+                else:
+                    texts.append(one if minutes == 1 else many.format(m=minutes))
+            elif estimate.seconds >= 60:
+                one, many = _text(_WAIT_MORE, lang)
+                minutes = math.floor(estimate.seconds / 60)
+                texts.append(one if minutes == 1 else many.format(m=minutes))
+        if callback_key is not None:
+            texts.append(_text(_CALLBACK_OFFER, lang).format(key=callback_key))
+        return [self._say(call, text) for text in texts]
 
-    def _offer(self, call, queue, pool, agents, music) -> bool:
-        """Ring the agents; True when one answered and the conversation is over."""
+    def _variables(self, call, queue) -> dict[str, str]:
+        """Call variables an agent's screen shows: the company, the queue, the path, inputs."""
+        tenant = call.tenant
+        return {
+            "ivr_tenant": tenant.id if tenant else "",
+            "ivr_tenant_name": tenant.name if tenant else "",
+            "ivr_queue": queue,
+            "ivr_path": ",".join(call.record.path),
+            "ivr_inputs": ";".join(f"{n}={v}" for _, n, v in call.record.inputs),
+        }
+
+    def _connect(self, call, pool, entry, music) -> bool:
+        """Ring the agents offered; True when one answered and the conversation is over."""
+        agents = [pool.agents[a] for a in entry.offer]
+        queue = pool.queues[entry.queue]
         tenant = call.tenant
         caller = call.info.caller_name or call.info.caller or "unknown"
         whisper = []
         if tenant is not None:
-            whisper = [
-                Utterance(
-                    _text(_WHISPER, call.language).format(name=tenant.name),
-                    call.language,
-                    call.voice,
-                )
-            ]
-        variables = {
-            "ivr_tenant": tenant.id if tenant else "",
-            "ivr_tenant_name": tenant.name if tenant else "",
-            "ivr_queue": queue.name,
-            "ivr_path": ",".join(call.record.path),
-            "ivr_inputs": ";".join(f"{n}={v}" for _, n, v in call.record.inputs),
-        }
+            whisper = [self._say(call, _text(_WHISPER, call.language).format(name=tenant.name))]
         by_endpoint = {a.config.endpoint: a for a in agents}
         ring_start = call.channel.now()
+        connected = []
+
+        def on_answer(endpoint: str) -> None:
+            agent = by_endpoint.get(endpoint, agents[0])
+            connected.append(agent)
+            pool.answered(entry, agent.id, call.channel.now())
+
         try:
             result = call.channel.bridge(
                 list(by_endpoint),
@@ -211,34 +415,108 @@ class Queue(Node):
                 ringback=music,
                 whisper=whisper,
                 caller_id_name=f"{tenant.name}: {caller}" if tenant else caller,
-                variables=variables,
+                variables=self._variables(call, queue.name),
+                on_answer=on_answer,
             )
         except BaseException:
-            # The caller hung up (or the line broke) while the agents' phones rang.
-            for agent in agents:
-                pool.release(agent, call.channel.now())
+            # The caller hung up or the line broke: a conversation that began is over; agents
+            # still ringing are freed when the caller leaves the line.
+            if connected:
+                pool.finish(connected[0].id, call.channel.now(), queue=queue.name)
             raise
+        now = call.channel.now()
         if result.status != "answered":
-            call.log.info("agents %s: %s", ",".join(a.config.id for a in agents), result.status)
-            for agent in agents:
-                pool.release(agent, call.channel.now(), missed=result.status == "no_answer")
+            call.log.info("agents %s: %s", ",".join(a.id for a in agents), result.status)
+            if connected:
+                pool.finish(connected[0].id, now, queue=queue.name)
+            pool.not_answered(entry, result.status, now)
             return False
         agent = by_endpoint.get(result.answered_by, agents[0])
-        for other in agents:
-            if other is not agent:
-                pool.release(other, call.channel.now())
+        answered_at = ring_start + dt.timedelta(seconds=result.ring_seconds)
+        if not connected:
+            pool.answered(entry, agent.id, answered_at)
         record = call.record
-        record.agent = agent.config.id
-        record.agent_answered_at = ring_start + dt.timedelta(seconds=result.ring_seconds)
+        record.agent = agent.id
+        record.agent_answered_at = answered_at
         record.talk_seconds = result.talk_seconds
         call.log.info(
             "agent %s answered after %.0fs; talked %.0fs",
-            agent.config.id,
+            agent.id,
             result.ring_seconds,
             result.talk_seconds,
         )
-        pool.finish(agent, call.channel.now(), queue.wrap_up)
+        pool.finish(agent.id, now, talk_seconds=result.talk_seconds, queue=queue.name)
         return True
+
+    def _take_callback(self, call, pool, entry, options, music) -> bool:
+        """The caller asked to be called back. True when it is scheduled and the call is over."""
+        pool.hold(entry)
+        number = self._callback_number(call)
+        now = call.channel.now()
+        if number is None:
+            pool.resume(entry, now)
+            self._tell(call, _CALLBACK_KEPT)
+            return False
+        queue = pool.queues[entry.queue]
+        tenant = call.tenant
+        callback = Callback(
+            id=uuid.uuid4().hex,
+            number=number,
+            endpoint=queue.callback_endpoint.format(number=number),
+            tenant=tenant.id if tenant else "",
+            tenant_name=tenant.name if tenant else "",
+            tenant_number=tenant.numbers[0] if tenant and tenant.numbers else "",
+            language=call.language,
+            voice=call.voice,
+            hold_music=music,
+            attempts_left=options["attempts"],
+            retry_after=options["retry_after"],
+            variables=self._variables(call, queue.name),
+        )
+        call.services.callbacks.schedule(entry, callback, now)
+        call.record.callback = number
+        call.record.in_queue_at_end = False
+        call.log.info(
+            "callback %s to %s at position %d of queue %s",
+            callback.id,
+            number,
+            pool.position(entry),
+            entry.queue,
+        )
+        self._tell(call, _CALLBACK_DONE)
+        call.channel.hangup()
+        return True
+
+    def _callback_number(self, call) -> str | None:
+        """The number to call back: the caller's own once confirmed, or one they enter."""
+        lang = call.language
+        number = call.info.caller if _DIALABLE.fullmatch(call.info.caller or "") else ""
+        for _ in range(CALLBACK_TRIES):
+            if not number:
+                entered = call.channel.collect(
+                    [self._say(call, _text(_CALLBACK_ENTER, lang))],
+                    max_digits=15,
+                    timeout=CALLBACK_KEY_SECONDS * 2,
+                    digit_timeout=CALLBACK_KEY_SECONDS,
+                    terminators="#",
+                )
+                if _DIALABLE.fullmatch(entered.digits):
+                    number = entered.digits
+                    call.note_input("callback_number", number, sensitive=False)
+                continue
+            spoken = say_as("digits", number, lang)
+            choice = call.channel.collect(
+                [self._say(call, _text(_CALLBACK_CONFIRM, lang).format(number=spoken))],
+                max_digits=1,
+                timeout=CALLBACK_KEY_SECONDS,
+                digit_timeout=CALLBACK_KEY_SECONDS,
+                terminators="",
+            )
+            if choice.digits == "1":
+                return number
+            if choice.digits == "2":
+                number = ""
+        return None
 
 
 NODE = Queue

@@ -29,6 +29,8 @@ BUILTIN_MODULES = (
     "set",
     "branch",
     "lookup",
+    "http",
+    "authenticate",
     "hours",
     "language",
     "subflow",

@@ -15,13 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivr.acd import AgentPool
+import gevent
+
+from ivr.acd import AgentPool, CallbackService
 from ivr.flow.compiler import CompiledFlow, Project
 from ivr.flow.config import Tenant
 from ivr.flow.prompts import Prompt, SayPart, SoundPart, TextPart
 from ivr.flow.templates import TemplateError, evaluate, render
 from ivr.nodes.base import Node, NodeError
-from ivr.prompts.sayas import SayAsError, say_as
+from ivr.prompts.pieces import spoken_value
+from ivr.prompts.sayas import SayAsError
+from ivr.prompts.voices import voice_for
 from ivr.runtime.channel import (
     CallEnded,
     CallerHungUp,
@@ -44,6 +48,13 @@ APOLOGY = {
     "bg": "Съжаляваме, в момента не можем да приемем обаждането ви. Моля, обадете се по-късно.",
 }
 
+FILLER = {
+    "en": "One moment please.",
+    "ru": "Одну минуту, пожалуйста.",
+    "bg": "Един момент, моля.",
+}
+"""What a caller hears while a slow data source or API is answering, unless the flow says."""
+
 
 class CallLogAdapter(logging.LoggerAdapter):
     """Prefixes log lines with the call id and the current ``node:type`` so one call greps."""
@@ -60,15 +71,20 @@ class _Fatal(Exception):
 
 @dataclass
 class CallServices:
-    """What calls share: the compiled project and the operator pool."""
+    """What calls share: the compiled project, the operator pool and its callbacks."""
 
     project: Project
     agents: AgentPool = field(default=None)  # type: ignore[assignment]
     recordings_dir: str = "var/recordings"
+    callbacks: CallbackService = field(default=None)  # type: ignore[assignment]
+    node_state: dict[str, Any] = field(default_factory=dict)
+    """What node types keep across the calls of one controller (sign-in failures), by type."""
 
     def __post_init__(self) -> None:
         if self.agents is None:
-            self.agents = AgentPool(self.project.agents)
+            self.agents = AgentPool(self.project.agents, self.project.queues)
+        if self.callbacks is None:
+            self.callbacks = CallbackService(self.agents)
 
 
 class Call:
@@ -92,7 +108,7 @@ class Call:
             self.info.call_id = str(uuid.uuid4())
         self.tenant = tenant
         self.language = (tenant.language if tenant and tenant.language else None) or flow.language
-        self.voice = (tenant.voice if tenant else None) or flow.voice
+        self.voice = voice_for(self.language, flow, tenant)
         self.vars: dict[str, Any] = {}
         self.pending_digits = ""
         self.answered = False
@@ -264,18 +280,31 @@ class Call:
         """Render a prompt for this call's language into what the channel plays."""
         if prompt is None:
             return []
-        out = []
+        out: list[Utterance] = []
         for part in prompt.for_language(self.language):
             if isinstance(part, TextPart):
-                out.append(Utterance(self.render(part.template), self.language, self.voice))
+                language = part.language or self.language
+                voice = self.voice if language == self.language else self.voice_for(language)
+                out.append(Utterance(self.render(part.template), language, voice))
             elif isinstance(part, SoundPart):
                 text = self.render(part.text) if part.text else ""
                 out.append(Utterance(text, self.language, self.voice, sound=part.name))
             elif isinstance(part, SayPart):
-                value = self.render(part.value)
-                text = say_as(part.kind, value, self.language, currency=part.currency)
-                out.append(Utterance(text, self.language, self.voice))
+                out.append(
+                    spoken_value(
+                        part.kind,
+                        self.render(part.value),
+                        self.language,
+                        self.voice,
+                        currency=part.currency,
+                        gender=part.gender,
+                    )
+                )
         return out
+
+    def voice_for(self, language: str) -> str | None:
+        """The voice this call speaks ``language`` with when no node names one."""
+        return voice_for(language, self.flow, self.tenant)
 
     def say(self, prompt: Prompt | None, *, barge_in: bool = False) -> str:
         """Play a prompt; returns keys pressed over it when ``barge_in`` is on."""
@@ -283,6 +312,52 @@ class Call:
         if not utterances:
             return ""
         return self.channel.play(utterances, barge_in=barge_in)
+
+    def wait_for(
+        self, work: Callable[[], Any], *, filler_after: float, filler: Prompt | None = None
+    ) -> Any:
+        """Run slow work (a data source, an API) beside the call, so the line is never silent.
+
+        The work runs in its own greenlet while this one waits; each time it has taken another
+        ``filler_after`` seconds without finishing, the caller hears ``filler`` (by default
+        "One moment please." in their language). The work bounds itself (its source's timeout
+        and retries), so the wait ends. Waiting is on real time, as the work's is: a simulated
+        call clock does not move while it waits, only while the filler plays.
+
+        Returns:
+            What the work returned.
+
+        Raises:
+            Whatever the work raised (a DataSourceError takes the node's error edge), or
+            CallerHungUp from the filler, which also stops the work.
+        """
+        outcome: list[tuple[bool, Any]] = []
+
+        def run() -> None:
+            try:
+                outcome.append((True, work()))
+            except Exception as exc:  # handed to the call's greenlet, which raises it
+                outcome.append((False, exc))
+
+        job = gevent.spawn(run)
+        try:
+            job.join(filler_after)
+            while not job.ready():
+                self.log.info("still waiting after %gs: playing the filler", filler_after)
+                self.ensure_answered()
+                if filler is not None:
+                    self.say(filler)
+                else:
+                    text = FILLER.get(self.language.split("-")[0], FILLER["en"])
+                    self.channel.play([Utterance(text, self.language, self.voice)], barge_in=False)
+                job.join(filler_after)
+        finally:
+            if not job.ready():
+                job.kill(block=False)
+        done, value = outcome[0]
+        if done:
+            return value
+        raise value
 
     def collect(
         self,
@@ -342,8 +417,9 @@ class Call:
         self.record.inputs.append((self.current.name if self.current else "", name, shown))
 
     def set_language(self, language: str, voice: str | None = None) -> None:
+        """Speak ``language`` from now on, with ``voice`` or the call's voice for it."""
         self.language = language
-        self.voice = voice
+        self.voice = voice or self.voice_for(language)
 
 
 RETURN = "\x00return"

@@ -8,6 +8,7 @@ raises ``CallerHungUp`` from whichever method is running; it unwinds the whole c
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -118,7 +119,13 @@ class Channel(Protocol):
         """Keep the caller waiting (with hold music, or silence).
 
         Returns a key in ``keys`` as soon as the caller presses one, or an empty string when
-        the time is up.
+        the time is up or ``wake`` cut it short.
+        """
+
+    def wake(self) -> None:
+        """Cut the running ``wait`` short, from another greenlet (an agent became free).
+
+        A wake that comes while no wait runs makes the next one return at once.
         """
 
     def bridge(
@@ -130,12 +137,14 @@ class Channel(Protocol):
         whisper: list[Utterance],
         caller_id_name: str,
         variables: dict[str, str],
+        on_answer: Callable[[str], None] | None = None,
     ) -> BridgeResult:
         """Ring ``endpoints`` at once and connect the caller to the first that answers.
 
         Returns when the conversation is over (also when the caller hung up during it) or the
         attempt failed. ``ringback`` is what the caller hears meanwhile; ``whisper`` is played
-        to the agent only, before the caller is connected.
+        to the agent only, before the caller is connected; ``on_answer`` is called with the
+        endpoint that answered as soon as the two are connected.
         """
 
     def transfer(self, destination: str) -> None:

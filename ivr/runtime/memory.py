@@ -10,6 +10,7 @@ a case gives them. Everything that happens goes into a transcript with simulated
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ivr.runtime.channel import (
@@ -72,6 +73,10 @@ class MemoryChannel:
             RING_SECONDS; ``no_answer``: rings out; ``busy``: busy at once; ``logged_out``:
             not registered). Endpoints not named answer.
         time_limit: simulated seconds after which a call still running is stopped.
+        on_time: told the simulated time whenever it moves (the agent pool's timed changes
+            follow the call's clock this way).
+        due: when the next timed change outside the call is due; waits end there to let it
+            happen on time.
     """
 
     info: CallInfo
@@ -81,9 +86,12 @@ class MemoryChannel:
     time_limit: float = 4 * 3600.0
     transcript: list[Event] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
+    on_time: Callable[[dt.datetime], None] | None = None
+    due: Callable[[], dt.datetime | None] | None = None
 
     def __post_init__(self) -> None:
         self._elapsed = 0.0
+        self._woken = False
         self._cursor = 0
         self._pending_keys = ""
         self._wait_left: float | None = None
@@ -128,6 +136,8 @@ class MemoryChannel:
                 f"stopped: the call ran past {self.time_limit / 3600:g} hours of simulated time",
             )
             raise CallerStalled("call ran past the simulated time limit")
+        if self.on_time is not None:
+            self.on_time(self.now())
 
     def _check_line(self) -> None:
         """Raise if the call is over; hang up now if that is the caller's next step."""
@@ -257,17 +267,36 @@ class MemoryChannel:
         last = self.transcript[-1] if self.transcript else None
         if last is None or last.who != "ivr" or not last.text.startswith(f"plays {what}"):
             self._log("ivr", f"plays {what}")
-        pressed = self._take_keys()
-        if pressed:
-            self._pending_keys = ""
-            self._advance(KEY_SECONDS)
-            for key in pressed:
-                if key in keys:
-                    return key
-            self._log("ivr", f"ignores {pressed} (not a key for this wait)")
-            return ""
-        self._advance(seconds)
-        return ""
+        end = self._elapsed + seconds
+        while True:
+            if self._woken:
+                self._woken = False
+                return ""
+            pressed = self._take_keys()
+            if pressed:
+                self._pending_keys = ""
+                self._advance(KEY_SECONDS)
+                for key in pressed:
+                    if key in keys:
+                        return key
+                self._log("ivr", f"ignores {pressed} (not a key for this wait)")
+                return ""
+            left = end - self._elapsed
+            if left <= 1e-9:
+                return ""
+            # Time passes in pieces, so the caller's next step and timed changes outside the
+            # call (an agent's wrap-up ending) happen when they are due, not at the wait's end.
+            step = self._step()
+            if step is not None and step.kind == "wait":
+                left = min(left, float(step.value) if self._wait_left is None else self._wait_left)
+            due = self.due() if self.due is not None else None
+            if due is not None and (due - self.now()).total_seconds() > 1e-9:
+                left = min(left, (due - self.now()).total_seconds())
+            self._advance(left)
+            self._check_line()
+
+    def wake(self) -> None:
+        self._woken = True
 
     def bridge(
         self,
@@ -278,6 +307,7 @@ class MemoryChannel:
         whisper: list[Utterance],
         caller_id_name: str,
         variables: dict[str, str],
+        on_answer: Callable[[str], None] | None = None,
     ) -> BridgeResult:
         self._check_line()
         self.variables.update(variables)
@@ -305,6 +335,8 @@ class MemoryChannel:
         for utterance in whisper:
             self._log("agent", f"hears whisper: {utterance.text}")
         self._log("agent", f"{endpoint} answers; caller connected")
+        if on_answer is not None:
+            on_answer(endpoint)
         talk_start = self._elapsed
         while True:
             step = self._step()

@@ -57,6 +57,8 @@ class CallRecord:
     talk_seconds: float = 0.0
     transferred_to: str | None = None
     voicemail: str | None = None
+    callback: str | None = None
+    """The number to call back, when the caller chose a callback in a queue."""
     hung_up_by_caller: bool = False
     in_queue_at_end: bool = False
     error: str | None = None
@@ -68,17 +70,35 @@ class CallRecord:
         return [v.node for v in self.visits]
 
     @property
-    def wait_seconds(self) -> float | None:
-        """Time from entering the queue to an agent answering (or to the end of the call)."""
+    def left_queue_at(self) -> dt.datetime | None:
+        """When the caller stopped waiting in the queue.
+
+        That is when an agent answered, when the caller hung up in the queue, or when the queue
+        let them go on (``max_wait``, a key to leave): the time the next node began.
+        """
         if self.queued_at is None:
             return None
-        end = self.agent_answered_at or self.ended_at
-        return (end - self.queued_at).total_seconds() if end else None
+        if self.agent_answered_at is not None:
+            return self.agent_answered_at
+        queue_visits = [i for i, v in enumerate(self.visits) if v.type == "queue"]
+        if queue_visits and queue_visits[-1] + 1 < len(self.visits):
+            return self.visits[queue_visits[-1] + 1].at
+        return self.ended_at
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """Time from entering the queue to leaving it (see ``left_queue_at``)."""
+        left = self.left_queue_at
+        if self.queued_at is None or left is None:
+            return None
+        return (left - self.queued_at).total_seconds()
 
     def decide_outcome(self) -> str:
         """Choose the call's one outcome from what happened, most significant first."""
         if self.agent_answered_at is not None:
             return "answered"
+        if self.callback is not None:
+            return "callback"
         if self.voicemail is not None:
             return "voicemail"
         if self.transferred_to is not None:

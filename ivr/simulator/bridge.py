@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ivr.runtime.memory import RING_SECONDS
 from ivr.simulator.causes import CAUSES
-from ivr.simulator.channel import SimulatedChannel, is_true
+from ivr.simulator.channel import EPSILON, SimulatedChannel, is_true
 from ivr.simulator.events import Profile
 from ivr.simulator.parsing import DialLeg, atoi, parse_dial_string
 
@@ -157,7 +157,8 @@ def _ring(
     if answer is None and all(leg.fails_at is not None for leg in legs):
         all_failed = max(leg.fails_at for leg in legs)
     end = min(t for t in (answer, all_failed, float(timelimit)) if t is not None)
-    rang = channel.wait_out(end)
+    # Call seconds are sums of floats: a ring of 2 s may come back as 1.9999999999999.
+    rang = channel.wait_out(end) + EPSILON
     for leg in legs:
         if leg.fails_at is not None and leg.fails_at <= rang:
             leg.cause = leg.failure

@@ -175,6 +175,7 @@ class SimulatedFreeSWITCH:
         start: dt.datetime | None = None,
         agents: Mapping[str, str] | None = None,
         on_event: Callable[[Event], None] | None = None,
+        variables: Mapping[str, str] | None = None,
     ) -> SimulatedCall:
         """Place a call to the controller and return at once; the call runs in greenlets.
 
@@ -187,6 +188,8 @@ class SimulatedFreeSWITCH:
             start: when the call starts (naive: local time); default now.
             agents: phone behaviours for this call, over the simulator's.
             on_event: called with each transcript line as it happens.
+            variables: channel variables the call starts with, as an originate's ``{...}``
+                sets them (an agent's call for a callback carries ``ivr_callback``).
         """
         start = (start or dt.datetime.now()).astimezone()
         person: Caller = InteractiveCaller() if steps is None else ScriptedCaller(steps)
@@ -219,6 +222,8 @@ class SimulatedFreeSWITCH:
             call._log,
             APPLICATIONS,
         )
+        for name, value in (variables or {}).items():
+            channel.variables.set(name, value)
         call._attach(channel)
         person.attach(clock.poke)
         self.calls.append(call)

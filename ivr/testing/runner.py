@@ -12,16 +12,46 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.acd import AgentPool, CallbackResult, MemoryDialer
 from ivr.flow.compiler import Project, load_project
 from ivr.flow.source import Diagnostics, SourceCache
 from ivr.runtime.call import Call, CallServices
 from ivr.runtime.channel import CallInfo
 from ivr.runtime.memory import Event, MemoryChannel, Step
 from ivr.runtime.record import CallRecord
-from ivr.testing.scenario import Case, Scenario, load_scenario
+from ivr.testing.scenario import AgentSetup, Case, Scenario, load_scenario
 
 DEFAULT_START = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 """When a case gives no ``at:``: a Wednesday at 10:00 UTC, so results never depend on the day."""
+AFTER_THE_CALL_SECONDS = 4 * 3600.0
+"""How long after its start a case follows what the call set off (a callback) on simulated time."""
+# A case's agent state as (state in the queues, how the agent's phone behaves when rung).
+_AGENT_STATES = {
+    "available": ("available", "available"),
+    "busy": ("busy", "available"),
+    "logged_out": ("logged_out", "logged_out"),
+    "no_answer": ("available", "no_answer"),
+    "on_break": ("on_break", "available"),
+    "line_busy": ("available", "busy"),
+    "unreachable": ("available", "logged_out"),
+}
+
+
+def set_up_agents(
+    project: Project, case: Case, pool: AgentPool, start: dt.datetime
+) -> tuple[dict[str, str], str | None]:
+    """Put the case's agents in their states; returns how their phones behave, or a mistake."""
+    phones = {}
+    for agent_id, given in case.agents.items():
+        setup = given if isinstance(given, AgentSetup) else AgentSetup(str(given))
+        agent = project.agents.get(agent_id)
+        if agent is None:
+            return {}, f"agent '{agent_id}' is not in agents.yaml"
+        state, phone = _AGENT_STATES[setup.state]
+        phones[agent.endpoint] = phone
+        until = None if setup.until is None else start + dt.timedelta(seconds=setup.until)
+        pool.set_state(agent_id, state, start, until=until, then=setup.then)
+    return phones, None
 
 
 @dataclass
@@ -54,7 +84,11 @@ class CaseResult:
 
 
 def expectations(
-    case: Case, record: CallRecord, variables: dict, remaining: list[Step]
+    case: Case,
+    record: CallRecord,
+    variables: dict,
+    remaining: list[Step],
+    callback: CallbackResult | None = None,
 ) -> list[str]:
     """What the call did differently from the case's expectations (empty when it passed)."""
     failures = []
@@ -82,6 +116,14 @@ def expectations(
             f"expected the caller to wait in queue '{expect['queue']}', got "
             f"{repr(record.queue) if record.queue else 'no queue'}"
         )
+    for name, wanted in (expect.get("callback") or {}).items():
+        if wanted is None:
+            continue
+        got = getattr(callback, name) if callback is not None else None
+        if got is None:
+            failures.append(f"expected a callback with {name} {wanted!r}, none was scheduled")
+        elif str(got) != str(wanted):
+            failures.append(f"expected the callback's {name} to be {wanted!r}, got {got!r}")
     for name, wanted in expect.get("vars", {}).items():
         if variables.get(name) is None:
             failures.append(f"expected variable '{name}' to be {wanted!r}, it is not set")
@@ -120,21 +162,23 @@ def run_case(
         return CaseResult(case, None, failures=[f"flow '{scenario.flow}' is not loaded"])
     tenant = project.route(case.dialed)[1] if case.dialed else None
     services = CallServices(project)
-    phones = {}
-    for agent_id, state in case.agents.items():
-        agent = project.agents.get(agent_id)
-        if agent is None:
-            return CaseResult(case, None, failures=[f"agent '{agent_id}' is not in agents.yaml"])
-        phones[agent.endpoint] = state
-        services.agents.set_state(agent_id, "available" if state == "no_answer" else state)
+    start = case.at or DEFAULT_START
+    phones, mistake = set_up_agents(project, case, services.agents, start)
+    if mistake is not None:
+        return CaseResult(case, None, failures=[mistake])
     channel = MemoryChannel(
         CallInfo(call_id, case.caller, case.caller_name, case.dialed),
-        start=case.at or DEFAULT_START,
+        start=start,
         steps=[*case.steps],
         phones=phones,
+        on_time=services.agents.advance,
+        due=services.agents.next_due,
     )
     if on_event is not None:
         channel.transcript = _Observed(on_event)
+    services.callbacks.dialer = MemoryDialer(
+        services.callbacks, phones, case.caller_phone, start, channel.transcript
+    )
 
     def visited(visit) -> None:
         channel.transcript.append(
@@ -147,7 +191,10 @@ def run_case(
 
     call = Call(services, flow, channel, tenant, on_visit=visited)
     record = call.run()
-    failures = expectations(case, record, call.vars, channel.remaining_steps)
+    if services.agents.callbacks:
+        services.callbacks.run_until_quiet(record.ended_at, limit=AFTER_THE_CALL_SECONDS)
+    callback = services.callbacks.results.get(record.call_id)
+    failures = expectations(case, record, call.vars, channel.remaining_steps, callback)
     return CaseResult(case, record, list(channel.transcript), failures)
 
 
@@ -172,19 +219,24 @@ class Summary:
 
 
 def run_scenario_files(
-    paths: list[Path], out: Callable[[str], None], *, via_esl: bool = False
+    paths: list[Path],
+    out: Callable[[str], None],
+    *,
+    via_esl: bool = False,
+    on_record: Callable[[Project, CallRecord], None] | None = None,
 ) -> Summary:
     """Run every case of the given scenario files, printing a line per case.
 
     With ``via_esl`` each case runs through the controller and the simulated FreeSWITCH over
     TCP instead of the in-memory channel. Mistakes in a scenario file or in the flows it tests
-    are printed and count as failures.
+    are printed and count as failures. ``on_record`` gets each call's closed record with its
+    project, passed or failed (``ivr test --journal`` writes them to a journal).
     """
     summary = Summary()
     projects: dict[Path, Project] = {}
     esl_runners: dict[Path, object] = {}
     try:
-        _run_files(paths, out, summary, projects, esl_runners if via_esl else None)
+        _run_files(paths, out, summary, projects, esl_runners if via_esl else None, on_record)
     finally:
         for runner in esl_runners.values():
             runner.close()
@@ -192,7 +244,7 @@ def run_scenario_files(
     return summary
 
 
-def _run_files(paths, out, summary, projects, esl_runners) -> None:
+def _run_files(paths, out, summary, projects, esl_runners, on_record) -> None:
     for path in paths:
         folder = path.resolve().parent
         if folder not in projects:
@@ -226,6 +278,8 @@ def _run_files(paths, out, summary, projects, esl_runners) -> None:
                 if folder not in esl_runners:
                     esl_runners[folder] = EslRunner(project)
                 result = esl_runners[folder].run_case(scenario, case)
+            if on_record is not None and result.record is not None:
+                on_record(project, result.record)
             if result.passed:
                 summary.passed += 1
                 out(f"PASS  {path}: {case.name}")

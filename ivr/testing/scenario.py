@@ -1,8 +1,10 @@
 """Scenario files (``*.test.yaml``): scripted callers and what their calls must end with.
 
 An analyst writes cases of steps (``hear``, ``press``, ``wait``, ``hangup``) and expectations
-(``path``, ``outcome``, ``goals``, ``vars``, ``agent``). The file is validated like a flow, with
-positions in every message.
+(``path``, ``outcome``, ``goals``, ``vars``, ``agent``, ``queue``, ``callback``). A case may set
+agents' states (``agents: {1001: busy}``, or ``{1001: {state: busy, until: 3m}}`` for a state
+that ends after a while) and how the caller's phone behaves when called back (``caller_phone``).
+The file is validated like a flow, with positions in every message.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ivr.flow.config import AGENT_STATES
+from ivr.flow.config import AGENT_STATES, STARTING_STATES
 from ivr.flow.fields import (
     INVALID,
     AnyValue,
     CheckContext,
+    Duration,
     Field,
     ListOf,
     MapOf,
+    Obj,
     Text,
     check_options,
     describe,
@@ -32,7 +36,42 @@ from ivr.runtime.memory import Step
 from ivr.runtime.record import OUTCOMES
 
 STEP_KINDS = ("hear", "press", "wait", "hangup")
+CALLER_PHONES = ("available", "busy", "no_answer", "logged_out")
+"""How the caller's phone behaves when called back."""
+CALLBACK_STATUSES = ("scheduled", "answered", "failed")
 _KEYS = re.compile(r"[0-9*#ABCD]+")
+
+
+@dataclass(frozen=True)
+class AgentSetup:
+    """An agent's state in a case: ``state`` from the start for ``until`` seconds, then ``then``."""
+
+    state: str
+    until: float | None = None
+    then: str = "available"
+
+
+AGENT_SETUP_FIELDS: dict[str, Field] = {
+    "state": Text("The agent's state from the start", required=True, choices=AGENT_STATES),
+    "until": Duration("When the state ends, counted from the start of the call"),
+    "then": Text("The state after that (default available)", choices=STARTING_STATES),
+}
+
+
+class AgentSetupField(Field):
+    """An agent's state in a case: a state, or ``{state: busy, until: 3m, then: available}``."""
+
+    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
+        if isinstance(value, LDict):
+            opts = check_options(value, AGENT_SETUP_FIELDS, ctx)
+            if INVALID in opts.values():
+                return INVALID
+            return AgentSetup(opts["state"], opts["until"], opts["then"] or "available")
+        state = Text(choices=AGENT_STATES).check(value, mark, ctx)
+        return INVALID if state is INVALID else AgentSetup(state)
+
+    def schema(self) -> dict:
+        return {"anyOf": [{"enum": list(AGENT_STATES)}, {"type": "object"}]}
 
 
 @dataclass
@@ -45,9 +84,10 @@ class Case:
     caller_name: str = ""
     dialed: str = ""
     at: dt.datetime | None = None
-    agents: dict[str, str] = field(default_factory=dict)
+    agents: dict[str, str | AgentSetup] = field(default_factory=dict)
     expect: dict[str, Any] = field(default_factory=dict)
     mark: Mark | None = None
+    caller_phone: str = "available"
 
 
 @dataclass
@@ -68,6 +108,14 @@ EXPECT_FIELDS: dict[str, Field] = {
     "vars": MapOf(AnyValue(), "Call variables and the values they must end with"),
     "agent": Text("The agent who answers"),
     "queue": Text("The queue the caller waited in"),
+    "callback": Obj(
+        "The callback the caller asked for",
+        fields={
+            "number": Text("The number called back"),
+            "status": Text("How it ended", choices=list(CALLBACK_STATUSES)),
+            "agent": Text("The agent who made it"),
+        },
+    ),
 }
 CASE_FIELDS: dict[str, Field] = {
     "name": Text("What this case checks", required=True),
@@ -76,11 +124,12 @@ CASE_FIELDS: dict[str, Field] = {
     "dialed": Text("The number dialed (picks the tenant)"),
     "at": Text("The call clock at the start, e.g. 2026-11-23T10:00:00"),
     "agents": MapOf(
-        Text(choices=AGENT_STATES),
+        AgentSetupField(),
         "Agent states for this case",
         key_pattern=r"[A-Za-z0-9_\-]+",
         key_doc="an agent id",
     ),
+    "caller_phone": Text("How the caller's phone behaves when called back", choices=CALLER_PHONES),
     "steps": AnyValue("What the caller does, in order", required=True),
     "expect": AnyValue("What the call must end with"),
 }
@@ -200,6 +249,7 @@ def load_scenario(path: Path, diag: Diagnostics, sources: SourceCache) -> Scenar
                 agents=opts.get("agents") or {},
                 expect=expect,
                 mark=where,
+                caller_phone=opts.get("caller_phone") or "available",
             )
         )
     return Scenario(path, str(top.get("flow") or ""), cases, doc.value_mark("flow"))

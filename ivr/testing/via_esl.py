@@ -3,22 +3,37 @@
 The same scenario files as the in-memory runner, but every prompt, key and bridge crosses a real
 event-socket connection: the controller (``ivr serve``'s ``Controller``) on a free loopback port,
 the simulated FreeSWITCH placing the call with the case's scripted caller on a virtual clock, so
-a ten-minute queue wait still takes milliseconds.
+a ten-minute queue wait still takes milliseconds. Callbacks the call schedules are made the same
+way: the agent's phone rings in the simulated FreeSWITCH, and once answered the agent's call
+reaches the controller as FreeSWITCH's ``originate ... &socket(...)`` would bring it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gevent.event import AsyncResult
 
+from ivr.acd import CALLBACK_VARIABLE, AgentRing, CallbackAttempt
 from ivr.flow.compiler import Project
 from ivr.freeswitch.server import Controller
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.call import Call, CallServices
-from ivr.testing.runner import DEFAULT_START, CaseResult, expectations
+from ivr.runtime.memory import RING_SECONDS, Event
+from ivr.testing.runner import (
+    AFTER_THE_CALL_SECONDS,
+    DEFAULT_START,
+    CaseResult,
+    expectations,
+    set_up_agents,
+)
 from ivr.testing.scenario import Case, Scenario
+
+if TYPE_CHECKING:
+    from ivr.simulator import SimulatedFreeSWITCH
 
 CALL_TIMEOUT = 120.0
 """Real seconds one case may take before it is reported as stuck."""
@@ -69,15 +84,12 @@ class EslRunner:
         services = CallServices(
             self.project, recordings_dir=self.controller.services.recordings_dir
         )
-        phones = {}
-        for agent_id, state in case.agents.items():
-            agent = self.project.agents.get(agent_id)
-            if agent is None:
-                return CaseResult(
-                    case, None, failures=[f"agent '{agent_id}' is not in agents.yaml"]
-                )
-            phones[agent.endpoint] = state
-            services.agents.set_state(agent_id, "available" if state == "no_answer" else state)
+        start = case.at or DEFAULT_START
+        phones, mistake = set_up_agents(self.project, case, services.agents, start)
+        if mistake is not None:
+            return CaseResult(case, None, failures=[mistake])
+        for queue in self.project.queues.values():
+            phones.setdefault(queue.callback_endpoint.format(number=case.caller), case.caller_phone)
         self.controller.services = services
         self._finished = AsyncResult()
         sim = SimulatedFreeSWITCH(
@@ -86,13 +98,15 @@ class EslRunner:
             agents=phones,
             default_agent="available",
         )
+        later: list[Event] = []
+        services.callbacks.dialer = SimulatorDialer(sim, phones, start, later)
         try:
             sim_call = sim.place_call(
                 list(case.steps),
                 caller=case.caller,
                 caller_name=case.caller_name,
                 dialed=case.dialed or "18005550100",
-                start=case.at or DEFAULT_START,
+                start=start,
             )
             if not sim_call.wait(timeout=CALL_TIMEOUT):
                 return CaseResult(
@@ -102,7 +116,77 @@ class EslRunner:
                     [f"the call did not end within {CALL_TIMEOUT:g}s"],
                 )
             call = self._finished.get(timeout=10)
+            if services.agents.callbacks:
+                services.callbacks.run_until_quiet(
+                    call.record.ended_at, limit=AFTER_THE_CALL_SECONDS, timeout=CALL_TIMEOUT
+                )
         finally:
             sim.close()
-        failures = expectations(case, call.record, call.vars, sim_call.remaining_steps)
-        return CaseResult(case, call.record, list(sim_call.transcript), failures)
+        callback = services.callbacks.results.get(call.record.call_id)
+        failures = expectations(case, call.record, call.vars, sim_call.remaining_steps, callback)
+        return CaseResult(case, call.record, list(sim_call.transcript) + later, failures)
+
+
+class SimulatorDialer:
+    """Rings agents for callbacks in the simulated FreeSWITCH, as ``originate`` would.
+
+    The agent's phone behaves as the case says; once it answers, the agent's call is placed to
+    the controller with ``ivr_callback`` set, on the simulated clock from the moment of answer.
+
+    Args:
+        sim: the simulated FreeSWITCH of the case.
+        phones: how endpoints behave when rung.
+        start: the case's start, for transcript times.
+        transcript: where the callback's lines go.
+    """
+
+    def __init__(
+        self,
+        sim: SimulatedFreeSWITCH,
+        phones: dict[str, str],
+        start: dt.datetime,
+        transcript: list[Event],
+    ) -> None:
+        self.sim = sim
+        self.phones = phones
+        self.start = start
+        self.transcript = transcript
+
+    def _log(self, at: dt.datetime, who: str, text: str) -> None:
+        self.transcript.append(Event((at - self.start).total_seconds(), who, text))
+
+    def ring_agent(self, attempt: CallbackAttempt) -> AgentRing:
+        endpoint = attempt.agent.endpoint
+        phone = self.phones.get(endpoint, "available")
+        self._log(
+            attempt.at,
+            "system",
+            f"callback {attempt.callback.number}: rings {endpoint} as '{attempt.caller_id_name}'",
+        )
+        if phone == "busy":
+            self._log(attempt.at, "system", "busy")
+            return AgentRing("busy", attempt.at)
+        if phone in ("logged_out", "no_route"):
+            self._log(attempt.at, "system", "not reachable")
+            return AgentRing("failed", attempt.at)
+        if phone == "no_answer":
+            rang = attempt.at + dt.timedelta(seconds=attempt.ring_timeout)
+            self._log(rang, "system", f"no answer within {attempt.ring_timeout:g}s")
+            return AgentRing("no_answer", rang)
+        answered = attempt.at + dt.timedelta(seconds=RING_SECONDS)
+        self._log(answered, "agent", f"{endpoint} answers the callback")
+        leg = self.sim.place_call(
+            [],
+            caller=attempt.callback.number,
+            caller_name=attempt.caller_id_name,
+            dialed=endpoint.rpartition("/")[2],
+            start=answered,
+            variables={CALLBACK_VARIABLE: attempt.callback.id},
+        )
+        leg.wait(timeout=CALL_TIMEOUT)
+        offset = (answered - self.start).total_seconds()
+        for line in leg.transcript:
+            who = {"ivr": "system", "agent": "caller", "caller": "agent"}.get(line.who, line.who)
+            text = line.text.replace("says: ", "agent hears: ", 1)
+            self.transcript.append(Event(offset + line.at, who, text))
+        return AgentRing("answered", answered)

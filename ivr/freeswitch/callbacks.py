@@ -1,0 +1,91 @@
+"""Callbacks on a real FreeSWITCH: ring the agent with ``originate`` over the inbound socket.
+
+The agent's phone is rung first; when they answer, FreeSWITCH runs ``socket`` on their call,
+which reaches the controller like any call but carries the ``ivr_callback`` variable, so the
+controller runs the callback there (``CallbackService.connect``): the agent hears whom the call
+is for, then the caller's number is dialed with the company's number shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from ivr.acd import CALLBACK_VARIABLE, AgentRing, CallbackAttempt
+from ivr.freeswitch import esl
+from ivr.freeswitch.inbound import ESLConnectError, InboundClient, InboundClosed, OriginateError
+
+log = logging.getLogger("ivr.freeswitch")
+
+_STATUS = {
+    "USER_BUSY": "busy",
+    "NO_ANSWER": "no_answer",
+    "NO_USER_RESPONSE": "no_answer",
+    "ALLOTTED_TIMEOUT": "no_answer",
+}
+"""Originate failures that are not ``failed`` (unregistered, no route, refused)."""
+
+
+def socket_destination(controller: tuple[str, int]) -> str:
+    """Where an answered agent's call goes: the controller's outbound socket."""
+    host, port = controller
+    return f"&socket({host}:{port} async full)"
+
+
+def agent_variables(attempt: CallbackAttempt) -> dict[str, str]:
+    """The variables of the agent's call: the callback's id and what the agent's phone shows."""
+    return {
+        CALLBACK_VARIABLE: attempt.callback.id,
+        "origination_caller_id_name": attempt.caller_id_name,
+        "origination_caller_id_number": attempt.callback.number,
+        "ignore_early_media": "true",
+    }
+
+
+class InboundDialer:
+    """Rings agents for callbacks through FreeSWITCH's inbound event socket.
+
+    Args:
+        host: FreeSWITCH's event socket host.
+        port: its port.
+        password: its password.
+        controller: the controller's outbound-socket address, where answered agents' calls go.
+    """
+
+    def __init__(self, host: str, port: int, password: str, controller: tuple[str, int]) -> None:
+        self.host = host
+        self.port = port
+        self.password = password
+        self.controller = controller
+        self._client: InboundClient | None = None
+
+    def _connected(self) -> InboundClient:
+        if self._client is None or self._client.closed.is_set():
+            self._client = InboundClient.connect(self.host, self.port, password=self.password)
+        return self._client
+
+    def ring_agent(self, attempt: CallbackAttempt) -> AgentRing:
+        endpoint = attempt.agent.endpoint
+        try:
+            self._connected().originate(
+                endpoint,
+                socket_destination(self.controller),
+                variables=agent_variables(attempt),
+                timeout=max(int(attempt.ring_timeout), 1),
+            )
+        except OriginateError as exc:
+            log.info("callback %s: %s: %s", attempt.callback.id, endpoint, exc.cause)
+            return AgentRing(_STATUS.get(exc.cause, "failed"), _now())
+        except (ESLConnectError, InboundClosed, TimeoutError, esl.ESLError) as exc:
+            log.error("callback %s: cannot ring %s: %s", attempt.callback.id, endpoint, exc)
+            return AgentRing("failed", _now())
+        return AgentRing("answered", _now())
+
+    def close(self) -> None:
+        """Close the event-socket connection."""
+        if self._client is not None:
+            self._client.close()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

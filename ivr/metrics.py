@@ -1,0 +1,203 @@
+"""Prometheus metrics of the controller, served at ``/metrics`` on a loopback address.
+
+What a scrape sees (read from the controller at scrape time, nothing polls in between):
+
+- ``ivr_calls_in_progress``: calls the controller is handling now;
+- ``ivr_calls_total{outcome}``: finished calls by outcome (DESIGN.md §6), and
+  ``ivr_calls_refused_total`` (over ``--max-calls``);
+- ``ivr_queue_waiting{queue}`` and ``ivr_queue_longest_wait_seconds{queue}``: callers on the
+  line in each queue and how long the one waiting longest has waited (since first joining a
+  line, overflow included); ``ivr_queue_callbacks{queue}``: callbacks keeping a place in line;
+- ``ivr_agents{state}``: agents in each state of the pool (``logged_out``, ``available``,
+  ``on_break``, ``ringing``, ``on_call``, ``wrap_up``);
+- ``ivr_prompt_cache_total{result}``: prompt cache ``hit``s and ``miss``es, counted by the prompt
+  code through ``PROMPT_CACHE``;
+- ``ivr_journal_pending_records`` and ``ivr_journal_lost_records_total``: journal entries waiting
+  for the disk, and entries given up;
+- the process's CPU, memory and open files (``process_*``).
+
+Prompt code counts its cache with::
+
+    from ivr.metrics import PROMPT_CACHE
+
+    PROMPT_CACHE.hit()  # the rendered prompt was already there
+    PROMPT_CACHE.miss()  # it had to be rendered
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter as Tally
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from gevent.pywsgi import WSGIServer
+from prometheus_client import CollectorRegistry, Counter, ProcessCollector, make_wsgi_app
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ivr.acd import STATES
+from ivr.runtime.record import OUTCOMES
+
+if TYPE_CHECKING:
+    from ivr.freeswitch.server import Controller
+    from ivr.runtime.call import Call
+    from ivr.store.writer import JournalWriter
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class PromptCacheCounter:
+    """Counts prompt cache lookups; one for the whole process, shared by every controller."""
+
+    def __init__(self) -> None:
+        self.counter = Counter(
+            "ivr_prompt_cache",
+            "Prompt cache lookups by result (hit: the audio was ready; miss: it was rendered)",
+            ["result"],
+            registry=None,
+        )
+        self._hit = self.counter.labels(result="hit")
+        self._miss = self.counter.labels(result="miss")
+
+    def hit(self) -> None:
+        """A prompt's audio was already in the cache."""
+        self._hit.inc()
+
+    def miss(self) -> None:
+        """A prompt's audio had to be rendered."""
+        self._miss.inc()
+
+
+PROMPT_CACHE = PromptCacheCounter()
+"""The process's prompt cache counter: call ``PROMPT_CACHE.hit()`` or ``.miss()``."""
+
+
+def parse_metrics_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` for ``--metrics``; only loopback hosts, as metrics name queues and tenants.
+
+    Raises:
+        ValueError: not HOST:PORT, or not a loopback host.
+    """
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not port.isdigit() or not host:
+        raise ValueError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:9108")
+    if host not in LOOPBACK:
+        raise ValueError(
+            f"{host} is not a loopback address: metrics are served on 127.0.0.1 only "
+            "(let Prometheus scrape through a local agent or a reverse proxy)"
+        )
+    return host, int(port)
+
+
+class ControllerMetrics(Collector):
+    """The controller's metrics, read from it and from the journal writer at each scrape.
+
+    Args:
+        controller: the controller whose calls, queues and agents are reported.
+        journal: the journal writer, for its backlog (None when there is none).
+    """
+
+    def __init__(self, controller: Controller, journal: JournalWriter | None = None) -> None:
+        self.controller = controller
+        self.journal = journal
+        self.outcomes: Tally = Tally()
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(self)
+        self.registry.register(PROMPT_CACHE.counter)
+        ProcessCollector(registry=self.registry)
+        self._server: WSGIServer | None = None
+
+    def call_ended(self, call: Call) -> None:
+        """Count a finished call by its outcome (the controller's ``on_call_end``)."""
+        self.outcomes[call.record.outcome] += 1
+
+    def collect(self) -> Iterator[Metric]:
+        """The metrics as they are now (prometheus_client calls this on each scrape)."""
+        controller = self.controller
+        yield GaugeMetricFamily(
+            "ivr_calls_in_progress", "Calls the controller is handling now", len(controller.calls)
+        )
+        calls = CounterMetricFamily("ivr_calls", "Finished calls by outcome", labels=["outcome"])
+        for outcome in OUTCOMES:
+            calls.add_metric([outcome], self.outcomes[outcome])
+        yield calls
+        yield CounterMetricFamily(
+            "ivr_calls_refused",
+            "Calls refused because --max-calls were in progress",
+            controller.refused,
+        )
+        yield from self._queues()
+        yield self._agents()
+        if self.journal is not None:
+            yield GaugeMetricFamily(
+                "ivr_journal_pending_records",
+                "Journal entries waiting to be written",
+                self.journal.pending,
+            )
+            yield CounterMetricFamily(
+                "ivr_journal_lost_records",
+                "Journal entries given up (the journal refused them or the disk kept failing)",
+                self.journal.failed,
+            )
+
+    def _queues(self) -> Iterator[Metric]:
+        pool = self.controller.services.agents
+        now = dt.datetime.now(dt.UTC)
+        waiting = GaugeMetricFamily(
+            "ivr_queue_waiting", "Callers on the line in the queue", labels=["queue"]
+        )
+        longest = GaugeMetricFamily(
+            "ivr_queue_longest_wait_seconds",
+            "How long the caller waiting longest in the queue has waited (0 when none waits)",
+            labels=["queue"],
+        )
+        callbacks = GaugeMetricFamily(
+            "ivr_queue_callbacks", "Callbacks keeping a place in the queue's line", labels=["queue"]
+        )
+        for name in sorted(set(self.controller.project.queues) | set(pool.lines)):
+            line = pool.lines.get(name, [])
+            callers = [entry for entry in line if entry.callback is None]
+            waiting.add_metric([name], len(callers))
+            first = min((entry.arrived for entry in callers), default=None)
+            longest.add_metric([name], max((now - first).total_seconds(), 0.0) if first else 0.0)
+            callbacks.add_metric([name], len(line) - len(callers))
+        yield waiting
+        yield longest
+        yield callbacks
+
+    def _agents(self) -> Metric:
+        counts = Tally(agent.state for agent in self.controller.services.agents.agents.values())
+        agents = GaugeMetricFamily("ivr_agents", "Agents by state", labels=["state"])
+        for state in STATES:
+            agents.add_metric([state], counts[state])
+        return agents
+
+    def serve(self, address: tuple[str, int]) -> None:
+        """Serve ``/metrics`` at ``address`` (a loopback host) until ``stop()``.
+
+        Raises:
+            OSError: the address cannot be listened on.
+        """
+        metrics = make_wsgi_app(self.registry)
+
+        def app(environ, start_response):
+            if environ.get("PATH_INFO") != "/metrics":
+                start_response("404 Not Found", [("Content-Type", "text/plain")])
+                return [b"metrics are at /metrics\n"]
+            return metrics(environ, start_response)
+
+        self._server = WSGIServer(address, app, log=None)
+        self._server.start()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where ``/metrics`` is served (after ``serve``)."""
+        return self._server.address
+
+    def stop(self) -> None:
+        """Stop serving ``/metrics``."""
+        if self._server is not None:
+            self._server.stop(timeout=1)
+            self._server = None

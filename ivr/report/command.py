@@ -1,0 +1,130 @@
+"""``ivr report``: read the journal, check the options against it, write the report.
+
+Every mistake in the options (an unknown tenant or queue, ``--from`` not before ``--to``, a
+journal that is missing or is not a journal) is a ``ReportOptionError`` with a message saying
+what to do; the ``ivr`` command prints it and exits with 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ivr.report.figures import build_report
+from ivr.report.render import FORMATS
+from ivr.store import CallFilter, JournalError, SqliteJournal
+
+DEFAULT_HTML = "var/report.html"
+"""Where ``--format html`` writes without ``--output``: a page is for a browser, not a terminal."""
+
+
+class ReportOptionError(Exception):
+    """An option of ``ivr report`` names something that does not exist or cannot be used."""
+
+
+def parse_timezone(name: str | None) -> ZoneInfo | None:
+    """The ``--timezone`` option: an IANA name, or None for the machine's local time."""
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ReportOptionError(
+            f"--timezone: {name!r} is not a time zone name like Europe/Sofia or UTC"
+        ) from exc
+
+
+def parse_moment(text: str, option: str, zone: ZoneInfo | None, *, end: bool) -> dt.datetime:
+    """A ``--from``/``--to`` value as an aware time.
+
+    A date alone means the start of that day for ``--from`` and the end of that day for ``--to``
+    (so ``--from 2026-11-01 --to 2026-11-30`` is all of November). A time without an offset is in
+    the report's time zone.
+    """
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            moment = dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time())
+        else:
+            moment = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ReportOptionError(
+            f"{option}: {text!r} is not a date (2026-11-23) or a time (2026-11-23T10:00)"
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone) if zone else moment.astimezone()
+    return moment
+
+
+def open_journal(path: str) -> SqliteJournal:
+    """The journal at ``path`` for reading; a ReportOptionError when there is none to read."""
+    try:
+        return SqliteJournal(Path(path), create=False)
+    except JournalError as exc:
+        raise ReportOptionError(
+            f"--journal: {exc} (ivr serve writes the journal; ivr test --journal PATH writes "
+            "one from scenario calls)"
+        ) from exc
+
+
+def _check_known(option: str, value: str | None, known: list[str]) -> None:
+    if value is not None and value not in known:
+        listed = ", ".join(known) if known else "none"
+        raise ReportOptionError(
+            f"{option}: no call of {option[2:]} {value!r} in the journal (known: {listed})"
+        )
+
+
+def run_report(
+    *,
+    journal: str,
+    start: str | None,
+    end: str | None,
+    tenant: str | None,
+    queue: str | None,
+    timezone: str | None,
+    format: str,
+    output: str | None,
+) -> str | None:
+    """Write the report; returns where it was written, or None when it went to stdout.
+
+    Raises:
+        ReportOptionError: an option is wrong; the message says which and why.
+    """
+    zone = parse_timezone(timezone)
+    since = parse_moment(start, "--from", zone, end=False) if start else None
+    until = parse_moment(end, "--to", zone, end=True) if end else None
+    if since is not None and until is not None and since >= until:
+        raise ReportOptionError(f"--from {start} is not before --to {end}")
+    store = open_journal(journal)
+    try:
+        _check_known("--tenant", tenant, store.tenants())
+        _check_known("--queue", queue, store.queues())
+        where = CallFilter(since, until, tenant, queue)
+        report = build_report(
+            store.entries(where),
+            timezone=zone,
+            start=since,
+            end=until,
+            tenant=tenant,
+            queue=queue,
+        )
+    except JournalError as exc:
+        raise ReportOptionError(f"--journal: {exc}") from exc
+    finally:
+        store.close()
+    text = FORMATS[format](report, journal)
+    if output is None and format == "html":
+        output = DEFAULT_HTML
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        return None
+    target = Path(output)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ReportOptionError(f"--output: cannot write {output}: {exc}") from exc
+    return str(target)

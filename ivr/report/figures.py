@@ -1,0 +1,312 @@
+"""The figures of a report, computed in one pass over the journal's entries.
+
+Definitions (docs/reports.md says the same for supervisors):
+
+- **containment**: self-served calls (outcome ``self_served``) over all calls;
+- **abandoned in the IVR**: calls whose caller hung up in the menus (``ivr_hangup``), over all
+  calls; **abandoned in queue**: ``abandoned`` over the calls that entered a queue;
+- **ASA** (average speed of answer): mean time from entering the queue to an agent answering,
+  ringing included, over answered calls;
+- **service level**: calls answered within their queue's own ``service_level`` (as configured
+  when the call was taken) over all calls that entered that queue;
+- **AHT** (average handle time): mean talk time of answered calls;
+- **occupancy** of an agent: talk time over the span from the agent's first answer to the end of
+  the agent's last conversation in the report;
+- **node funnel**: per flow and node, entries (visits), calls that reached it, each result label,
+  hang-ups (callers who gave up there: ``ivr_hangup`` in the menus, ``abandoned`` in a queue)
+  and zero-outs (the caller pressed 0 there).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from ivr.store.journal import JournalEntry
+
+DEFAULT_SERVICE_LEVEL = 20.0
+"""Target for a queued call whose queue was unknown when it was journaled (queues.yaml default)."""
+WAIT_BUCKETS: list[tuple[float, float | None]] = [
+    (0, 10),
+    (10, 20),
+    (20, 30),
+    (30, 60),
+    (60, 120),
+    (120, 300),
+    (300, 600),
+    (600, None),
+]
+"""Wait-time distribution bins in seconds: [low, high), the last one open."""
+ENDED = "(end)"
+"""Funnel label of a node where the flow ended the call (hang-up node, agent, transfer)."""
+FAILED = "(failed)"
+"""Funnel label of a node where the call failed for good."""
+GAVE_UP = ("ivr_hangup", "abandoned")
+"""Outcomes of callers who gave up: the funnel counts them as hang-ups where they hung up."""
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _mean(total: float, count: int) -> float | None:
+    return total / count if count else None
+
+
+@dataclass
+class Totals:
+    """Counts and sums over a group of calls, and the rates derived from them."""
+
+    calls: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    goals: Counter = field(default_factory=Counter)
+    queued: int = 0
+    answered: int = 0
+    answered_in_target: int = 0
+    answer_seconds: float = 0.0
+    talk_seconds: float = 0.0
+    longest_wait: float | None = None
+    targets: set[float] = field(default_factory=set)
+
+    def add(self, entry: JournalEntry) -> None:
+        """Count one call in."""
+        record = entry.record
+        self.calls += 1
+        self.outcomes[record.outcome] += 1
+        self.goals.update(set(record.goals))
+        wait = record.wait_seconds
+        if record.queued_at is None or wait is None:
+            return
+        target = entry.service_level if entry.service_level is not None else DEFAULT_SERVICE_LEVEL
+        self.targets.add(target)
+        self.queued += 1
+        self.longest_wait = wait if self.longest_wait is None else max(self.longest_wait, wait)
+        if record.agent_answered_at is not None:
+            self.answered += 1
+            self.answer_seconds += wait
+            self.talk_seconds += record.talk_seconds
+            self.answered_in_target += wait <= target
+
+    @property
+    def self_served(self) -> int:
+        return self.outcomes["self_served"]
+
+    @property
+    def ivr_hangups(self) -> int:
+        return self.outcomes["ivr_hangup"]
+
+    @property
+    def abandoned(self) -> int:
+        return self.outcomes["abandoned"]
+
+    @property
+    def left_queue_otherwise(self) -> int:
+        """Queued calls neither answered nor abandoned: max_wait, a key out, or a callback."""
+        return self.queued - self.answered - self.abandoned
+
+    @property
+    def containment(self) -> float | None:
+        return _share(self.self_served, self.calls)
+
+    @property
+    def ivr_abandonment(self) -> float | None:
+        return _share(self.ivr_hangups, self.calls)
+
+    @property
+    def queue_abandonment(self) -> float | None:
+        return _share(self.abandoned, self.queued)
+
+    @property
+    def service_level(self) -> float | None:
+        return _share(self.answered_in_target, self.queued)
+
+    @property
+    def asa(self) -> float | None:
+        return _mean(self.answer_seconds, self.answered)
+
+    @property
+    def aht(self) -> float | None:
+        return _mean(self.talk_seconds, self.answered)
+
+
+@dataclass
+class AgentTotals:
+    """One agent's answered calls and talk time."""
+
+    calls: int = 0
+    talk_seconds: float = 0.0
+    first_answer: dt.datetime | None = None
+    last_hangup: dt.datetime | None = None
+
+    def add(self, entry: JournalEntry) -> None:
+        record = entry.record
+        answered = record.agent_answered_at
+        ended = answered + dt.timedelta(seconds=record.talk_seconds)
+        self.calls += 1
+        self.talk_seconds += record.talk_seconds
+        self.first_answer = (
+            answered if self.first_answer is None else min(self.first_answer, answered)
+        )
+        self.last_hangup = ended if self.last_hangup is None else max(self.last_hangup, ended)
+
+    @property
+    def aht(self) -> float | None:
+        return _mean(self.talk_seconds, self.calls)
+
+    @property
+    def occupancy(self) -> float | None:
+        if self.first_answer is None or self.last_hangup is None:
+            return None
+        span = (self.last_hangup - self.first_answer).total_seconds()
+        return self.talk_seconds / span if span > 0 else None
+
+
+@dataclass
+class NodeFunnel:
+    """What happened at one node of one flow."""
+
+    flow: str
+    node: str
+    type: str
+    depth: int
+    entries: int = 0
+    calls: int = 0
+    hangups: int = 0
+    zero_outs: int = 0
+    results: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class WaitBucket:
+    """Queued calls whose wait fell in [low, high) seconds, by how the wait ended."""
+
+    low: float
+    high: float | None
+    answered: int = 0
+    abandoned: int = 0
+    other: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.answered + self.abandoned + self.other
+
+
+@dataclass
+class Report:
+    """Every figure of a report over the calls that matched its filter.
+
+    Attributes:
+        timezone: where hours and days are counted (None: the machine's local time).
+        start: the first instant reported on (the filter's, else the first call's start).
+        end: the end of the reported period (the filter's, else the last call's start).
+    """
+
+    timezone: ZoneInfo | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    tenant: str | None = None
+    queue: str | None = None
+    totals: Totals = field(default_factory=Totals)
+    by_hour: dict[int, Totals] = field(default_factory=dict)
+    by_day: dict[dt.date, Totals] = field(default_factory=dict)
+    by_tenant: dict[str, Totals] = field(default_factory=dict)
+    by_queue: dict[str, Totals] = field(default_factory=dict)
+    by_agent: dict[str, AgentTotals] = field(default_factory=dict)
+    funnels: dict[str, dict[str, NodeFunnel]] = field(default_factory=dict)
+    waits: list[WaitBucket] = field(
+        default_factory=lambda: [WaitBucket(low, high) for low, high in WAIT_BUCKETS]
+    )
+
+    def local(self, when: dt.datetime) -> dt.datetime:
+        """``when`` in the report's time zone."""
+        return when.astimezone(self.timezone)
+
+    def add(self, entry: JournalEntry) -> None:
+        """Count one call into every figure."""
+        record = entry.record
+        started = self.local(record.started_at)
+        self.totals.add(entry)
+        self.by_hour.setdefault(started.hour, Totals()).add(entry)
+        self.by_day.setdefault(started.date(), Totals()).add(entry)
+        self.by_tenant.setdefault(record.tenant or "", Totals()).add(entry)
+        if record.queue is not None and record.queued_at is not None:
+            self.by_queue.setdefault(record.queue, Totals()).add(entry)
+            self._add_wait(entry)
+        if record.agent is not None and record.agent_answered_at is not None:
+            self.by_agent.setdefault(record.agent, AgentTotals()).add(entry)
+        self._add_path(entry)
+
+    def _add_wait(self, entry: JournalEntry) -> None:
+        record = entry.record
+        wait = record.wait_seconds or 0.0
+        bucket = next(b for b in self.waits if b.high is None or wait < b.high)
+        if record.agent_answered_at is not None:
+            bucket.answered += 1
+        elif record.outcome == "abandoned":
+            bucket.abandoned += 1
+        else:
+            bucket.other += 1
+
+    def _add_path(self, entry: JournalEntry) -> None:
+        record = entry.record
+        seen: set[tuple[str, str]] = set()
+        gave_up = record.outcome in GAVE_UP
+        last = len(record.visits) - 1
+        for depth, visit in enumerate(record.visits):
+            nodes = self.funnels.setdefault(visit.flow, {})
+            node = nodes.get(visit.node)
+            if node is None:
+                node = nodes[visit.node] = NodeFunnel(visit.flow, visit.node, visit.type, depth)
+            node.depth = min(node.depth, depth)
+            node.entries += 1
+            if (visit.flow, visit.node) not in seen:
+                seen.add((visit.flow, visit.node))
+                node.calls += 1
+            if visit.result == "0":
+                node.zero_outs += 1
+            if visit.result is not None:
+                node.results[visit.result] += 1
+            elif depth == last and gave_up:
+                node.hangups += 1
+            elif depth == last and record.outcome == "error":
+                node.results[FAILED] += 1
+            else:
+                node.results[ENDED] += 1
+
+    def flow_nodes(self, flow: str) -> list[NodeFunnel]:
+        """A flow's nodes in funnel order: nearest the start first, then the busiest."""
+        return sorted(self.funnels[flow].values(), key=lambda n: (n.depth, -n.entries, n.node))
+
+
+def build_report(
+    entries: Iterable[JournalEntry],
+    *,
+    timezone: ZoneInfo | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    tenant: str | None = None,
+    queue: str | None = None,
+) -> Report:
+    """Compute a report over ``entries`` (already filtered by the journal).
+
+    Args:
+        entries: the calls, oldest first.
+        timezone: where hours and days are counted; None for the machine's local time.
+        start: the filter's start, shown as the period's start (else the first call's).
+        end: the filter's end (else the last call's start).
+        tenant: the tenant filter, for the heading.
+        queue: the queue filter, for the heading.
+    """
+    report = Report(timezone, start, end, tenant, queue)
+    first = last = None
+    for entry in entries:
+        report.add(entry)
+        started = entry.record.started_at
+        first = started if first is None else min(first, started)
+        last = started if last is None else max(last, started)
+    report.start = start or first
+    report.end = end or last
+    return report

@@ -1,0 +1,289 @@
+"""A report written as a terminal table, as CSV for spreadsheets, or as one HTML file with charts.
+
+Tables are laid out by ``tabulate``; charts are drawn by ``pygal`` as SVG and put inline in the
+page, with no script or style fetched from anywhere, so the file opens in a browser offline and
+can be mailed on.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import io
+
+import pygal
+from pygal.style import CleanStyle
+from tabulate import tabulate
+
+from ivr.report.figures import Report
+from ivr.report.tables import COUNT, PERCENT, SECONDS, Table, report_tables, wait_label
+from ivr.runtime.record import OUTCOMES
+
+HEADING_WIDTH = 9
+"""Terminal column headings longer than this wrap onto a second line (between words)."""
+MISSING = "-"
+"""What a cell shows when its figure does not apply (no calls to take a share of)."""
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration as a supervisor reads it: ``12.5s``, ``2m 05s``, ``1h 02m``."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+
+
+def _cell(value, kind: str) -> str:
+    if value is None:
+        return MISSING
+    if kind == PERCENT:
+        return f"{value * 100:.1f}%"
+    if kind == SECONDS:
+        return format_seconds(value)
+    return str(value)
+
+
+def _align(table: Table) -> tuple[str, ...]:
+    return tuple("right" if c.kind in (COUNT, PERCENT, SECONDS) else "left" for c in table.columns)
+
+
+def _formatted(table: Table) -> list[list[str]]:
+    return [
+        [_cell(v, c.kind) for v, c in zip(row, table.columns, strict=True)] for row in table.rows
+    ]
+
+
+def _local_zone() -> str:
+    return dt.datetime.now().astimezone().tzname() or "unknown"
+
+
+def heading(report: Report, journal: str) -> list[str]:
+    """The lines above the tables: the journal, the period, the filters, the time zone."""
+    zone = report.timezone.key if report.timezone else f"local time, {_local_zone()}"
+
+    def when(moment: dt.datetime | None) -> str:
+        return report.local(moment).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+    lines = [
+        f"Call report from {journal}",
+        f"Period: {when(report.start)} to {when(report.end)} ({zone})",
+    ]
+    if report.tenant:
+        lines.append(f"Tenant: {report.tenant}")
+    if report.queue:
+        lines.append(f"Queue: {report.queue} (calls that waited in it)")
+    return lines
+
+
+def to_text(report: Report, journal: str) -> str:
+    """The report as plain-text tables for a terminal."""
+    parts = ["\n".join(heading(report, journal))]
+    for table in report_tables(report):
+        lines = [table.title, "=" * len(table.title)]
+        if table.note:
+            lines.append(f"({table.note})")
+        if table.rows:
+            lines.append(
+                tabulate(
+                    _formatted(table),
+                    headers=[c.name for c in table.columns],
+                    tablefmt="simple",
+                    colalign=_align(table),
+                    disable_numparse=True,
+                    # Two-line headings keep the wide tables within a 100-column terminal.
+                    maxheadercolwidths=HEADING_WIDTH,
+                    maxcolwidths=[c.wrap for c in table.columns],
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
+        else:
+            lines.append("no calls")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def _csv_value(value, kind: str):
+    if value is None:
+        return ""
+    if kind == PERCENT:
+        return round(value * 100, 2)
+    if kind == SECONDS:
+        return round(value, 1)
+    return value
+
+
+def _csv_heading(column) -> str:
+    return {PERCENT: f"{column.name} (%)", SECONDS: f"{column.name} (s)"}.get(
+        column.kind, column.name
+    )
+
+
+def to_csv(report: Report, journal: str) -> str:
+    """The report as CSV: each table under a line with its name, tables apart by a blank line.
+
+    Shares are percentages (0-100) and times are seconds, as plain numbers a spreadsheet sums.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for line in heading(report, journal):
+        writer.writerow([line])
+    for table in report_tables(report):
+        writer.writerow([])
+        writer.writerow([table.key])
+        writer.writerow([_csv_heading(c) for c in table.columns])
+        for row in table.rows:
+            writer.writerow(
+                [_csv_value(v, c.kind) for v, c in zip(row, table.columns, strict=True)]
+            )
+    return out.getvalue()
+
+
+# ----------------------------------------------------------------------------- HTML
+
+_STYLE = CleanStyle(font_family="system-ui, sans-serif", value_font_size=11)
+_PAGE_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; }
+th, td { padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; }
+th { background: #f4f4f4; }
+figure { margin: 1em 0; } figure svg { width: 100%; height: auto; }
+p.note { color: #666; margin: 0.2em 0; }
+"""
+
+
+def _chart(kind, title: str, **options):
+    settings = {
+        "title": title,
+        "style": _STYLE,
+        "js": [],  # pygal's tooltips load a script from the network; the page must work offline
+        "disable_xml_declaration": True,
+        "width": 960,
+        "height": 380,
+        "print_values": True,
+        "print_zeroes": False,
+        "legend_at_bottom": True,
+    }
+    return kind(**{**settings, **options})
+
+
+def _calls_per_hour(report: Report):
+    chart = _chart(pygal.StackedBar, "Calls per hour of day", x_title="hour")
+    chart.x_labels = [f"{hour:02d}" for hour in range(24)]
+    hours = [report.by_hour.get(hour) for hour in range(24)]
+    for outcome in OUTCOMES:
+        values = [t.outcomes[outcome] if t else 0 for t in hours]
+        if any(values):
+            chart.add(outcome, values)
+    return chart
+
+
+def _outcomes(report: Report):
+    chart = _chart(pygal.Pie, "Outcomes", inner_radius=0.4)
+    for outcome in OUTCOMES:
+        if report.totals.outcomes[outcome]:
+            chart.add(outcome, report.totals.outcomes[outcome])
+    return chart
+
+
+def _service_level(report: Report):
+    chart = _chart(
+        pygal.Bar,
+        "Service level per queue (answered within target, % of queued calls)",
+        range=(0, 100),
+        value_formatter=lambda v: f"{v:.1f}%",
+    )
+    queues = sorted(report.by_queue)
+    chart.x_labels = [
+        f"{q} ({' / '.join(f'{s:g}s' for s in sorted(report.by_queue[q].targets))})" for q in queues
+    ]
+    chart.add("service level", [(report.by_queue[q].service_level or 0) * 100 for q in queues])
+    return chart
+
+
+def _waits(report: Report):
+    chart = _chart(pygal.StackedBar, "Wait-time distribution (queued calls)", x_title="wait")
+    chart.x_labels = [wait_label(b.low, b.high) for b in report.waits]
+    chart.add("answered", [b.answered for b in report.waits])
+    chart.add("abandoned", [b.abandoned for b in report.waits])
+    chart.add("other exits", [b.other for b in report.waits])
+    return chart
+
+
+def _funnel(report: Report, flow: str):
+    nodes = report.flow_nodes(flow)
+    chart = _chart(
+        pygal.HorizontalBar,
+        f"Node funnel: {flow}",
+        height=max(300, 60 + 36 * len(nodes)),
+    )
+    # pygal draws the first label at the bottom; the funnel reads from the top.
+    ordered = list(reversed(nodes))
+    chart.x_labels = [n.node for n in ordered]
+    chart.add("entries", [n.entries for n in ordered])
+    chart.add("hang-ups", [n.hangups for n in ordered])
+    chart.add("zero-outs", [n.zero_outs for n in ordered])
+    return chart
+
+
+def charts(report: Report) -> list[tuple[str, object]]:
+    """Every chart of the HTML report as (element id, pygal chart)."""
+    found = [
+        ("chart-calls-per-hour", _calls_per_hour(report)),
+        ("chart-outcomes", _outcomes(report)),
+        ("chart-service-level", _service_level(report)),
+        ("chart-wait-times", _waits(report)),
+    ]
+    found += [(f"chart-funnel-{flow}", _funnel(report, flow)) for flow in sorted(report.funnels)]
+    return found
+
+
+def _html_table(table: Table) -> str:
+    if not table.rows:
+        return "<p>no calls</p>"
+    return tabulate(
+        _formatted(table),
+        headers=[c.name for c in table.columns],
+        tablefmt="html",
+        colalign=_align(table),
+        disable_numparse=True,
+    )
+
+
+def to_html(report: Report, journal: str) -> str:
+    """The report as one self-contained HTML page: tables, and charts drawn inline as SVG."""
+    lines = heading(report, journal)
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8"/>',
+        f"<title>{html.escape(lines[0])}</title>",
+        f"<style>{_PAGE_CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{html.escape(lines[0])}</h1>",
+        *(f"<p>{html.escape(line)}</p>" for line in lines[1:]),
+        "<h2>Charts</h2>",
+    ]
+    for element_id, chart in charts(report):
+        out.append(f'<figure id="{html.escape(element_id)}">')
+        out.append(chart.render(is_unicode=True))
+        out.append("</figure>")
+    for table in report_tables(report):
+        out.append(f'<section id="table-{html.escape(table.key)}">')
+        out.append(f"<h2>{html.escape(table.title)}</h2>")
+        if table.note:
+            out.append(f'<p class="note">{html.escape(table.note)}</p>')
+        out.append(_html_table(table))
+        out.append("</section>")
+    out += ["</body>", "</html>", ""]
+    return "\n".join(out)
+
+
+FORMATS = {"table": to_text, "csv": to_csv, "html": to_html}
+"""Each ``--format`` and the function that writes it."""

@@ -1,0 +1,300 @@
+"""A report as tables: the same rows for the terminal, CSV and HTML.
+
+Cells hold raw values (counts, fractions, seconds, text, None for "not applicable"); each column
+says what kind of value it holds, and each format writes that kind its own way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ivr.report.figures import ENDED, FAILED, Report, Totals
+from ivr.runtime.record import OUTCOMES
+
+TEXT, COUNT, PERCENT, SECONDS = "text", "count", "percent", "seconds"
+
+
+@dataclass
+class Column:
+    """A column's heading, the kind of value its cells hold, and where a terminal wraps it."""
+
+    name: str
+    kind: str = TEXT
+    wrap: int | None = None
+
+
+@dataclass
+class Table:
+    """One table of a report.
+
+    Attributes:
+        key: a stable identifier (CSV section name, HTML element id).
+        title: the heading a person reads.
+        columns: the columns.
+        rows: one list of cell values per row.
+        note: one line under the title saying how to read the table.
+    """
+
+    key: str
+    title: str
+    columns: list[Column]
+    rows: list[list] = field(default_factory=list)
+    note: str = ""
+
+
+def _group_columns(first: str) -> list[Column]:
+    return [
+        Column(first),
+        Column("calls", COUNT),
+        Column("containment", PERCENT),
+        Column("IVR hang-ups", COUNT),
+        Column("queued", COUNT),
+        Column("answered", COUNT),
+        Column("abandoned", COUNT),
+        Column("ASA", SECONDS),
+        Column("service level", PERCENT),
+    ]
+
+
+def _group_row(name: str, t: Totals) -> list:
+    return [
+        name,
+        t.calls,
+        t.containment,
+        t.ivr_hangups,
+        t.queued,
+        t.answered,
+        t.abandoned,
+        t.asa,
+        t.service_level,
+    ]
+
+
+def _grouped(key: str, title: str, first: str, groups: dict, name: Callable) -> Table:
+    table = Table(key, title, _group_columns(first))
+    for group in sorted(groups):
+        table.rows.append(_group_row(name(group), groups[group]))
+    return table
+
+
+def _summary(t: Totals) -> Table:
+    table = Table(
+        "summary",
+        "Summary",
+        [
+            Column("figure"),
+            Column("calls", COUNT),
+            Column("share", PERCENT),
+            Column("of"),
+            Column("time", SECONDS),
+        ],
+        note="service level: answered within each queue's own service_level target",
+    )
+    all_calls, queued = "all calls", "queued calls"
+    table.rows = [
+        ["Calls", t.calls, None, "", None],
+        ["Self-served (containment)", t.self_served, t.containment, all_calls, None],
+        ["Abandoned in the IVR", t.ivr_hangups, t.ivr_abandonment, all_calls, None],
+        ["Queued for an agent", t.queued, t.queued / t.calls if t.calls else None, all_calls, None],
+        [
+            "Answered by an agent",
+            t.answered,
+            t.answered / t.queued if t.queued else None,
+            queued,
+            None,
+        ],
+        ["Abandoned in a queue", t.abandoned, t.queue_abandonment, queued, None],
+        ["Answered within service level", t.answered_in_target, t.service_level, queued, None],
+        ["Average speed of answer (ASA)", None, None, "", t.asa],
+        ["Average handle time (AHT)", None, None, "", t.aht],
+        ["Longest wait in a queue", None, None, "", t.longest_wait],
+        [
+            "Callbacks scheduled",
+            t.outcomes["callback"],
+            t.outcomes["callback"] / t.calls if t.calls else None,
+            all_calls,
+            None,
+        ],
+    ]
+    return table
+
+
+def _outcomes(t: Totals) -> Table:
+    table = Table(
+        "outcomes",
+        "Outcomes",
+        [Column("outcome"), Column("calls", COUNT), Column("share", PERCENT)],
+    )
+    table.rows = [
+        [outcome, t.outcomes[outcome], t.outcomes[outcome] / t.calls if t.calls else None]
+        for outcome in OUTCOMES
+    ]
+    return table
+
+
+def _goals(t: Totals) -> Table:
+    table = Table(
+        "goals",
+        "Goals reached",
+        [Column("goal"), Column("calls", COUNT), Column("share of calls", PERCENT)],
+    )
+    table.rows = [[goal, n, n / t.calls] for goal, n in sorted(t.goals.items())]
+    return table
+
+
+def _seconds_text(seconds: float) -> str:
+    return f"{seconds:g}s"
+
+
+def _queues(report: Report) -> Table:
+    table = Table(
+        "queues",
+        "Per queue",
+        [
+            Column("queue"),
+            Column("target"),
+            Column("queued", COUNT),
+            Column("answered", COUNT),
+            Column("abandoned", COUNT),
+            Column("other exits", COUNT),
+            Column("ASA", SECONDS),
+            Column("service level", PERCENT),
+            Column("AHT", SECONDS),
+            Column("longest wait", SECONDS),
+        ],
+        note="other exits: max_wait passed, a key to leave (voicemail, menu) or a callback",
+    )
+    for name in sorted(report.by_queue):
+        t = report.by_queue[name]
+        table.rows.append(
+            [
+                name,
+                " / ".join(_seconds_text(s) for s in sorted(t.targets)),
+                t.queued,
+                t.answered,
+                t.abandoned,
+                t.left_queue_otherwise,
+                t.asa,
+                t.service_level,
+                t.aht,
+                t.longest_wait,
+            ]
+        )
+    return table
+
+
+def _agents(report: Report) -> Table:
+    table = Table(
+        "agents",
+        "Per agent",
+        [
+            Column("agent"),
+            Column("calls", COUNT),
+            Column("talk time", SECONDS),
+            Column("AHT", SECONDS),
+            Column("occupancy", PERCENT),
+        ],
+        note="occupancy: talk time over the span from the agent's first answer to last hang-up",
+    )
+    for agent in sorted(report.by_agent):
+        a = report.by_agent[agent]
+        table.rows.append([agent, a.calls, a.talk_seconds, a.aht, a.occupancy])
+    return table
+
+
+def _waits(report: Report) -> Table:
+    table = Table(
+        "waits",
+        "Wait-time distribution (queued calls)",
+        [
+            Column("wait"),
+            Column("answered", COUNT),
+            Column("abandoned", COUNT),
+            Column("other exits", COUNT),
+        ],
+    )
+    for bucket in report.waits:
+        table.rows.append(
+            [wait_label(bucket.low, bucket.high), bucket.answered, bucket.abandoned, bucket.other]
+        )
+    return table
+
+
+def wait_label(low: float, high: float | None) -> str:
+    """A wait bin as a person reads it: ``10-20s``, ``1-2m``, ``10m+``."""
+
+    def short(seconds: float) -> str:
+        return f"{seconds / 60:g}m" if seconds >= 60 else f"{seconds:g}s"
+
+    if high is None:
+        return f"{short(low)}+"
+    if low >= 60 or high < 60:
+        return f"{short(low)[:-1]}-{short(high)}"
+    return f"{short(low)}-{short(high)}"
+
+
+def _results_text(results) -> str:
+    def order(label: str) -> tuple:
+        return (label in (ENDED, FAILED), not label.isdigit(), label)
+
+    return ", ".join(f"{label}:{results[label]}" for label in sorted(results, key=order))
+
+
+def _funnel(report: Report, flow: str) -> Table:
+    table = Table(
+        f"funnel-{flow}",
+        f"Node funnel: {flow}",
+        [
+            Column("node"),
+            Column("type"),
+            Column("entries", COUNT),
+            Column("calls", COUNT),
+            Column("hang-ups", COUNT),
+            Column("zero-outs", COUNT),
+            Column("results", wrap=30),
+        ],
+        note=f"results: label:count; {ENDED} the call ended there, {FAILED} it failed there",
+    )
+    for node in report.flow_nodes(flow):
+        table.rows.append(
+            [
+                node.node,
+                node.type,
+                node.entries,
+                node.calls,
+                node.hangups,
+                node.zero_outs,
+                _results_text(node.results),
+            ]
+        )
+    return table
+
+
+def _hour(hour: int) -> str:
+    return f"{hour:02d}:00"
+
+
+def _day(day: dt.date) -> str:
+    return day.isoformat()
+
+
+def _tenant(tenant: str) -> str:
+    return tenant or "(none)"
+
+
+def report_tables(report: Report) -> list[Table]:
+    """Every table of the report, in reading order."""
+    return [
+        _summary(report.totals),
+        _outcomes(report.totals),
+        _goals(report.totals),
+        _grouped("hours", "Per hour of day", "hour", report.by_hour, _hour),
+        _grouped("days", "Per day", "day", report.by_day, _day),
+        _grouped("tenants", "Per tenant", "tenant", report.by_tenant, _tenant),
+        _queues(report),
+        _agents(report),
+        _waits(report),
+        *(_funnel(report, flow) for flow in sorted(report.funnels)),
+    ]

@@ -1,0 +1,376 @@
+"""The call journal in one SQLite file, in WAL mode so reports read while the controller writes.
+
+Tables: ``calls`` (one row per call, with its outcome and times), and per call its ``visits``
+(the node path with timestamps and result labels), ``goals``, ``inputs`` (masked as the call
+recorded them) and ``lookups``. Times are stored as UTC text in one fixed-width ISO 8601 form, so
+they sort and compare as text. The schema version is SQLite's ``user_version``; opening a journal
+applies the migrations it has not had yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from ivr.runtime.record import CallRecord, Visit
+from ivr.store.journal import CallFilter, Journal, JournalEntry, JournalError, JournalUnavailable
+
+MIGRATIONS: list[list[str]] = [
+    [
+        """
+        CREATE TABLE calls (
+            id INTEGER PRIMARY KEY,
+            call_id TEXT NOT NULL UNIQUE,
+            flow TEXT NOT NULL,
+            tenant TEXT,
+            caller TEXT NOT NULL,
+            dialed TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            answered_at TEXT,
+            queued_at TEXT,
+            agent_answered_at TEXT,
+            ended_at TEXT NOT NULL,
+            queue TEXT,
+            service_level REAL,
+            wait_seconds REAL,
+            agent TEXT,
+            talk_seconds REAL NOT NULL DEFAULT 0,
+            transferred_to TEXT,
+            voicemail TEXT,
+            callback TEXT,
+            hung_up_by_caller INTEGER NOT NULL DEFAULT 0,
+            in_queue_at_end INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        )
+        """,
+        "CREATE INDEX calls_by_start ON calls (started_at)",
+        "CREATE INDEX calls_by_tenant ON calls (tenant, started_at)",
+        "CREATE INDEX calls_by_queue ON calls (queue, started_at)",
+        """
+        CREATE TABLE visits (
+            call INTEGER NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            flow TEXT NOT NULL,
+            node TEXT NOT NULL,
+            type TEXT NOT NULL,
+            at TEXT NOT NULL,
+            result TEXT,
+            detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (call, seq)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE goals (
+            call INTEGER NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            goal TEXT NOT NULL,
+            PRIMARY KEY (call, seq)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE inputs (
+            call INTEGER NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            node TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (call, seq)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE lookups (
+            call INTEGER NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            node TEXT NOT NULL,
+            source TEXT NOT NULL,
+            result TEXT NOT NULL,
+            PRIMARY KEY (call, seq)
+        ) WITHOUT ROWID
+        """,
+    ],
+]
+"""Schema changes in order; the journal's ``user_version`` counts those applied."""
+
+READ_BATCH = 500
+"""Calls read per query while iterating, with their visits, goals, inputs and lookups."""
+
+_CALL_COLUMNS = (
+    "id, call_id, flow, tenant, caller, dialed, outcome, started_at, answered_at, queued_at, "
+    "agent_answered_at, ended_at, queue, service_level, agent, talk_seconds, transferred_to, "
+    "voicemail, callback, hung_up_by_caller, in_queue_at_end, error"
+)
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.astimezone()  # a naive time is the machine's local time
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+class SqliteJournal(Journal):
+    """A journal in one SQLite file.
+
+    Args:
+        path: the journal file.
+        create: make the file (and its folder) when missing; when False a missing file is a
+            ``JournalError``, as a report on a mistyped path should be.
+
+    Raises:
+        JournalError: the file cannot be opened, is not a journal, or was written by a newer
+            version of ivr.
+    """
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            if not create:
+                raise JournalError(f"{self.path}: no journal there")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise JournalError(f"{self.path}: cannot create its folder: {exc}") from exc
+        elif not self.path.is_file():
+            raise JournalError(f"{self.path}: not a file")
+        try:
+            # Used by one thread at a time: the writer thread, or the reading command.
+            self.db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot open the journal: {exc}") from exc
+        try:
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+                raise JournalError(f"{self.path}: SQLite cannot use WAL mode on this file system")
+            # In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits.
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise JournalError(f"{self.path}: not a readable call journal: {exc}") from exc
+        except JournalError:
+            self.db.close()
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        """How many of ``MIGRATIONS`` the file has had."""
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        if self.schema_version == len(MIGRATIONS):
+            return
+        # IMMEDIATE: a second process opening the same new file waits, then sees it migrated.
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.schema_version
+            if version > len(MIGRATIONS):
+                raise JournalError(
+                    f"{self.path}: written by a newer ivr (schema {version}; this one knows "
+                    f"{len(MIGRATIONS)})"
+                )
+            if version == 0 and self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise JournalError(f"{self.path}: an SQLite file, but not a call journal")
+            for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in statements:
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, entries: list[JournalEntry]) -> None:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise JournalUnavailable(f"{self.path}: {exc}") from exc
+        try:
+            for entry in entries:
+                self._insert(entry)
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self._rollback()
+            raise JournalUnavailable(f"{self.path}: {exc}") from exc
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            self._rollback()
+            raise JournalError(f"{self.path}: refused a call record: {exc}") from exc
+
+    def _rollback(self) -> None:
+        # SQLite rolls some failures (a full disk, an I/O error) back by itself.
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    def _insert(self, entry: JournalEntry) -> None:
+        r = entry.record
+        self.db.execute("DELETE FROM calls WHERE call_id = ?", (r.call_id,))
+        cursor = self.db.execute(
+            "INSERT INTO calls (call_id, flow, tenant, caller, dialed, outcome, started_at, "
+            "answered_at, queued_at, agent_answered_at, ended_at, queue, service_level, "
+            "wait_seconds, agent, talk_seconds, transferred_to, voicemail, callback, "
+            "hung_up_by_caller, in_queue_at_end, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.call_id,
+                r.flow,
+                r.tenant,
+                r.caller or "",
+                r.dialed or "",
+                r.outcome or r.decide_outcome(),
+                _time(r.started_at),
+                _time(r.answered_at),
+                _time(r.queued_at),
+                _time(r.agent_answered_at),
+                _time(r.ended_at or r.started_at),
+                r.queue,
+                entry.service_level,
+                r.wait_seconds,
+                r.agent,
+                r.talk_seconds,
+                r.transferred_to,
+                r.voicemail,
+                r.callback,
+                int(r.hung_up_by_caller),
+                int(r.in_queue_at_end),
+                r.error,
+            ),
+        )
+        call = cursor.lastrowid
+        self.db.executemany(
+            "INSERT INTO visits (call, seq, flow, node, type, at, result, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (call, seq, v.flow, v.node, v.type, _time(v.at), v.result, v.detail)
+                for seq, v in enumerate(r.visits)
+            ],
+        )
+        self.db.executemany(
+            "INSERT INTO goals (call, seq, goal) VALUES (?, ?, ?)",
+            [(call, seq, goal) for seq, goal in enumerate(r.goals)],
+        )
+        self.db.executemany(
+            "INSERT INTO inputs (call, seq, node, name, value) VALUES (?, ?, ?, ?, ?)",
+            [(call, seq, *item) for seq, item in enumerate(r.inputs)],
+        )
+        self.db.executemany(
+            "INSERT INTO lookups (call, seq, node, source, result) VALUES (?, ?, ?, ?, ?)",
+            [(call, seq, *item) for seq, item in enumerate(r.lookups)],
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def entries(self, where: CallFilter) -> Iterator[JournalEntry]:
+        conditions, params = [], []
+        if where.start is not None:
+            conditions.append("started_at >= ?")
+            params.append(_time(where.start))
+        if where.end is not None:
+            conditions.append("started_at < ?")
+            params.append(_time(where.end))
+        if where.tenant is not None:
+            conditions.append("tenant = ?")
+            params.append(where.tenant)
+        if where.queue is not None:
+            conditions.append("queue = ?")
+            params.append(where.queue)
+        last = (" ", -1)  # (started_at, id) of the last call read: keyset pagination
+        while True:
+            page = conditions + ["(started_at, id) > (?, ?)"]
+            try:
+                cursor = self.db.cursor()
+                cursor.row_factory = sqlite3.Row
+                rows = cursor.execute(
+                    f"SELECT {_CALL_COLUMNS} FROM calls WHERE {' AND '.join(page)} "
+                    "ORDER BY started_at, id LIMIT ?",
+                    [*params, *last, READ_BATCH],
+                ).fetchall()
+                if not rows:
+                    return
+                batch = self._with_details(rows)
+            except sqlite3.Error as exc:
+                raise JournalError(f"{self.path}: cannot read the journal: {exc}") from exc
+            yield from batch
+            last = (rows[-1]["started_at"], rows[-1]["id"])
+
+    def _with_details(self, rows: list[sqlite3.Row]) -> list[JournalEntry]:
+        entries: dict[int, JournalEntry] = {}
+        for row in rows:
+            record = CallRecord(
+                call_id=row["call_id"],
+                caller=row["caller"],
+                dialed=row["dialed"],
+                flow=row["flow"],
+                tenant=row["tenant"],
+                started_at=_parse(row["started_at"]),
+                answered_at=_parse(row["answered_at"]),
+                ended_at=_parse(row["ended_at"]),
+                queue=row["queue"],
+                queued_at=_parse(row["queued_at"]),
+                agent=row["agent"],
+                agent_answered_at=_parse(row["agent_answered_at"]),
+                talk_seconds=row["talk_seconds"],
+                transferred_to=row["transferred_to"],
+                voicemail=row["voicemail"],
+                callback=row["callback"],
+                hung_up_by_caller=bool(row["hung_up_by_caller"]),
+                in_queue_at_end=bool(row["in_queue_at_end"]),
+                error=row["error"],
+                outcome=row["outcome"],
+            )
+            entries[row["id"]] = JournalEntry(record, row["service_level"])
+        ids = list(entries)
+        marks = ", ".join("?" * len(ids))
+        for call, flow, node, type_, at, result, detail in self.db.execute(
+            "SELECT call, flow, node, type, at, result, detail FROM visits "
+            f"WHERE call IN ({marks}) ORDER BY call, seq",
+            ids,
+        ):
+            entries[call].record.visits.append(Visit(flow, node, type_, _parse(at), result, detail))
+        for call, goal in self.db.execute(
+            f"SELECT call, goal FROM goals WHERE call IN ({marks}) ORDER BY call, seq", ids
+        ):
+            entries[call].record.goals.append(goal)
+        for call, node, name, value in self.db.execute(
+            f"SELECT call, node, name, value FROM inputs WHERE call IN ({marks}) "
+            "ORDER BY call, seq",
+            ids,
+        ):
+            entries[call].record.inputs.append((node, name, value))
+        for call, node, source, result in self.db.execute(
+            f"SELECT call, node, source, result FROM lookups WHERE call IN ({marks}) "
+            "ORDER BY call, seq",
+            ids,
+        ):
+            entries[call].record.lookups.append((node, source, result))
+        return list(entries.values())
+
+    def _distinct(self, column: str) -> list[str]:
+        try:
+            rows = self.db.execute(
+                f"SELECT DISTINCT {column} FROM calls WHERE {column} IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot read the journal: {exc}") from exc
+        return [row[0] for row in rows]
+
+    def tenants(self) -> list[str]:
+        return self._distinct("tenant")
+
+    def queues(self) -> list[str]:
+        return self._distinct("queue")
+
+    def close(self) -> None:
+        self.db.close()

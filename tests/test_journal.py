@@ -1,0 +1,466 @@
+"""The call journal: one closed record per call, written off the call's path, read back whole."""
+
+import datetime as dt
+import logging
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+
+import gevent
+import pytest
+from flowkit import build, call, hangup, hear, press
+from gevent import socket
+
+from ivr.freeswitch import esl
+from ivr.freeswitch.server import Controller
+from ivr.prompts.files import PromptFiles
+from ivr.runtime.record import CallRecord, Visit
+from ivr.simulator import SimulatedFreeSWITCH
+from ivr.store import (
+    CallFilter,
+    Journal,
+    JournalEntry,
+    JournalError,
+    JournalUnavailable,
+    JournalWriter,
+    SqliteJournal,
+)
+from ivr.store import sqlite as sqlite_store
+from ivr.store import writer as writer_module
+
+START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+PIN_FLOW = """
+flow: t
+language: en
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompt: "Press 1 for your balance."
+    choices: {1: pin}
+    on_fail: bye
+  pin:
+    type: input
+    prompt: "Enter your PIN, then hash."
+    digits: {min: 4, max: 4}
+    terminator: "#"
+    save_as: pin
+    sensitive: true
+    next: told
+    on_fail: bye
+  told:
+    type: play
+    prompt: "Your balance is ten dollars."
+    goal: balance_told
+    next: bye
+  bye:
+    type: hangup
+    prompt: "Goodbye."
+"""
+
+
+def record(call_id: str, outcome: str = "completed", seconds: int = 0) -> CallRecord:
+    started = START + dt.timedelta(seconds=seconds)
+    return CallRecord(
+        call_id=call_id,
+        caller="+15550001111",
+        dialed="100",
+        flow="t",
+        tenant="acme",
+        started_at=started,
+        ended_at=started + dt.timedelta(seconds=30),
+        visits=[Visit("t", "menu", "menu", started, "1")],
+        outcome=outcome,
+    )
+
+
+def read_all(path: Path) -> list[JournalEntry]:
+    journal = SqliteJournal(path, create=False)
+    try:
+        return list(journal.entries(CallFilter()))
+    finally:
+        journal.close()
+
+
+def test_a_call_reads_back_with_its_node_path_timestamps_results_and_masked_pin(tmp_path):
+    project = build(tmp_path, PIN_FLOW)
+    result = call(project, press("1"), press("4321#"), hear("ten dollars"), hangup(), at=START)
+    assert result.record.outcome == "self_served"
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
+    journal.write([JournalEntry.of(result.record, project)])
+    journal.close()
+
+    [entry] = read_all(tmp_path / "journal.sqlite")
+    assert entry.record == result.record
+    assert [(v.node, v.result) for v in entry.record.visits] == [
+        ("menu", "1"),
+        ("pin", "next"),
+        ("told", "next"),
+        ("bye", None),
+    ]
+    assert [v.at for v in entry.record.visits] == [v.at for v in result.record.visits]
+    assert entry.record.visits[1].at > entry.record.visits[0].at
+    assert entry.record.inputs == [("menu", "choice", "1"), ("pin", "pin", "****")]
+    assert entry.record.goals == ["balance_told"]
+    assert entry.service_level is None
+
+
+def test_the_same_call_written_twice_keeps_one_record_the_last(tmp_path):
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
+    journal.write([JournalEntry(record("call-1", "ivr_hangup"))])
+    journal.write([JournalEntry(record("call-1", "error")), JournalEntry(record("call-2"))])
+    journal.close()
+    outcomes = {e.record.call_id: e.record.outcome for e in read_all(tmp_path / "journal.sqlite")}
+    assert outcomes == {"call-1": "error", "call-2": "completed"}
+
+
+def test_a_new_journal_gets_its_schema_in_wal_mode(tmp_path):
+    path = tmp_path / "var" / "journal.sqlite"
+    SqliteJournal(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(sqlite_store.MIGRATIONS)
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"calls", "visits", "goals", "inputs", "lookups"} <= tables
+
+
+def test_an_older_journal_is_migrated_when_opened_and_keeps_its_calls(tmp_path, monkeypatch):
+    path = tmp_path / "journal.sqlite"
+    journal = SqliteJournal(path)
+    journal.write([JournalEntry(record("call-1"))])
+    journal.close()
+    newer = [*sqlite_store.MIGRATIONS, ["ALTER TABLE calls ADD COLUMN survey_score INTEGER"]]
+    monkeypatch.setattr(sqlite_store, "MIGRATIONS", newer)
+    journal = SqliteJournal(path)
+    assert journal.schema_version == len(newer)
+    assert [e.record.call_id for e in journal.entries(CallFilter())] == ["call-1"]
+    journal.close()
+
+
+def test_a_journal_written_by_a_newer_ivr_is_refused(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    SqliteJournal(path).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(JournalError, match="written by a newer ivr"):
+        SqliteJournal(path)
+
+
+def test_an_sqlite_file_of_something_else_is_not_taken_for_a_journal(tmp_path):
+    path = tmp_path / "orders.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE orders (id INTEGER)")
+    db.close()
+    with pytest.raises(JournalError, match="not a call journal"):
+        SqliteJournal(path)
+
+
+def test_reading_without_create_refuses_a_missing_file_and_leaves_nothing_behind(tmp_path):
+    with pytest.raises(JournalError, match="no journal there"):
+        SqliteJournal(tmp_path / "typo.sqlite", create=False)
+    assert not (tmp_path / "typo.sqlite").exists()
+
+
+def test_calls_are_read_by_period_tenant_and_queue(tmp_path):
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
+    queued = record("queued", seconds=3600)
+    queued.queue, queued.queued_at, queued.tenant = "retail", queued.started_at, "shop"
+    journal.write(
+        [JournalEntry(record(f"call-{n}", seconds=60 * n)) for n in range(3)]
+        + [JournalEntry(queued, 20.0)]
+    )
+
+    def ids(**where) -> list[str]:
+        return [e.record.call_id for e in journal.entries(CallFilter(**where))]
+
+    assert ids() == ["call-0", "call-1", "call-2", "queued"]
+    assert ids(start=START + dt.timedelta(seconds=60), end=START + dt.timedelta(seconds=120)) == [
+        "call-1"
+    ]
+    assert ids(tenant="shop") == ids(queue="retail") == ["queued"]
+    assert journal.tenants() == ["acme", "shop"]
+    assert journal.queues() == ["retail"]
+    assert next(journal.entries(CallFilter(queue="retail"))).service_level == 20.0
+    journal.close()
+
+
+def test_reading_pages_through_many_calls_in_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_store, "READ_BATCH", 7)
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
+    journal.write([JournalEntry(record(f"call-{n:02d}", seconds=n // 3)) for n in range(30)])
+    entries = list(journal.entries(CallFilter()))
+    assert [e.record.call_id for e in entries] == [f"call-{n:02d}" for n in range(30)]
+    assert all(len(e.record.visits) == 1 for e in entries)
+    journal.close()
+
+
+# ---------------------------------------------------------------------- the writer thread
+
+
+class HeldJournal(Journal):
+    """A journal whose disk is stuck until ``release`` is set; it remembers what it stored."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.writing = threading.Event()
+        self.stored: list[str] = []
+        self.closed = False
+
+    def write(self, entries):
+        self.writing.set()
+        self.release.wait()
+        self.stored += [e.record.call_id for e in entries]
+
+    def entries(self, where):
+        raise NotImplementedError
+
+    def tenants(self):
+        return []
+
+    def queues(self):
+        return []
+
+    def close(self):
+        self.closed = True
+
+
+def test_calls_hand_over_their_records_at_once_while_the_disk_is_stuck(tmp_path):
+    journal = HeldJournal()
+    writer = JournalWriter(journal)
+    writer.submit(JournalEntry(record("first")))
+    assert journal.writing.wait(5)
+    for n in range(100):
+        writer.submit(JournalEntry(record(f"call-{n}")))
+    assert writer.pending == 100
+    assert journal.stored == []
+    journal.release.set()
+    writer.close()
+    assert journal.stored == ["first"] + [f"call-{n}" for n in range(100)]
+    assert journal.closed and writer.written == 101
+
+
+def test_a_full_queue_makes_only_the_finishing_call_wait_and_loses_nothing():
+    journal = HeldJournal()
+    writer = JournalWriter(journal, capacity=2, batch=1)
+    ticks = []
+    ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.01)) for _ in range(20)])
+    handing = gevent.spawn(
+        lambda: [writer.submit(JournalEntry(record(f"call-{n}"))) for n in range(6)]
+    )
+    with gevent.Timeout(5):
+        while not journal.writing.is_set():
+            gevent.sleep(0.01)
+    gevent.sleep(0.1)
+    assert not handing.dead  # waiting for room in the queue...
+    assert len(ticks) >= 5  # ...while the other greenlets go on
+    journal.release.set()
+    handing.join(timeout=5)
+    writer.close()
+    ticker.kill()
+    assert journal.stored == [f"call-{n}" for n in range(6)]
+
+
+class FlakyJournal(HeldJournal):
+    """A journal whose disk fails ``failures`` times, then works."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.release.set()
+        self.failures = failures
+
+    def write(self, entries):
+        if self.failures:
+            self.failures -= 1
+            raise JournalUnavailable("disk I/O error")
+        super().write(entries)
+
+
+def test_records_are_kept_and_retried_while_the_disk_fails(monkeypatch, caplog):
+    monkeypatch.setattr(writer_module, "RETRY_SECONDS", (0.01,))
+    journal = FlakyJournal(failures=3)
+    writer = JournalWriter(journal)
+    for n in range(10):
+        writer.submit(JournalEntry(record(f"call-{n}")))
+    writer.flush()
+    writer.close()
+    assert journal.stored == [f"call-{n}" for n in range(10)]
+    assert writer.failed == 0
+    assert any("retrying" in m for m in caplog.messages)
+
+
+def test_closing_gives_up_on_a_dead_disk_and_names_the_calls_lost(monkeypatch, caplog):
+    monkeypatch.setattr(writer_module, "RETRY_SECONDS", (0.01,))
+    journal = FlakyJournal(failures=10**9)
+    writer = JournalWriter(journal)
+    writer.submit(JournalEntry(record("call-1")))
+    writer.submit(JournalEntry(record("call-2")))
+    writer.close()
+    assert writer.failed == 2 and journal.stored == []
+    assert any("not written" in m and "call-1, call-2" in m for m in caplog.messages)
+
+
+class PickyJournal(HeldJournal):
+    """A journal that refuses one call's record, as a store refuses a malformed row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release.set()
+
+    def write(self, entries):
+        if any(e.record.call_id == "bad" for e in entries):
+            raise JournalError("refused a call record")
+        super().write(entries)
+
+
+def test_a_record_the_store_refuses_does_not_take_its_batch_with_it(caplog):
+    journal = PickyJournal()
+    writer = JournalWriter(journal)
+    for call_id in ("a", "bad", "b"):
+        writer.submit(JournalEntry(record(call_id)))
+    writer.close()
+    assert sorted(journal.stored) == ["a", "b"]
+    assert writer.failed == 1
+    assert any("journal refused call bad" in m for m in caplog.messages)
+
+
+def test_the_writer_to_an_sqlite_file_writes_everything_on_close(tmp_path):
+    writer = JournalWriter.open(tmp_path / "var" / "journal.sqlite")
+    for n in range(1200):
+        writer.submit(JournalEntry(record(f"call-{n}", seconds=n)))
+    writer.close()
+    assert len(read_all(tmp_path / "var" / "journal.sqlite")) == 1200
+
+
+# --------------------------------------------------------- calls that end badly, for real
+
+MENU_FLOW = """
+flow: t
+language: en
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompt: "Press 1 to hear a tone."
+    choices: {1: tone}
+    timeout: 30s
+    on_fail: bye
+  tone:
+    type: play
+    prompt: "Beep."
+    next: bye
+  bye:
+    type: hangup
+    prompt: "Goodbye."
+"""
+
+
+@pytest.fixture
+def journaled_controller(tmp_path):
+    """A controller whose calls go to a journal, and a simulated FreeSWITCH calling it."""
+    project = build(tmp_path, MENU_FLOW)
+    writer = JournalWriter.open(tmp_path / "journal.sqlite")
+    controller = Controller(
+        project,
+        ("127.0.0.1", 0),
+        PromptFiles(tmp_path / "prompts", tmp_path),
+        on_call_end=writer.submit_call,
+        recordings_dir=tmp_path / "rec",
+        route=lambda info: (project.flows["t"], None),
+    )
+    controller.start()
+    sim = SimulatedFreeSWITCH(controller.address, virtual_time=False)
+    yield controller, sim, writer
+    sim.close()
+    controller.drain(timeout=5)
+    writer.close()
+
+
+def wait_for_prompt(simulated_call) -> None:
+    with gevent.Timeout(10):
+        while not any("says:" in e.text for e in simulated_call.transcript):
+            gevent.sleep(0.02)
+
+
+def journaled(controller, writer, tmp_path) -> list[JournalEntry]:
+    controller.drain(timeout=10)
+    writer.close()
+    return read_all(tmp_path / "journal.sqlite")
+
+
+def vanishing_freeswitch(address) -> str:
+    """A 'FreeSWITCH' that starts a call, takes the first command, then drops the connection."""
+    call_uuid = str(uuid.uuid4())
+    sock = socket.create_connection(address)
+    parser = esl.ESLCommandParser()
+
+    def next_command() -> str:
+        while True:
+            commands = parser.feed(sock.recv(65536))
+            if commands:
+                return commands[0].name
+
+    assert next_command() == "connect"
+    sock.sendall(
+        esl.encode_connect_reply(
+            [
+                ("Event-Name", "CHANNEL_DATA"),
+                ("Unique-ID", call_uuid),
+                ("Caller-Caller-ID-Number", "+15559990000"),
+                ("Caller-Destination-Number", "100"),
+            ]
+        )
+    )
+    for _ in ("myevents", "linger"):
+        next_command()
+        sock.sendall(esl.encode_command_reply("+OK"))
+    assert next_command() == "sendmsg"  # answer: the call is in its first node
+    sock.close()
+    return call_uuid
+
+
+def test_freeswitch_vanishing_mid_call_still_leaves_a_closed_error_record(
+    journaled_controller, tmp_path
+):
+    controller, sim, writer = journaled_controller
+    call_uuid = gevent.spawn(vanishing_freeswitch, controller.address).get(timeout=10)
+    [entry] = journaled(controller, writer, tmp_path)
+    assert entry.record.call_id == call_uuid
+    assert entry.record.outcome == "error"
+    assert entry.record.ended_at is not None
+    assert entry.record.path == ["menu"]
+
+
+def test_a_caller_hanging_up_in_the_menu_leaves_an_ivr_hangup_record(
+    journaled_controller, tmp_path
+):
+    controller, sim, writer = journaled_controller
+    simulated = sim.place_call(None, dialed="100")
+    wait_for_prompt(simulated)
+    simulated.hangup()
+    assert simulated.wait(timeout=10)
+    [entry] = journaled(controller, writer, tmp_path)
+    assert entry.record.outcome == "ivr_hangup"
+    assert [(v.node, v.result) for v in entry.record.visits] == [("menu", None)]
+
+
+def test_a_node_crashing_mid_call_leaves_an_error_record(
+    journaled_controller, tmp_path, monkeypatch, caplog
+):
+    from ivr.nodes.play import Play
+
+    def crash(self, call):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Play, "run", crash)
+    caplog.set_level(logging.CRITICAL, logger="ivr")
+    controller, sim, writer = journaled_controller
+    simulated = sim.place_call(None, dialed="100")
+    wait_for_prompt(simulated)
+    simulated.press("1")
+    assert simulated.wait(timeout=10)
+    [entry] = journaled(controller, writer, tmp_path)
+    assert entry.record.outcome == "error"
+    assert entry.record.error == "RuntimeError: disk on fire"
+    assert entry.record.path == ["menu", "tone"]
