@@ -130,6 +130,8 @@ def cmd_test(args: argparse.Namespace) -> int:
             raise UsageError(f"{raw}: no such file or folder")
     if not paths:
         raise UsageError(f"no scenario files (*{SCENARIO_SUFFIX}) in {' '.join(args.paths)}")
+    if args.prompt_cache and not args.via_esl:
+        raise UsageError("--prompt-cache needs --via-esl: only calls through ESL play audio files")
     journal = _journal_writer(args.journal) if args.journal else None
     try:
         summary = run_scenario_files(
@@ -137,12 +139,17 @@ def cmd_test(args: argparse.Namespace) -> int:
             print,
             via_esl=args.via_esl,
             on_record=journal.submit_record if journal else None,
+            on_callback=journal.submit_callback if journal else None,
+            prompt_cache=Path(args.prompt_cache) if args.prompt_cache else None,
         )
     finally:
         if journal is not None:
             journal.close()
     if journal is not None:
-        print(f"journal: {journal.written} call(s) written to {args.journal}")
+        written = f"{journal.written} call(s)"
+        if journal.callbacks_written:
+            written += f" and {journal.callbacks_written} callback(s)"
+        print(f"journal: {written} written to {args.journal}")
     return 1 if summary.failed else 0
 
 
@@ -240,6 +247,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         metrics.call_ended(call)
 
     controller.on_call_end = call_ended
+    center.callbacks.on_dialed = journal.submit_callback
     where = f"; journal {args.journal}"
     if args.metrics is not None:
         try:
@@ -374,6 +382,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         keys,
         lambda line: print(line, flush=True),
         caller=args.caller,
+        prompt_cache=Path(args.prompt_cache) if args.prompt_cache else None,
         start=start,
     )
 
@@ -527,6 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TIME",
         help="the call clock's start for --keys, e.g. 2026-11-23T10:00:00+02:00",
     )
+    p.add_argument(
+        "--prompt-cache",
+        metavar="DIR",
+        help="play prompts from this cache, as ivr prompts build filled it (default: a "
+        "temporary one, rendered as the call goes)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("prompts", help="prompt audio: pre-render the flows' prompts")
@@ -560,6 +575,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--journal",
         metavar="PATH",
         help="also write every scenario call to this call journal (SQLite), for ivr report",
+    )
+    p.add_argument(
+        "--prompt-cache",
+        metavar="DIR",
+        help="with --via-esl: play prompts from this cache, as ivr prompts build filled it",
     )
     p.set_defaults(func=cmd_test)
 

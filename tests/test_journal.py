@@ -18,6 +18,7 @@ from ivr.prompts.files import PromptFiles
 from ivr.runtime.record import CallRecord, Visit
 from ivr.simulator import SimulatedFreeSWITCH
 from ivr.store import (
+    CallbackEntry,
     CallFilter,
     Journal,
     JournalEntry,
@@ -122,7 +123,7 @@ def test_a_new_journal_gets_its_schema_in_wal_mode(tmp_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA user_version").fetchone()[0] == len(sqlite_store.MIGRATIONS)
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"calls", "visits", "goals", "inputs", "lookups"} <= tables
+    assert {"calls", "visits", "goals", "inputs", "lookups", "callbacks"} <= tables
 
 
 def test_an_older_journal_is_migrated_when_opened_and_keeps_its_calls(tmp_path, monkeypatch):
@@ -136,6 +137,98 @@ def test_an_older_journal_is_migrated_when_opened_and_keeps_its_calls(tmp_path, 
     assert journal.schema_version == len(newer)
     assert [e.record.call_id for e in journal.entries(CallFilter())] == ["call-1"]
     journal.close()
+
+
+def test_a_journal_from_before_callbacks_were_journaled_opens_and_reports_none_made(
+    tmp_path, monkeypatch, capsys
+):
+    from ivr.cli import main
+
+    path = tmp_path / "journal.sqlite"
+    # The previous version's schema: the first migration only, no callbacks table.
+    monkeypatch.setattr(sqlite_store, "MIGRATIONS", sqlite_store.MIGRATIONS[:1])
+    journal = SqliteJournal(path)
+    asked = record("call-1", "callback")
+    asked.callback = "+15550001111"
+    journal.write([JournalEntry(asked), JournalEntry(record("call-2"))])
+    journal.close()
+    monkeypatch.undo()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    db.close()
+
+    assert main(["report", "--journal", str(path), "--format", "csv"]) == 0
+    summary = capsys.readouterr().out.split("\n\n")[1].splitlines()
+    assert "Callbacks scheduled,1,50.0,all calls," in summary
+    assert "Callbacks made,0,0.0,callbacks scheduled," in summary
+    assert "Callbacks reached,0,,callbacks made," in summary
+    journal = SqliteJournal(path)
+    assert journal.schema_version == len(sqlite_store.MIGRATIONS) == 2
+    assert [e.callback for e in journal.entries(CallFilter())] == [None, None]
+    journal.close()
+
+
+def test_a_callback_reads_back_with_the_call_that_asked_for_it_in_its_latest_state(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    first, second = START + dt.timedelta(minutes=5), START + dt.timedelta(minutes=15)
+    journal = SqliteJournal(path)
+    journal.write([JournalEntry(record("call-1", "callback")), JournalEntry(record("call-2"))])
+    journal.write(
+        [
+            CallbackEntry("call-1", "+15550001111", "scheduled", None, 1, first, first),
+            CallbackEntry("call-3", "+15550003333", "scheduled"),  # its call not written yet
+        ]
+    )
+    reached = CallbackEntry("call-1", "+15550001111", "answered", "a1", 2, second, second)
+    journal.write([reached])
+    # The call record written again keeps its callback.
+    journal.write([JournalEntry(record("call-1", "callback"))])
+    # A restarted controller counts the attempts afresh: the journal keeps what it knew.
+    journal.write([CallbackEntry("call-1", "+15550001111", "answered", "a1", 1, second, second)])
+    journal.close()
+
+    entries = {e.record.call_id: e for e in read_all(path)}
+    callback = entries["call-1"].callback
+    assert callback == CallbackEntry("call-1", "+15550001111", "answered", "a1", 2, first, second)
+    assert callback.made and callback.reached
+    assert entries["call-2"].callback is None
+    assert set(entries) == {"call-1", "call-2"}
+
+
+def test_each_dial_of_a_callback_is_journaled_through_the_writer(tmp_path):
+    from test_queue_callbacks import ASK
+    from test_queue_callbacks import project as callback_project
+
+    from ivr.acd import MemoryDialer
+    from ivr.runtime.call import Call, CallServices
+    from ivr.runtime.channel import CallInfo
+    from ivr.runtime.memory import MemoryChannel
+
+    proj = callback_project(tmp_path)
+    services = CallServices(proj)
+    services.callbacks.dialer = MemoryDialer(services.callbacks, {}, "no_answer", START, [])
+    writer = JournalWriter.open(tmp_path / "journal.sqlite")
+    services.callbacks.on_dialed = writer.submit_callback  # as ivr serve does
+    services.agents.set_state("a1", "busy", START, until=START + dt.timedelta(minutes=5))
+    services.agents.set_state("a2", "busy", START)
+    channel = MemoryChannel(
+        CallInfo("asked", "+15550001111"), start=START, steps=[*ASK, press("1"), hear("Goodbye")]
+    )
+    record = Call(services, proj.flows["t"], channel).run()
+    assert record.outcome == "callback"
+    services.callbacks.run_until_quiet(record.ended_at, limit=4 * 3600)
+    writer.submit_record(proj, record)
+    writer.close()
+
+    result = services.callbacks.results["asked"]
+    assert (result.status, result.attempts) == ("failed", 3)
+    assert writer.callbacks_written == 3  # one entry per dial: the journal follows the retries
+    [entry] = read_all(tmp_path / "journal.sqlite")
+    assert entry.callback == CallbackEntry(
+        "asked", "+15550001111", "failed", None, 3, result.first_dialed_at, result.last_ended_at
+    )
+    assert entry.callback.made and not entry.callback.reached
+    assert result.first_dialed_at < result.last_ended_at
 
 
 def test_a_journal_written_by_a_newer_ivr_is_refused(tmp_path):

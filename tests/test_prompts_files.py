@@ -71,6 +71,18 @@ def test_a_text_prompt_is_rendered_once_and_then_served_from_the_cache(files, sp
     assert files.stats.renders == 1
 
 
+def test_the_prompt_cache_metric_counts_a_miss_then_hits(files):
+    from ivr.metrics import PROMPT_CACHE
+
+    def count(result):
+        return PROMPT_CACHE.counter.labels(result=result)._value.get()
+
+    hits, misses = count("hit"), count("miss")
+    for _ in range(3):
+        files.path_for(Utterance("Thank you for holding.", "en", "en-us"))
+    assert (count("miss") - misses, count("hit") - hits) == (1, 2)
+
+
 def test_a_rendering_is_mono_16_bit_at_the_configured_rate_with_its_words_beside_it(tmp_path):
     for rate in (8000, 16000):
         files = PromptFiles(tmp_path / str(rate), tmp_path / "sounds", rate, speaker=ToneSpeaker())

@@ -2,7 +2,9 @@
 
 The calls run through ``ivr test --journal`` on a small flow; every figure of the report is then
 checked against numbers worked out by hand from the mix below. The caller's time in the menu
-before queueing is the same for every queued call, so waits and talk times are exact.
+before queueing is the same for every queued call, so waits and talk times are exact. Ten callers
+ask for a callback; the scenario runner goes on in simulated time after their calls, so the
+callbacks are made (or not) and journaled too.
 """
 
 import csv
@@ -41,6 +43,7 @@ nodes:
   support:
     type: queue
     queue: support
+    callback: {offer_after: 100s, key: 1, attempts: 2, retry_after: 10m}
   branch_line:
     type: transfer
     to: "2000"
@@ -76,6 +79,7 @@ tenants:
 """
 SALES_BUSY = {"s1": "busy", "s2": "busy", "s3": "busy"}
 SUPPORT_BUSY = {"p1": "busy", "p2": "busy", "p3": "busy"}
+SUPPORT_FREE_IN_5M = {"p1": {"state": "busy", "until": "5m"}, "p2": "busy", "p3": "busy"}
 
 PRESS_1, PRESS_2, PRESS_0 = {"press": "1"}, {"press": "2"}, {"press": "0"}
 HANG_UP = {"hangup": True}
@@ -86,14 +90,52 @@ def wait(duration: str) -> dict:
     return {"wait": duration}
 
 
-# (how many, tenant's number, first call's start, seconds between calls, agents, steps, outcome)
+# Support offers the callback after 100 s; the caller takes it and confirms the number.
+CALLBACK = [PRESS_0, wait("100s"), {"hear": "press 1"}, {"press": "1"}]
+CALLBACK += [{"hear": "To confirm, press 1"}, {"press": "1"}]
+
+
+# (how many, tenant's number, first call's start, seconds between calls, agents, steps, outcome,
+#  and optionally more of the case: the callback expected, how the caller's phone behaves)
 # Pressing a key uses 0.3 s of the caller's next wait before the queue; a ring is 2 s, and an
 # agent who does not answer rings for the queue's ring_timeout. So a wait after a key is 0.3 s
 # longer than the time meant for the queue and the conversation.
 MIX = [
     (50, "100", "2026-11-23T09:00:00", 60, {}, [PRESS_1], "self_served"),
     (30, "200", "2026-11-23T09:00:30", 60, {}, [HANG_UP], "ivr_hangup"),
-    (10, "200", "2026-11-24T10:00:00", 60, {}, [], "completed"),
+    # support: callbacks; p1 is free after 5 minutes and calls back, the caller answers
+    (
+        4,
+        "200",
+        "2026-11-24T10:00:00",
+        60,
+        SUPPORT_FREE_IN_5M,
+        CALLBACK,
+        "callback",
+        {"expect": {"callback": {"status": "answered", "agent": "p1"}}},
+    ),
+    # ... p1 calls back twice, 10 minutes apart; the caller never answers: given up
+    (
+        3,
+        "200",
+        "2026-11-24T10:04:00",
+        60,
+        SUPPORT_FREE_IN_5M,
+        CALLBACK,
+        "callback",
+        {"caller_phone": "no_answer", "expect": {"callback": {"status": "failed"}}},
+    ),
+    # ... every agent stays busy: the callback is never made
+    (
+        3,
+        "200",
+        "2026-11-24T10:07:00",
+        60,
+        SUPPORT_BUSY,
+        CALLBACK,
+        "callback",
+        {"expect": {"callback": {"status": "scheduled"}}},
+    ),
     # sales: s1 answers after 2 s, talk 60 s
     (30, "100", "2026-11-23T14:00:00", 120, {}, [PRESS_2, wait("62.3s"), HANG_UP], "answered"),
     # sales: s1 rings out, s2 answers after 12 s, talk 120 s
@@ -159,16 +201,21 @@ MIX = [
 def scenario_cases() -> list[dict]:
     """The 200 cases of MIX, each expecting its outcome."""
     cases = []
-    for group, (count, dialed, first, gap, agents, steps, outcome) in enumerate(MIX, start=1):
+    for group, (count, dialed, first, gap, agents, steps, outcome, *more) in enumerate(
+        MIX, start=1
+    ):
         start = dt.datetime.fromisoformat(first)
+        extra = more[0] if more else {}
         for n in range(count):
             case = {
                 "name": f"group {group} call {n + 1}",
                 "dialed": dialed,
                 "at": (start + dt.timedelta(seconds=gap * n)).isoformat(),
                 "steps": steps,
-                "expect": {"outcome": outcome},
+                "expect": {"outcome": outcome, **extra.get("expect", {})},
             }
+            if "caller_phone" in extra:
+                case["caller_phone"] = extra["caller_phone"]
             if agents:
                 case["agents"] = agents
             cases.append(case)
@@ -229,17 +276,21 @@ def test_summary_gives_containment_abandonment_asa_service_level_and_aht(journal
         "Calls": ["200", "", "", ""],
         "Self-served (containment)": ["50", "25.0", "all calls", ""],
         "Abandoned in the IVR": ["30", "15.0", "all calls", ""],
-        "Queued for an agent": ["104", "52.0", "all calls", ""],
-        "Answered by an agent": ["80", "76.92", "queued calls", ""],
-        "Abandoned in a queue": ["19", "18.27", "queued calls", ""],
+        # 80 of sales, 24 of support answered or abandoned, 10 of support asking for a callback
+        "Queued for an agent": ["114", "57.0", "all calls", ""],
+        "Answered by an agent": ["80", "70.18", "queued calls", ""],
+        "Abandoned in a queue": ["19", "16.67", "queued calls", ""],
         # within target: 30 + 20 of sales (2 s, 12 s <= 20 s), 15 of support (2 s <= 30 s)
-        "Answered within service level": ["65", "62.5", "queued calls", ""],
+        "Answered within service level": ["65", "57.02", "queued calls", ""],
         # (30*2 + 20*12 + 10*22 + 15*2 + 5*32) / 80 = 710 / 80
         "Average speed of answer (ASA)": ["", "", "", "8.9"],
         # (30*60 + 20*120 + 10*180 + 15*90 + 5*90) / 80 = 7800 / 80
         "Average handle time (AHT)": ["", "", "", "97.5"],
         "Longest wait in a queue": ["", "", "", "240.0"],
-        "Callbacks scheduled": ["0", "0.0", "all calls", ""],
+        "Callbacks scheduled": ["10", "5.0", "all calls", ""],
+        # dialed: the 4 answered and the 3 given up after 2 tries; reached: the 4 answered
+        "Callbacks made": ["7", "70.0", "callbacks scheduled", ""],
+        "Callbacks reached": ["4", "57.14", "callbacks made", ""],
     }
 
 
@@ -247,13 +298,13 @@ def test_every_outcome_is_counted_and_goals_are_counted_per_call(journal, capsys
     tables = csv_tables(report(capsys, journal, "--format", "csv"))
     assert by_first_column(tables["outcomes"]) == {
         "self_served": ["50", "25.0"],
-        "completed": ["15", "7.5"],
+        "completed": ["5", "2.5"],
         "answered": ["80", "40.0"],
         "abandoned": ["19", "9.5"],
         "ivr_hangup": ["30", "15.0"],
         "transferred": ["3", "1.5"],
         "voicemail": ["2", "1.0"],
-        "callback": ["0", "0.0"],
+        "callback": ["10", "5.0"],
         "error": ["1", "0.5"],
     }
     assert by_first_column(tables["goals"]) == {"hours_told": ["50", "25.0"]}
@@ -264,16 +315,16 @@ def test_calls_are_broken_down_per_hour_per_day_and_per_tenant(journal, capsys):
     # calls, containment, IVR hang-ups, queued, answered, abandoned, ASA, service level
     assert by_first_column(tables["hours"]) == {
         "09:00": ["80", "62.5", "30", "0", "0", "0", "", ""],
-        "10:00": ["60", "0.0", "0", "44", "20", "19", "9.5", "34.09"],
+        "10:00": ["60", "0.0", "0", "54", "20", "19", "9.5", "27.78"],
         "14:00": ["60", "0.0", "0", "60", "60", "0", "8.7", "83.33"],
     }
     assert by_first_column(tables["days"]) == {
         "2026-11-23": ["140", "35.71", "30", "60", "60", "0", "8.7", "83.33"],
-        "2026-11-24": ["60", "0.0", "0", "44", "20", "19", "9.5", "34.09"],
+        "2026-11-24": ["60", "0.0", "0", "54", "20", "19", "9.5", "27.78"],
     }
     assert by_first_column(tables["tenants"]) == {
         "alpha": ["130", "38.46", "0", "80", "60", "15", "8.7", "62.5"],
-        "beta": ["70", "0.0", "30", "24", "20", "4", "9.5", "62.5"],
+        "beta": ["70", "0.0", "30", "34", "20", "4", "9.5", "44.12"],
     }
 
 
@@ -282,7 +333,8 @@ def test_each_queue_is_judged_against_its_own_service_level(journal, capsys):
     # target, queued, answered, abandoned, other exits, ASA, service level, AHT, longest wait
     assert by_first_column(tables["queues"]) == {
         "sales": ["20s", "80", "60", "15", "5", "8.7", "62.5", "100.0", "240.0"],
-        "support": ["30s", "24", "20", "4", "0", "9.5", "62.5", "90.0", "90.0"],
+        # a callback's wait: 100 s to the offer, 20.4 s to confirm the number and hang up
+        "support": ["30s", "34", "20", "4", "10", "9.5", "44.12", "90.0", "120.4"],
     }
 
 
@@ -306,7 +358,7 @@ def test_wait_times_are_binned_by_how_the_wait_ended(journal, capsys):
         "20-30s": ["10", "0", "0"],
         "30s-1m": ["5", "15", "0"],
         "1-2m": ["0", "4", "0"],
-        "2-5m": ["0", "0", "5"],
+        "2-5m": ["0", "0", "15"],
         "5-10m": ["0", "0", "0"],
         "10m+": ["0", "0", "0"],
     }
@@ -316,11 +368,11 @@ def test_node_funnel_shows_entries_results_hang_ups_and_zero_outs_per_node(journ
     funnel = csv_tables(report(capsys, journal, "--format", "csv"))["funnel-t"]
     # type, entries, calls, hang-ups, zero-outs, results
     assert by_first_column(funnel) == {
-        "menu": ["menu", "200", "200", "30", "24", "0:24, 1:50, 2:80, 3:3, 4:2, 5:1, fail:10"],
+        "menu": ["menu", "200", "200", "30", "34", "0:34, 1:50, 2:80, 3:3, 4:2, 5:1"],
         "sales": ["queue", "80", "80", "15", "0", "timeout:5, (end):60"],
-        "bye": ["hangup", "65", "65", "0", "0", "(end):65"],
+        "bye": ["hangup", "55", "55", "0", "0", "(end):55"],
         "hours": ["play", "50", "50", "0", "0", "next:50"],
-        "support": ["queue", "24", "24", "4", "0", "(end):20"],
+        "support": ["queue", "34", "34", "4", "0", "(end):30"],
         "branch_line": ["transfer", "3", "3", "0", "0", "(end):3"],
         "voicemail": ["record", "2", "2", "0", "0", "(end):2"],
         "broken": ["set", "1", "1", "0", "0", "(failed):1"],
@@ -335,8 +387,10 @@ def test_table_format_shows_the_same_figures_for_a_terminal(journal, capsys):
     assert "Self-served (containment) 50 25.0% all calls -".split() in words
     assert "Average handle time (AHT) - - 1m 38s".split() in words
     assert any(line.split()[:2] == ["sales", "20s"] and "1m 40s" in line for line in lines)
-    assert "menu menu 200 200 30 24 0:24, 1:50, 2:80, 3:3, 4:2,".split() in words
-    assert "5:1, fail:10".split() in words
+    assert "menu menu 200 200 30 34 0:34, 1:50, 2:80, 3:3, 4:2,".split() in words
+    assert "5:1".split() in words
+    assert "Callbacks made 7 70.0% callbacks scheduled -".split() in words
+    assert "Callbacks reached 4 57.1% callbacks made -".split() in words
     assert max(len(line) for line in lines) <= 100
 
 
@@ -344,8 +398,13 @@ def test_filters_pick_calls_by_tenant_queue_and_period(journal, capsys):
     tenant = csv_tables(report(capsys, journal, "--format", "csv", "--tenant", "beta"))
     assert tenant["summary"][0]["calls"] == "70"
     queue = csv_tables(report(capsys, journal, "--format", "csv", "--queue", "support"))
-    assert queue["summary"][0]["calls"] == "24"
+    assert queue["summary"][0]["calls"] == "34"
     assert list(by_first_column(queue["queues"])) == ["support"]
+    # callbacks count with the calls that asked for them
+    assert by_first_column(queue["summary"])["Callbacks reached"][0] == "4"
+    alpha = csv_tables(report(capsys, journal, "--format", "csv", "--tenant", "alpha"))
+    made = by_first_column(alpha["summary"])["Callbacks made"]
+    assert made == ["0", "", "callbacks scheduled", ""]
     day = csv_tables(report(capsys, journal, "--format", "csv", "--from", "2026-11-24"))
     assert day["summary"][0]["calls"] == "60"
     hour = report(
@@ -391,6 +450,7 @@ def test_html_report_is_one_well_formed_page_with_every_chart_and_nothing_fetche
             assert not (element.get(name) or "").startswith(("http:", "https:", "//")), element
     assert not [s for s in root.iter("script") if s.get("src")]
     assert "Service level per queue" in text and "sales (20s)" in text
+    assert "<td>Callbacks made " in text and "<td>Callbacks reached " in text
 
 
 def test_html_goes_to_var_report_html_when_no_output_is_named(

@@ -61,6 +61,12 @@ def _text(table: dict[str, str], language: str) -> str:
     return table.get(language.split("-")[0], table["en"])
 
 
+def agent_texts(language: str, tenant_name: str | None) -> list[str]:
+    """What agents can hear on callbacks in ``language``, for ``ivr prompts build``."""
+    whisper = _text(_WHISPER, language).format(tenant=tenant_name or "a customer")
+    return [whisper, _text(_NOT_REACHED, language), _text(_GIVEN_UP, language)]
+
+
 @dataclass(frozen=True)
 class CallbackAttempt:
     """One try at a callback: the agent to ring first and how.
@@ -100,12 +106,27 @@ class CallbackResult:
         status: one of ``STATUSES``.
         agent: the agent who took it, once answered.
         attempts: times the caller's phone was rung.
+        first_dialed_at: when the caller's phone was first dialed (None: not yet).
+        last_ended_at: when the last dial of the caller's phone ended (answered: the
+            conversation ended).
     """
 
     number: str
     status: str = "scheduled"
     agent: str = ""
     attempts: int = 0
+    first_dialed_at: dt.datetime | None = None
+    last_ended_at: dt.datetime | None = None
+
+    @property
+    def made(self) -> bool:
+        """The caller's phone was dialed at least once."""
+        return self.attempts > 0
+
+    @property
+    def reached(self) -> bool:
+        """The caller answered and was connected to the agent."""
+        return self.status == "answered"
 
 
 class CallbackDialer(Protocol):
@@ -130,6 +151,9 @@ class CallbackService:
         self.pool = pool
         self.results: dict[str, CallbackResult] = {}
         """By the id of the call that asked for the callback."""
+        self.on_dialed: Callable[[str, CallbackResult], None] | None = None
+        """Called with the asking call's id and the result after each dial of the caller's
+        phone: reached, to be tried again, or given up (``ivr serve`` journals it here)."""
         self._legs: dict[str, Event] = {}
         self._busy = 0
         self._quiet = Event()
@@ -237,6 +261,8 @@ class CallbackService:
     ) -> None:
         lang, voice = callback.language, callback.voice
         result.attempts += 1
+        if result.first_dialed_at is None:
+            result.first_dialed_at = channel.now()
         outcome = None
         try:
             channel.answer()
@@ -253,17 +279,19 @@ class CallbackService:
             )
         except (CallEnded, ChannelError) as exc:
             log.info("callback %s: the agent's call ended early (%s)", callback.id, exc)
-        now = channel.now()
+        now = result.last_ended_at = channel.now()
         if outcome is not None and outcome.status == "answered":
             self.pool.finish(agent_id, now, talk_seconds=outcome.talk_seconds, queue=entry.queue)
             self.pool.leave(entry, now)
             result.status, result.agent = "answered", agent_id
             log.info("callback %s: agent %s reached %s", callback.id, agent_id, callback.number)
+            self._dialed(entry.call_id, result)
             channel.hangup()
             return
         self.pool.finish(agent_id, now, queue=entry.queue)
         again = self.pool.retry_callback(entry, now)
         result.status = "scheduled" if again else "failed"
+        self._dialed(entry.call_id, result)
         log.info(
             "callback %s: %s did not answer; %s",
             callback.id,
@@ -276,6 +304,14 @@ class CallbackService:
             channel.hangup()
         except (CallEnded, ChannelError):
             pass
+
+    def _dialed(self, call_id: str, result: CallbackResult) -> None:
+        if self.on_dialed is None:
+            return
+        try:
+            self.on_dialed(call_id, result)
+        except Exception:  # journaling a callback must not break the agent's call
+            log.exception("callback of call %s: recording the dial failed", call_id)
 
     def run_until_quiet(
         self, start: dt.datetime, *, limit: float, timeout: float = 120.0

@@ -17,6 +17,7 @@ import re
 import uuid
 
 from ivr.acd import Callback
+from ivr.acd.callbacks import agent_texts
 from ivr.flow.config import DEFAULT_HOLD_MUSIC
 from ivr.flow.fields import (
     Duration,
@@ -31,7 +32,8 @@ from ivr.flow.fields import (
     Text,
 )
 from ivr.nodes.base import Node, NodeError
-from ivr.prompts.sayas import say_as
+from ivr.prompts.pieces import phrase_parts, spoken_phrase, vocabulary
+from ivr.prompts.sayas import SAY_LANGUAGES, say_as
 from ivr.runtime.channel import Utterance
 
 LONGEST_PAUSE = 600.0
@@ -65,6 +67,8 @@ _WAIT = {
         "Очакваното време за изчакване е около {m} минути.",
     ),
 }
+_MINUTES_GENDER = {"bg": "feminine"}
+"""The gender the number of minutes agrees with in the wait announcements (две минути)."""
 _WHISPER = {"en": "Call for {name}.", "ru": "Звонок для {name}.", "bg": "Обаждане за {name}."}
 # When the estimate is only a lower bound: (one minute, {m} minutes)
 _WAIT_MORE = {
@@ -114,6 +118,48 @@ _CALLBACK_KEPT = {
 
 def _text(table: dict, language: str):
     return table.get(language.split("-")[0], table["en"])
+
+
+def fixed_speech(
+    opts: dict, language: str, tenant_name: str | None
+) -> tuple[list[str], set[str], list[str]]:
+    """What a queue node with ``opts`` can say in ``language``, for ``ivr prompts build``.
+
+    Sentences without a number are rendered whole; those with one (position, minutes, the
+    callback number) are played from pieces: their fixed parts and the numbers' words, as
+    say-as values are (``spoken_phrase``). Also the agents' whispers (``tenant_name``: the
+    tenant's name on its calls, None without a tenant).
+
+    Returns:
+        The whole texts, the pieces, and the sentences that can only be rendered on calls
+        (those with a number in a language without word tables).
+    """
+    announce = opts.get("announce") or {}
+    callback = opts.get("callback")
+    texts: list[str] = []
+    numbered: list[tuple[str, str, str | None]] = []
+    if announce.get("position"):
+        numbered.append((_text(_POSITION, language), "number", None))
+    if announce.get("wait_time"):
+        gender = _MINUTES_GENDER.get(language.split("-")[0])
+        under, one, many = _text(_WAIT, language)
+        more_one, more_many = _text(_WAIT_MORE, language)
+        texts += [under, one, more_one]
+        numbered += [(many, "number", gender), (more_many, "number", gender)]
+    if tenant_name is not None:
+        texts.append(_text(_WHISPER, language).format(name=tenant_name))
+    if callback is not None:
+        texts.append(_text(_CALLBACK_OFFER, language).format(key=callback["key"]))
+        texts += [_text(t, language) for t in (_CALLBACK_ENTER, _CALLBACK_DONE, _CALLBACK_KEPT)]
+        texts += agent_texts(language, tenant_name)
+        numbered.append((_text(_CALLBACK_CONFIRM, language), "digits", None))
+    if language.split("-")[0] not in SAY_LANGUAGES:
+        return texts, set(), [template for template, _, _ in numbered]
+    pieces: set[str] = set()
+    for template, kind, gender in numbered:
+        pieces.update(phrase_parts(template))
+        pieces.update(vocabulary(kind, language, gender=gender))
+    return texts, pieces, []
 
 
 class Queue(Node):
@@ -360,8 +406,10 @@ class Queue(Node):
     def _announcement(self, call, pool, entry, callback_key: str | None) -> list[Utterance]:
         lang = call.language
         texts = []
+        numbered = []
+        gender = _MINUTES_GENDER.get(lang.split("-")[0])
         if self.opts["announce"]["position"]:
-            texts.append(_text(_POSITION, lang).format(n=pool.position(entry)))
+            numbered.append((_text(_POSITION, lang), pool.position(entry), None))
         if self.opts["announce"]["wait_time"]:
             estimate = pool.estimate(entry)
             if estimate.sure:
@@ -369,15 +417,24 @@ class Queue(Node):
                 minutes = math.ceil(estimate.seconds / 60)
                 if estimate.seconds < 60:
                     texts.append(under)
+                elif minutes == 1:
+                    texts.append(one)
                 else:
-                    texts.append(one if minutes == 1 else many.format(m=minutes))
+                    numbered.append((many, minutes, gender))
             elif estimate.seconds >= 60:
                 one, many = _text(_WAIT_MORE, lang)
                 minutes = math.floor(estimate.seconds / 60)
-                texts.append(one if minutes == 1 else many.format(m=minutes))
+                if minutes == 1:
+                    texts.append(one)
+                else:
+                    numbered.append((many, minutes, gender))
+        said = [
+            spoken_phrase(template, lang, call.voice, kind="number", value=str(n), gender=gender)
+            for template, n, gender in numbered
+        ]
         if callback_key is not None:
             texts.append(_text(_CALLBACK_OFFER, lang).format(key=callback_key))
-        return [self._say(call, text) for text in texts]
+        return said + [self._say(call, text) for text in texts]
 
     def _variables(self, call, queue) -> dict[str, str]:
         """Call variables an agent's screen shows: the company, the queue, the path, inputs."""
@@ -504,9 +561,16 @@ class Queue(Node):
                     number = entered.digits
                     call.note_input("callback_number", number, sensitive=False)
                 continue
-            spoken = say_as("digits", number, lang)
+            confirm = spoken_phrase(
+                _text(_CALLBACK_CONFIRM, lang),
+                lang,
+                call.voice,
+                kind="digits",
+                value=number,
+                shown=say_as("digits", number, lang),
+            )
             choice = call.channel.collect(
-                [self._say(call, _text(_CALLBACK_CONFIRM, lang).format(number=spoken))],
+                [confirm],
                 max_digits=1,
                 timeout=CALLBACK_KEY_SECONDS,
                 digit_timeout=CALLBACK_KEY_SECONDS,

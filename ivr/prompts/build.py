@@ -3,11 +3,13 @@
 For each flow the build finds who can speak on its calls (the flow's languages, the voices of
 its ``language`` nodes, the tenants that use it) and renders, for each of them: every prompt
 text without template variables, the fallback text of recordings that are missing, the word
-pieces its say-as values are joined from, the values written out in the flow, and the apology
-a failing call ends with. It reports recordings that are missing (and so fall back to TTS, or
-to nothing), recordings that play at another level than the prompts, voices that are not
-installed, and the prompts that can only be rendered at call time (templates with variables;
-they are cached once said).
+pieces its say-as values are joined from, the values written out in the flow, the apology a
+failing call ends with, the fillers of its data sources, and what its queues say (position and
+wait announcements, joined from pieces like say-as values; callback questions; agents'
+whispers). It reports recordings that are missing (and so fall back to TTS, or to nothing),
+recordings that play at another level than the prompts, voices that are not installed, and the
+prompts that can only be rendered at call time (templates with variables; they are cached once
+said).
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from ivr.flow.compiler import CompiledFlow, Project
 from ivr.flow.prompts import Prompt, SayPart, SoundPart, TextPart
 from ivr.flow.source import Mark
 from ivr.flow.templates import is_template
+from ivr.nodes.queue import fixed_speech
 from ivr.prompts import audio
 from ivr.prompts.files import PromptFiles
 from ivr.prompts.pieces import SpokenValue, spoken_value, vocabulary
 from ivr.prompts.sayas import SayAsError
 from ivr.prompts.tts import PromptError, TtsUnavailable
 from ivr.prompts.voices import voice_for
-from ivr.runtime.call import APOLOGY
+from ivr.runtime.call import APOLOGY, FILLER
 
 LEVEL_TOLERANCE_DB = 3.0
 """A recording this much louder or quieter than the prompts is reported."""
@@ -203,6 +206,35 @@ def _plan_value(
         report.jobs.append(Job("prompt", value.text, language, voice))
 
 
+def _plan_built_in(
+    report: BuildReport,
+    files: PromptFiles,
+    flow: CompiledFlow,
+    project: Project,
+    speaker: CallVoice,
+) -> None:
+    """What the framework itself says on the flow's calls.
+
+    The fillers of data sources, and queues' announcements, callback questions and whispers.
+    """
+    language, voice = speaker.language, speaker.voice
+    for source in flow.data.values():
+        if source.timing.filler is None:
+            filler = FILLER.get(language.split("-")[0], FILLER["en"])
+            report.jobs.append(Job("prompt", filler, language, voice))
+        else:
+            _plan_prompt(report, files, flow, project, speaker, source.timing.filler, flow.mark)
+    tenant = project.tenants.get(speaker.tenant) if speaker.tenant else None
+    for node in flow.nodes.values():
+        if node.type_name != "queue":
+            continue
+        texts, pieces, on_calls = fixed_speech(node.opts, language, tenant.name if tenant else None)
+        report.jobs += [Job("prompt", text, language, voice) for text in texts]
+        report.jobs += [Job("piece", word, language, voice) for word in sorted(pieces)]
+        for text in on_calls:
+            report.at_call_time.setdefault((text, language), node.mark)
+
+
 def plan(project: Project, files: PromptFiles) -> BuildReport:
     """Everything the flows of ``project`` need pre-rendered, and what is missing.
 
@@ -228,6 +260,7 @@ def plan(project: Project, files: PromptFiles) -> BuildReport:
                 _plan_prompt(report, view, flow, project, speaker, prompt, mark)
             apology = APOLOGY.get(speaker.language.split("-")[0], APOLOGY["en"])
             report.jobs.append(Job("prompt", apology, speaker.language, speaker.voice))
+            _plan_built_in(report, view, flow, project, speaker)
     unique: dict[tuple[str, str, str, str], Job] = {}
     for job in report.jobs:
         unique.setdefault(_target(files, job), job)

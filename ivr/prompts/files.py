@@ -28,6 +28,7 @@ import gevent
 import numpy as np
 from gevent.event import AsyncResult
 
+from ivr.metrics import PROMPT_CACHE
 from ivr.prompts import audio
 from ivr.prompts.pieces import PAUSE, SpokenValue
 from ivr.prompts.tts import Speaker, UnknownVoice
@@ -218,7 +219,9 @@ class PromptFiles:
     def _once(self, path: Path, text: str, make: Callable[[], np.ndarray]) -> Path:
         """Return ``path``, making it first unless it exists or another call is making it."""
         if path.exists():
+            PROMPT_CACHE.hit()
             return path
+        PROMPT_CACHE.miss()
         pending = self._pending.get(path)
         if pending is not None:
             return pending.get()

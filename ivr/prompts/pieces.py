@@ -10,6 +10,7 @@ value is rendered whole by TTS.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from ivr.prompts.sayas import DEFAULT_CURRENCY, SAY_LANGUAGES, say_as
@@ -100,3 +101,47 @@ def vocabulary(
         words.update(pieces_of(text))
     words.discard(PAUSE)
     return words
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def phrase_parts(template: str) -> tuple[str, ...]:
+    """The fixed parts of a sentence with one ``{value}`` in it, each played as one piece.
+
+    Parts with nothing to say (a lone full stop) are left out.
+    """
+    parts = (part.strip().lstrip(".,;:").strip() for part in _PLACEHOLDER.split(template)[::2])
+    return tuple(part for part in parts if any(c.isalnum() for c in part))
+
+
+def spoken_phrase(
+    template: str,
+    language: str,
+    voice: str | None,
+    *,
+    kind: str,
+    value: str,
+    shown: str | None = None,
+    gender: str | None = None,
+) -> Utterance:
+    """A built-in sentence with one value in it ("You are number {n} in line."), from pieces.
+
+    The sentence's fixed parts and the value's words are pieces, so a queue announcement is
+    played without a TTS run on the call (``ivr prompts build`` renders the parts and the
+    value's vocabulary). Its text, for transcripts, is the template filled with ``shown``
+    (default: ``value``). In languages without word tables the sentence is rendered whole.
+
+    Raises:
+        SayAsError: the value cannot be said as ``kind``.
+    """
+    match = _PLACEHOLDER.search(template)
+    if match is None:
+        return Utterance(template, language, voice)
+    text = template.replace(match.group(0), value if shown is None else shown)
+    if language.split("-")[0] not in SAY_LANGUAGES:
+        return Utterance(text, language, voice)
+    before, _, after = template.partition(match.group(0))
+    words = pieces_of(say_as(kind, value, language, gender=gender))
+    pieces = phrase_parts(before) + words + phrase_parts(after)
+    return SpokenValue(text, language, voice, pieces=pieces)

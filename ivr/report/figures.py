@@ -10,6 +10,9 @@ Definitions (docs/reports.md says the same for supervisors):
 - **service level**: calls answered within their queue's own ``service_level`` (as configured
   when the call was taken) over all calls that entered that queue;
 - **AHT** (average handle time): mean talk time of answered calls;
+- **callbacks**: *scheduled* are calls with outcome ``callback``; of those, *made* are callbacks
+  whose caller's phone was dialed at least once, and *reached* those whose caller answered and
+  was connected to an agent (a callback counts with the call that asked for it);
 - **occupancy** of an agent: talk time over the span from the agent's first answer to the end of
   the agent's last conversation in the report;
 - **node funnel**: per flow and node, entries (visits), calls that reached it, each result label,
@@ -70,6 +73,8 @@ class Totals:
     talk_seconds: float = 0.0
     longest_wait: float | None = None
     targets: set[float] = field(default_factory=set)
+    callbacks_made: int = 0
+    callbacks_reached: int = 0
 
     def add(self, entry: JournalEntry) -> None:
         """Count one call in."""
@@ -77,6 +82,9 @@ class Totals:
         self.calls += 1
         self.outcomes[record.outcome] += 1
         self.goals.update(set(record.goals))
+        if entry.callback is not None and entry.callback.made:
+            self.callbacks_made += 1
+            self.callbacks_reached += entry.callback.reached
         wait = record.wait_seconds
         if record.queued_at is None or wait is None:
             return
@@ -106,6 +114,15 @@ class Totals:
     def left_queue_otherwise(self) -> int:
         """Queued calls neither answered nor abandoned: max_wait, a key out, or a callback."""
         return self.queued - self.answered - self.abandoned
+
+    @property
+    def callbacks_scheduled(self) -> int:
+        return self.outcomes["callback"]
+
+    @property
+    def callback_reach(self) -> float | None:
+        """Callbacks reached over callbacks made."""
+        return _share(self.callbacks_reached, self.callbacks_made)
 
     @property
     def containment(self) -> float | None:

@@ -112,11 +112,19 @@ def _summary(t: Totals) -> Table:
         ["Longest wait in a queue", None, None, "", t.longest_wait],
         [
             "Callbacks scheduled",
-            t.outcomes["callback"],
-            t.outcomes["callback"] / t.calls if t.calls else None,
+            t.callbacks_scheduled,
+            t.callbacks_scheduled / t.calls if t.calls else None,
             all_calls,
             None,
         ],
+        [
+            "Callbacks made",
+            t.callbacks_made,
+            t.callbacks_made / t.callbacks_scheduled if t.callbacks_scheduled else None,
+            "callbacks scheduled",
+            None,
+        ],
+        ["Callbacks reached", t.callbacks_reached, t.callback_reach, "callbacks made", None],
     ]
     return table
 

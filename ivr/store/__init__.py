@@ -1,15 +1,23 @@
 """The call journal: one record per call, stored off the call's path, read back by reports.
 
 ``Journal`` is the interface a store implements (``SqliteJournal`` here; a PostgreSQL journal
-implements the same four methods). ``JournalWriter`` hands entries to a store from a thread of
+implements the same five methods). ``JournalWriter`` hands entries to a store from a thread of
 its own, so calls never wait for the disk.
 """
 
-from ivr.store.journal import CallFilter, Journal, JournalEntry, JournalError, JournalUnavailable
+from ivr.store.journal import (
+    CallbackEntry,
+    CallFilter,
+    Journal,
+    JournalEntry,
+    JournalError,
+    JournalUnavailable,
+)
 from ivr.store.sqlite import SqliteJournal
 from ivr.store.writer import JournalWriter
 
 __all__ = [
+    "CallbackEntry",
     "CallFilter",
     "Journal",
     "JournalEntry",

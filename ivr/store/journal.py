@@ -2,8 +2,9 @@
 
 A journal keeps one entry per call: the call's closed ``CallRecord`` and the queue's answer-time
 target at the time of the call, so service levels stay as they were when the call was taken even
-after ``queues.yaml`` changes. Writers append entries in batches; reports read them back by time,
-tenant and queue.
+after ``queues.yaml`` changes. A call that asked for a callback also gets a ``CallbackEntry``
+(written later, when the callback is dialed), read back with the call. Writers append entries in
+batches; reports read them back by time, tenant and queue.
 """
 
 from __future__ import annotations
@@ -26,6 +27,40 @@ class JournalUnavailable(JournalError):
 
 
 @dataclass
+class CallbackEntry:
+    """What became of the callback a call asked for, keyed by that call's id.
+
+    Attributes:
+        call_id: the call that asked for the callback.
+        number: the number called back.
+        status: ``scheduled`` (waiting for its first or next try), ``answered`` (the caller
+            answered and was connected to the agent) or ``failed`` (given up).
+        agent: the agent who reached the caller.
+        attempts: times the caller's phone was dialed.
+        first_dialed_at: when the caller's phone was first dialed.
+        last_ended_at: when the last dial ended (answered: the conversation ended).
+    """
+
+    call_id: str
+    number: str
+    status: str = "scheduled"
+    agent: str | None = None
+    attempts: int = 0
+    first_dialed_at: dt.datetime | None = None
+    last_ended_at: dt.datetime | None = None
+
+    @property
+    def made(self) -> bool:
+        """The caller's phone was dialed at least once."""
+        return self.attempts > 0
+
+    @property
+    def reached(self) -> bool:
+        """The caller answered and was connected to an agent."""
+        return self.status == "answered"
+
+
+@dataclass
 class JournalEntry:
     """One call as the journal keeps it.
 
@@ -33,10 +68,17 @@ class JournalEntry:
         record: the call's closed record (outcome decided, inputs already masked).
         service_level: the answer-time target in seconds of the queue the caller waited in,
             as configured when the call was taken; None when the caller never queued.
+        callback: the callback the call asked for, once it was journaled (read back only;
+            written as a ``CallbackEntry`` of its own).
     """
 
     record: CallRecord
     service_level: float | None = None
+    callback: CallbackEntry | None = None
+
+    @property
+    def call_id(self) -> str:
+        return self.record.call_id
 
     @classmethod
     def of(cls, record: CallRecord, project: Project) -> JournalEntry:
@@ -67,11 +109,12 @@ class Journal(abc.ABC):
     """
 
     @abc.abstractmethod
-    def write(self, entries: list[JournalEntry]) -> None:
-        """Store the entries in one transaction.
+    def write(self, entries: list[JournalEntry | CallbackEntry]) -> None:
+        """Store the entries (calls and callbacks, in any order) in one transaction.
 
         An entry whose call id is already in the journal replaces the earlier one: a call has
-        exactly one record.
+        exactly one record, and a callback one entry (its latest state; the attempts counted
+        and the first dial kept when a restarted controller counts afresh).
 
         Raises:
             JournalUnavailable: the store failed in a way that may pass; nothing was written.

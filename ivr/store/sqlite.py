@@ -2,9 +2,10 @@
 
 Tables: ``calls`` (one row per call, with its outcome and times), and per call its ``visits``
 (the node path with timestamps and result labels), ``goals``, ``inputs`` (masked as the call
-recorded them) and ``lookups``. Times are stored as UTC text in one fixed-width ISO 8601 form, so
-they sort and compare as text. The schema version is SQLite's ``user_version``; opening a journal
-applies the migrations it has not had yet.
+recorded them) and ``lookups``; ``callbacks`` (schema 2), one row per callback keyed by the id of
+the call that asked for it, written when it is dialed and read back with that call. Times are
+stored as UTC text in one fixed-width ISO 8601 form, so they sort and compare as text. The schema
+version is SQLite's ``user_version``; opening a journal applies the migrations it has not had yet.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ivr.runtime.record import CallRecord, Visit
-from ivr.store.journal import CallFilter, Journal, JournalEntry, JournalError, JournalUnavailable
+from ivr.store.journal import (
+    CallbackEntry,
+    CallFilter,
+    Journal,
+    JournalEntry,
+    JournalError,
+    JournalUnavailable,
+)
 
 MIGRATIONS: list[list[str]] = [
     [
@@ -88,6 +96,20 @@ MIGRATIONS: list[list[str]] = [
             source TEXT NOT NULL,
             result TEXT NOT NULL,
             PRIMARY KEY (call, seq)
+        ) WITHOUT ROWID
+        """,
+    ],
+    [
+        # Keyed by the call's id, not its row: a call record rewritten keeps its callback.
+        """
+        CREATE TABLE callbacks (
+            call_id TEXT PRIMARY KEY,
+            number TEXT NOT NULL,
+            status TEXT NOT NULL,
+            agent TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            first_dialed_at TEXT,
+            last_ended_at TEXT
         ) WITHOUT ROWID
         """,
     ],
@@ -193,14 +215,17 @@ class SqliteJournal(Journal):
 
     # ------------------------------------------------------------------ writing
 
-    def write(self, entries: list[JournalEntry]) -> None:
+    def write(self, entries: list[JournalEntry | CallbackEntry]) -> None:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise JournalUnavailable(f"{self.path}: {exc}") from exc
         try:
             for entry in entries:
-                self._insert(entry)
+                if isinstance(entry, CallbackEntry):
+                    self._insert_callback(entry)
+                else:
+                    self._insert(entry)
             self.db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             self._rollback()
@@ -213,6 +238,25 @@ class SqliteJournal(Journal):
         # SQLite rolls some failures (a full disk, an I/O error) back by itself.
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
+
+    def _insert_callback(self, c: CallbackEntry) -> None:
+        self.db.execute(
+            "INSERT INTO callbacks (call_id, number, status, agent, attempts, first_dialed_at, "
+            "last_ended_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO UPDATE SET "
+            "number = excluded.number, status = excluded.status, agent = excluded.agent, "
+            "attempts = max(attempts, excluded.attempts), "
+            "first_dialed_at = coalesce(first_dialed_at, excluded.first_dialed_at), "
+            "last_ended_at = coalesce(excluded.last_ended_at, last_ended_at)",
+            (
+                c.call_id,
+                c.number,
+                c.status,
+                c.agent or None,
+                c.attempts,
+                _time(c.first_dialed_at),
+                _time(c.last_ended_at),
+            ),
+        )
 
     def _insert(self, entry: JournalEntry) -> None:
         r = entry.record
@@ -355,6 +399,17 @@ class SqliteJournal(Journal):
             ids,
         ):
             entries[call].record.lookups.append((node, source, result))
+        by_call_id = {entry.record.call_id: entry for entry in entries.values()}
+        names = list(by_call_id)
+        for row in self.db.execute(
+            "SELECT call_id, number, status, agent, attempts, first_dialed_at, last_ended_at "
+            f"FROM callbacks WHERE call_id IN ({marks})",
+            names,
+        ):
+            call_id, number, status, agent, attempts, first, last = row
+            by_call_id[call_id].callback = CallbackEntry(
+                call_id, number, status, agent, attempts, _parse(first), _parse(last)
+            )
         return list(entries.values())
 
     def _distinct(self, column: str) -> list[str]:

@@ -20,10 +20,17 @@ from typing import TYPE_CHECKING
 
 import gevent
 
-from ivr.store.journal import Journal, JournalEntry, JournalError, JournalUnavailable
+from ivr.store.journal import (
+    CallbackEntry,
+    Journal,
+    JournalEntry,
+    JournalError,
+    JournalUnavailable,
+)
 from ivr.store.sqlite import SqliteJournal
 
 if TYPE_CHECKING:
+    from ivr.acd.callbacks import CallbackResult
     from ivr.flow.compiler import Project
     from ivr.runtime.call import Call
     from ivr.runtime.record import CallRecord
@@ -55,6 +62,8 @@ class JournalWriter:
         self.journal = journal
         self.batch = batch
         self.written = 0
+        """Call entries written (callback entries are counted in ``callbacks_written``)."""
+        self.callbacks_written = 0
         self.failed = 0
         self._queue: queue.Queue = queue.Queue(capacity)
         self._closing = threading.Event()
@@ -68,7 +77,7 @@ class JournalWriter:
         """Entries handed over and not written yet."""
         return self._queue.qsize()
 
-    def submit(self, entry: JournalEntry) -> None:
+    def submit(self, entry: JournalEntry | CallbackEntry) -> None:
         """Hand an entry over; returns at once unless the queue is full."""
         if self._closed:
             raise JournalError("the journal is closed")
@@ -90,6 +99,24 @@ class JournalWriter:
     def submit_record(self, project: Project, record: CallRecord) -> None:
         """Hand over the entry of a finished call of ``project`` (a scenario run's call)."""
         self.submit(JournalEntry.of(record, project))
+
+    def submit_callback(self, call_id: str, result: CallbackResult) -> None:
+        """Hand over what became of the callback call ``call_id`` asked for (so far).
+
+        The controller's ``CallbackService.on_dialed`` after each dial of the caller's phone;
+        ``ivr test`` once the case's simulated time has run out.
+        """
+        self.submit(
+            CallbackEntry(
+                call_id,
+                result.number,
+                result.status,
+                result.agent or None,
+                result.attempts,
+                result.first_dialed_at,
+                result.last_ended_at,
+            )
+        )
 
     def _put(self, item: object) -> None:
         while True:
@@ -139,12 +166,14 @@ class JournalWriter:
             if len(entries) < len(items):
                 return
 
-    def _write(self, entries: list[JournalEntry]) -> None:
+    def _write(self, entries: list[JournalEntry | CallbackEntry]) -> None:
         attempt = 0
         while True:
             try:
                 self.journal.write(entries)
-                self.written += len(entries)
+                callbacks = sum(isinstance(e, CallbackEntry) for e in entries)
+                self.written += len(entries) - callbacks
+                self.callbacks_written += callbacks
                 return
             except JournalUnavailable as exc:
                 attempt += 1
@@ -157,18 +186,18 @@ class JournalWriter:
             except Exception as exc:
                 # One entry the store refuses must not take the rest of its batch with it.
                 if len(entries) == 1:
-                    log.exception("journal refused call %s", entries[0].record.call_id)
+                    log.exception("journal refused call %s", entries[0].call_id)
                     self._lost(entries, exc)
                     return
                 for entry in entries:
                     self._write([entry])
                 return
 
-    def _lost(self, entries: list[JournalEntry], reason: Exception) -> None:
+    def _lost(self, entries: list[JournalEntry | CallbackEntry], reason: Exception) -> None:
         self.failed += len(entries)
         log.error(
-            "journal: %d call record(s) not written (%s): %s",
+            "journal: %d entries not written (%s): %s",
             len(entries),
             reason,
-            ", ".join(e.record.call_id for e in entries),
+            ", ".join(e.call_id for e in entries),
         )

@@ -56,12 +56,16 @@ def set_up_agents(
 
 @dataclass
 class CaseResult:
-    """The outcome of one case: the call's record, its transcript, and failed expectations."""
+    """The outcome of one case: the call's record, its transcript, and failed expectations.
+
+    ``callback`` is what became of the callback the call asked for, when it asked for one.
+    """
 
     case: Case
     record: CallRecord | None
     transcript: list[Event] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    callback: CallbackResult | None = None
 
     @property
     def passed(self) -> bool:
@@ -195,7 +199,7 @@ def run_case(
         services.callbacks.run_until_quiet(record.ended_at, limit=AFTER_THE_CALL_SECONDS)
     callback = services.callbacks.results.get(record.call_id)
     failures = expectations(case, record, call.vars, channel.remaining_steps, callback)
-    return CaseResult(case, record, list(channel.transcript), failures)
+    return CaseResult(case, record, list(channel.transcript), failures, callback)
 
 
 class _Observed(list):
@@ -224,19 +228,26 @@ def run_scenario_files(
     *,
     via_esl: bool = False,
     on_record: Callable[[Project, CallRecord], None] | None = None,
+    on_callback: Callable[[str, CallbackResult], None] | None = None,
+    prompt_cache: Path | None = None,
 ) -> Summary:
     """Run every case of the given scenario files, printing a line per case.
 
     With ``via_esl`` each case runs through the controller and the simulated FreeSWITCH over
     TCP instead of the in-memory channel. Mistakes in a scenario file or in the flows it tests
     are printed and count as failures. ``on_record`` gets each call's closed record with its
-    project, passed or failed (``ivr test --journal`` writes them to a journal).
+    project, passed or failed (``ivr test --journal`` writes them to a journal); ``on_callback``
+    the calling call's id and what became of its callback, for each call that asked for one.
+    Through ESL prompts play from ``prompt_cache`` (as ``ivr prompts build`` filled it), else
+    from a temporary cache.
     """
     summary = Summary()
     projects: dict[Path, Project] = {}
     esl_runners: dict[Path, object] = {}
     try:
-        _run_files(paths, out, summary, projects, esl_runners if via_esl else None, on_record)
+        hooks = (on_record, on_callback)
+        runners = esl_runners if via_esl else None
+        _run_files(paths, out, summary, projects, runners, hooks, prompt_cache)
     finally:
         for runner in esl_runners.values():
             runner.close()
@@ -244,7 +255,8 @@ def run_scenario_files(
     return summary
 
 
-def _run_files(paths, out, summary, projects, esl_runners, on_record) -> None:
+def _run_files(paths, out, summary, projects, esl_runners, hooks, prompt_cache=None) -> None:
+    on_record, on_callback = hooks
     for path in paths:
         folder = path.resolve().parent
         if folder not in projects:
@@ -276,10 +288,12 @@ def _run_files(paths, out, summary, projects, esl_runners, on_record) -> None:
                 from ivr.testing.via_esl import EslRunner
 
                 if folder not in esl_runners:
-                    esl_runners[folder] = EslRunner(project)
+                    esl_runners[folder] = EslRunner(project, prompt_cache)
                 result = esl_runners[folder].run_case(scenario, case)
             if on_record is not None and result.record is not None:
                 on_record(project, result.record)
+            if on_callback and result.record is not None and result.callback is not None:
+                on_callback(result.record.call_id, result.callback)
             if result.passed:
                 summary.passed += 1
                 out(f"PASS  {path}: {case.name}")

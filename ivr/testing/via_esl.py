@@ -124,7 +124,8 @@ class EslRunner:
             sim.close()
         callback = services.callbacks.results.get(call.record.call_id)
         failures = expectations(case, call.record, call.vars, sim_call.remaining_steps, callback)
-        return CaseResult(case, call.record, list(sim_call.transcript) + later, failures)
+        transcript = list(sim_call.transcript) + later
+        return CaseResult(case, call.record, transcript, failures, callback)
 
 
 class SimulatorDialer:
