@@ -397,6 +397,98 @@ def cmd_prompts_build(args: argparse.Namespace) -> int:
     return run_build(project, prompts, lambda line: print(line, flush=True))
 
 
+def cmd_loadtest(args: argparse.Namespace) -> int:
+    """Run ``ivr serve`` in its own process and offer it Poisson arrivals of scripted callers."""
+    import signal
+    import tempfile
+
+    import gevent
+    from gevent.event import Event
+
+    from ivr.loadtest import (
+        ProcessUnderTest,
+        build_report,
+        free_port,
+        plans_from_scenarios,
+        render_table,
+        run_load,
+        split_cores,
+    )
+
+    if args.cps <= 0 or args.duration <= 0:
+        raise UsageError("--cps and --duration must be more than 0")
+    project = _compiled(args.flows)
+    scenarios = [Path(p) for p in args.scenario] if args.scenario else project.scenarios
+    missing = [str(p) for p in scenarios if not p.is_file()]
+    if missing:
+        raise UsageError(f"--scenario: no such file: {', '.join(missing)}")
+    if not scenarios:
+        raise UsageError(f"no scenario files in {args.flows}; name one with --scenario")
+    try:
+        plans = plans_from_scenarios(project, scenarios)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    controller_cores, generator_cores = split_cores()
+    port = free_port()
+    flows = Path(args.flows).resolve()
+    with tempfile.TemporaryDirectory(prefix="ivr-loadtest-") as tmp:
+        serve = [sys.executable, "-m", "ivr.cli", "serve", str(flows)]
+        serve += ["--listen", f"127.0.0.1:{port}", "--api", "off"]
+        serve += ["--journal", f"{tmp}/journal.sqlite", "--store", f"{tmp}/acd.sqlite"]
+        serve += ["--recordings", f"{tmp}/recordings", "--sounds", str(flows.parent / "sounds")]
+        if args.prompt_cache:
+            serve += ["--prompt-cache", args.prompt_cache]
+        controller = ProcessUnderTest(serve, port, controller_cores, Path(tmp) / "serve.log")
+        try:
+            controller.start()
+        except RuntimeError as exc:
+            raise UsageError(f"the controller did not start: {exc}") from exc
+        if generator_cores:
+            os.sched_setaffinity(0, generator_cores)
+        stop = Event()
+        gevent.signal_handler(signal.SIGINT, stop.set)
+        print(
+            f"ivr: offering {args.cps:g} calls/s for {args.duration:g}s to the controller on "
+            f"127.0.0.1:{port} ({len(plans)} scripted callers; Ctrl-C stops)",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            result = run_load(
+                ("127.0.0.1", port),
+                plans,
+                cps=args.cps,
+                duration=args.duration,
+                max_calls=args.max_calls,
+                call_limit=args.call_limit,
+                drain_seconds=args.call_limit + 10.0,
+                sample=controller.sample,
+                stop=stop,
+                seed=args.seed,
+            )
+        finally:
+            controller.stop()
+    report = build_report(
+        result,
+        controller.samples,
+        {
+            "flows": str(args.flows),
+            "scenarios": [str(p) for p in scenarios],
+            "cps": args.cps,
+            "duration": args.duration,
+            "max_calls": args.max_calls,
+            "call_limit": args.call_limit,
+            "controller_cores": sorted(controller_cores or []),
+            "generator_cores": sorted(generator_cores or []),
+        },
+    )
+    print(render_table(report))
+    if args.output:
+        Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"ivr: report written to {args.output}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ivr`` command."""
     parser = argparse.ArgumentParser(
@@ -582,6 +674,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --via-esl: play prompts from this cache, as ivr prompts build filled it",
     )
     p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser(
+        "loadtest", help="offer calls at a rate to ivr serve in its own process and measure it"
+    )
+    p.add_argument("flows", metavar="FLOWS_DIR")
+    p.add_argument("--cps", type=float, default=10.0, help="mean calls per second (default 10)")
+    p.add_argument(
+        "--duration", type=float, default=10.0, help="seconds calls are offered (default 10)"
+    )
+    p.add_argument(
+        "--scenario",
+        action="append",
+        metavar="FILE",
+        help="scenario file whose cases script the callers, in turn (repeatable; default: "
+        "the *.test.yaml in FLOWS_DIR)",
+    )
+    p.add_argument("--max-calls", type=int, metavar="M", help="offer at most M calls")
+    p.add_argument(
+        "--call-limit",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="a caller still on the line after this hangs up (default 30)",
+    )
+    p.add_argument("--output", metavar="FILE", help="also write the figures as JSON here")
+    p.add_argument(
+        "--prompt-cache", metavar="DIR", help="the controller's prompt cache (default var/prompts)"
+    )
+    p.add_argument("--seed", type=int, help="seed of the arrival times (default: random)")
+    p.set_defaults(func=cmd_loadtest)
 
     p = sub.add_parser("report", help="report on the call journal (table, CSV or HTML charts)")
     p.add_argument(

@@ -11,6 +11,7 @@ channel hangs up (if ``linger`` was asked), then the final disconnect notice and
 from __future__ import annotations
 
 import logging
+import time
 import uuid as uuidlib
 from collections.abc import Callable
 
@@ -32,6 +33,40 @@ FIRST_COMMAND_SECONDS = 25.0
 """FreeSWITCH drops an outbound connection whose first command does not come within this."""
 _RECV_BYTES = 65536
 _FORMATS = ("plain", "json", "xml")
+AWAITED_EVENTS = frozenset({"DTMF", "CHANNEL_EXECUTE_COMPLETE"})
+"""Events after which the controller's next command is timed (it has to act on them)."""
+
+
+class CommandTimings:
+    """How quickly the controller answered one call, in real seconds (for ``ivr loadtest``).
+
+    Attributes:
+        setup: from the TCP connect to the controller's first command.
+        replies: for each DTMF or CHANNEL_EXECUTE_COMPLETE sent that was the last event before
+            a command, the time from sending it to that command.
+        events: the events sent to the controller.
+    """
+
+    def __init__(self) -> None:
+        self.setup: float | None = None
+        self.replies: list[float] = []
+        self.events = 0
+        self._connected_at: float | None = None
+        self._awaited_at: float | None = None
+
+    def connected(self) -> None:
+        self._connected_at = time.perf_counter()
+
+    def event_sent(self, name: str) -> None:
+        self.events += 1
+        self._awaited_at = time.perf_counter() if name in AWAITED_EVENTS else None
+
+    def command_received(self, at: float) -> None:
+        if self.setup is None and self._connected_at is not None:
+            self.setup = at - self._connected_at
+        elif self._awaited_at is not None:
+            self.replies.append(at - self._awaited_at)
+        self._awaited_at = None
 
 
 class OutboundConnection:
@@ -42,6 +77,7 @@ class OutboundConnection:
         channel: the call's channel; its events come here to be sent.
         record: called with every command the controller sends, as parsed.
         transcript: called with (who, text) for the call's transcript.
+        timings: where the controller's response times go.
     """
 
     def __init__(
@@ -50,8 +86,10 @@ class OutboundConnection:
         channel: SimulatedChannel,
         record: Callable[[esl.ESLCommand], None],
         transcript: Callable[[str, str], None],
+        timings: CommandTimings,
     ) -> None:
         self._sock = sock
+        self.timings = timings
         self._channel = channel
         self._record = record
         self._log = transcript
@@ -85,6 +123,7 @@ class OutboundConnection:
         """Send an event if the controller subscribed to it."""
         if self._events_on and ("ALL" in self._subscribed or name in self._subscribed):
             self._send(esl.encode_event(headers, body))
+            self.timings.event_sent(name)
 
     def close(self) -> None:
         """Send the final disconnect notice and close the socket."""
@@ -146,8 +185,10 @@ class OutboundConnection:
                     data = self._sock.recv(_RECV_BYTES)
                 if not data:
                     break
+                received = time.perf_counter()
                 for command in parser.feed(data):
                     first = False
+                    self.timings.command_received(received)
                     self._handle_safely(command)
                     if not self.open:
                         break

@@ -28,7 +28,7 @@ from ivr.simulator.bridge import AGENT_BEHAVIOURS
 from ivr.simulator.caller import Caller, InteractiveCaller, ScriptedCaller
 from ivr.simulator.channel import LineSettings, SimulatedChannel
 from ivr.simulator.clock import CallClock
-from ivr.simulator.connection import OutboundConnection
+from ivr.simulator.connection import CommandTimings, OutboundConnection
 from ivr.simulator.events import Host, Profile
 
 __all__ = ["SimulatedCall", "SimulatedFreeSWITCH"]
@@ -48,6 +48,7 @@ class SimulatedCall:
             what was played (text and file), keys pressed, ringing, the whisper the agent
             heard, hang-ups, and the simulator's own remarks (``system``).
         commands: every command the controller sent, as FreeSWITCH parsed it.
+        timings: how quickly the controller sent its commands (``CommandTimings``).
     """
 
     def __init__(
@@ -60,6 +61,7 @@ class SimulatedCall:
         self.uuid = uuid
         self.transcript: list[Event] = []
         self.commands: list[ESLCommand] = []
+        self.timings = CommandTimings()
         self._caller = caller
         self._clock = clock
         self._on_event = on_event
@@ -235,6 +237,7 @@ class SimulatedFreeSWITCH:
         reader = None
         try:
             try:
+                call.timings.connected()
                 sock = gsocket.create_connection(self.controller, timeout=CONNECT_TIMEOUT)
             except OSError as error:
                 call._log("system", f"could not connect to the controller: {error}")
@@ -243,7 +246,9 @@ class SimulatedFreeSWITCH:
             sock.settimeout(None)
             # As FreeSWITCH does: small frames must not wait for the controller's ACKs.
             sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
-            connection = OutboundConnection(sock, channel, call.commands.append, call._log)
+            connection = OutboundConnection(
+                sock, channel, call.commands.append, call._log, call.timings
+            )
             reader = gevent.spawn(connection.run)
             channel.run(lambda: connection.connected, connection.wait_until_quiet)
             connection.channel_down()

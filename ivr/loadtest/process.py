@@ -1,0 +1,113 @@
+"""The process under load: started apart from the generator, pinned, and watched through /proc.
+
+``ProcessUnderTest`` starts a server command (``ivr serve`` or a baseline application), waits
+until it listens, and samples its CPU time and resident memory from ``/proc/<pid>/stat`` and
+``/proc/<pid>/status`` while the load runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def split_cores() -> tuple[set[int] | None, set[int] | None]:
+    """(controller's cores, generator's cores): one core each with two or more, else no pinning."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None, None
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None, None
+    return {cores[0]}, set(cores[1:])
+
+
+@dataclass
+class Usage:
+    """One sample of the process's use of the machine."""
+
+    at: float
+    cpu_seconds: float
+    rss_kb: int
+
+
+@dataclass
+class ProcessUnderTest:
+    """A server process under load.
+
+    Args:
+        argv: the command that starts it.
+        port: the loopback port it listens on.
+        cores: the cores to pin it to (None: no pinning).
+        log_path: where its stdout and stderr go.
+    """
+
+    argv: list[str]
+    port: int
+    cores: set[int] | None
+    log_path: Path
+    samples: list[Usage] = field(default_factory=list)
+    _proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start it and wait until it accepts connections."""
+        log = self.log_path.open("wb")
+        self._proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        if self.cores:
+            os.sched_setaffinity(self._proc.pid, self.cores)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"{self.argv[0]} exited at start: {self.output()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"nothing listened on 127.0.0.1:{self.port} within {timeout:g}s")
+
+    def sample(self) -> Usage | None:
+        """Read its CPU seconds and RSS now; None once it is gone."""
+        pid = self._proc.pid
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return None
+        # Fields after the command name, which is in parentheses and may hold spaces.
+        fields = stat.rpartition(")")[2].split()
+        cpu = (int(fields[11]) + int(fields[12])) / _TICKS
+        rss = next(int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:")
+        usage = Usage(time.monotonic(), cpu, rss)
+        self.samples.append(usage)
+        return usage
+
+    def output(self) -> str:
+        """What it printed."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM (a controller drains), then SIGKILL if it does not end in time."""
+        if self._proc is None or self._proc.poll() is not None:
+            return
+        self._proc.send_signal(signal.SIGTERM)
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
