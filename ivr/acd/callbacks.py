@@ -118,16 +118,6 @@ class CallbackResult:
     first_dialed_at: dt.datetime | None = None
     last_ended_at: dt.datetime | None = None
 
-    @property
-    def made(self) -> bool:
-        """The caller's phone was dialed at least once."""
-        return self.attempts > 0
-
-    @property
-    def reached(self) -> bool:
-        """The caller answered and was connected to the agent."""
-        return self.status == "answered"
-
 
 class CallbackDialer(Protocol):
     """Rings an agent for a callback."""
