@@ -114,6 +114,53 @@ def test_every_recorded_message_parses_as_the_trace_index_describes_it(name, fee
         assert got.body == record.get("body", ""), where
 
 
+@needs_traces
+@pytest.mark.parametrize("name", TRACE_NAMES)
+def test_reading_event_headers_one_at_a_time_gives_what_the_full_parse_gives(name):
+    # Events are parsed on demand: each lookup on a fresh message must agree with the full parse.
+    lookups = ESLParser().feed(received(name))
+    full = ESLParser().feed(received(name))
+    for looked_up, parsed in zip(lookups, full, strict=True):
+        if looked_up.event is None:
+            continue
+        every = parsed.event.to_dict()
+        for header, value in every.items():
+            first = value[0] if isinstance(value, list) else value
+            assert looked_up.event.get(header) == first, header
+            assert header in looked_up.event
+        assert looked_up.event.get("No-Such-Header") is None
+        assert "No-Such-Header" not in looked_up.event
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"A: x: y\nB: 2",  # a value holding ": " (not FreeSWITCH-encoded, still valid)
+        b"Event-Name: X\nA: %3A%20decoded\nB: plain",
+        b"A: 1\nA: 2\nB: 3",  # a repeated name: the first value wins
+    ],
+)
+def test_unusual_but_valid_event_lines_read_the_same_by_lookup_and_by_full_parse(block):
+    (looked_up,) = ESLParser().feed(event_frame(block + b"\n\n"))
+    (parsed,) = ESLParser().feed(event_frame(block + b"\n\n"))
+    every = parsed.event.to_dict()
+    for header, value in every.items():
+        assert looked_up.event.get(header) == (value[0] if isinstance(value, list) else value)
+    assert looked_up.event.get("x") is None  # a name searched for must match a whole name
+    assert looked_up.event.get("A: x") is None
+
+
+def test_an_event_line_without_separator_is_refused_even_when_another_line_has_two():
+    # The counts of ": " and of lines agree here, so only the line-by-line parse can tell.
+    with pytest.raises(ESLProtocolError, match="header line 'B' has no ': '"):
+        ESLParser().feed(event_frame(b"A: 1: 2\nB\n\n"))
+
+
+def test_an_event_line_with_an_empty_name_is_refused():
+    with pytest.raises(ESLProtocolError, match="has an empty name"):
+        ESLParser().feed(event_frame(b"A: 1\n: 2\n\n"))
+
+
 def reencode(message: ESLMessage) -> bytes:
     """Rebuild a parsed message with the encoders a simulated FreeSWITCH uses."""
     headers = message.headers

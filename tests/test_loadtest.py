@@ -17,7 +17,7 @@ def test_a_short_load_on_the_example_flows_completes_every_call_and_reports_json
     output = tmp_path / "results.json"
     run = subprocess.run(
         [sys.executable, "-m", "ivr.cli", "loadtest", "flows", "--cps", "5", "--duration", "3"]
-        + ["--call-limit", "10", "--max-calls", "30", "--seed", "8"]
+        + ["--call-limit", "10", "--max-calls", "30", "--seed", "8", "--skip-case", "FILLER"]
         + ["--prompt-cache", str(tmp_path / "prompts"), "--output", str(output)],
         cwd=ROOT,
         capture_output=True,
@@ -40,6 +40,23 @@ def test_a_short_load_on_the_example_flows_completes_every_call_and_reports_json
     assert report["events_per_second"] > 0
     assert set(report["controller"]) >= {"cpu_percent", "rss_kb_peak", "kb_per_call"}
     assert report["controller"]["rss_kb_peak"] > 0
+    # Cases that wait on a slow back end on purpose were left out; the others are ranked.
+    assert report["config"]["skipped_cases_with"] == ["FILLER"]
+    assert report["slowest_cases"]
+    assert all("filler" not in case["case"] for case in report["slowest_cases"])
+    assert "slowest cases (key -> next command)" in run.stdout
+
+
+def test_skipping_every_case_is_refused_with_a_message():
+    run = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "loadtest", "flows", "--skip-case", "a"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "--skip-case left no case to call with" in run.stderr
 
 
 def test_percentiles_are_in_milliseconds_and_empty_when_nothing_was_measured():

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import binascii
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Literal
@@ -73,6 +73,9 @@ _TOKEN = re.compile(r"\S+")
 _EVENT_CONTENT_TYPE = "text/event-plain"
 _SENDMSG_BODY_TYPE = "text/plain"
 _FRAME_END = b"\n\n"
+_MISSING: str = "\x00missing"  # a header value cannot hold a NUL
+# A line holding ": " twice: the fast check of an event block cannot vouch for it.
+_TWO_SEPARATORS = re.compile(": [^\n]*: ")
 
 
 class ESLError(Exception):
@@ -90,53 +93,138 @@ class ESLCommandError(ESLError, ValueError):
     """A command or frame cannot be built from the values given (None, a line break, ...)."""
 
 
-class Headers(dict[str, str]):
+class Headers(Mapping[str, str]):
     """Header values by name in wire order; a repeated name maps to its first value.
 
     FreeSWITCH repeats some headers (``Hangup-Cause`` twice in CHANNEL_HANGUP_COMPLETE);
-    ``get_all``, ``pairs`` and ``to_dict`` keep every occurrence. Treat it as read-only: changing
-    it does not update what those three return.
+    ``get_all``, ``pairs`` and ``to_dict`` keep every occurrence. Read-only.
+
+    An event's headers are parsed on demand: a controller reads a handful of the 80 to 200
+    headers of each event, so ``get`` finds the one asked for in the event's text and decodes
+    only that value; anything that needs them all (iteration, ``len``, ``pairs``, equality)
+    parses the whole block once. Both ways give the same values.
     """
 
-    __slots__ = ("_repeated",)
+    __slots__ = ("_first", "_repeated", "_text")
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
         pairs = list(pairs)
-        super().__init__(pairs)
+        self._text: str | None = None
+        self._first: dict[str, str] | None = dict(pairs)
         self._repeated: list[tuple[str, str]] | None = None
-        if len(self) != len(pairs):
+        if len(self._first) != len(pairs):
             self._keep_first(pairs)
 
     @classmethod
     def _from_columns(cls, names: Sequence[str], values: Sequence[str]) -> Headers:
         """Build from parallel name and value sequences without building pairs first."""
         headers = cls.__new__(cls)
-        dict.__init__(headers, zip(names, values, strict=True))
+        headers._text = None
+        headers._first = dict(zip(names, values, strict=True))
         headers._repeated = None
-        if len(headers) != len(names):
+        if len(headers._first) != len(names):
             headers._keep_first(list(zip(names, values, strict=True)))
+        return headers
+
+    @classmethod
+    def _from_event_text(cls, text: str) -> Headers:
+        """Headers of a serialised event, parsed when asked for; ``text`` is already checked."""
+        headers = cls.__new__(cls)
+        # The leading line break lets every lookup search for "\nName: ", the first header too.
+        headers._text = "\n" + text
+        headers._first = None
+        headers._repeated = None
         return headers
 
     def _keep_first(self, pairs: list[tuple[str, str]]) -> None:
         # dict() kept the last value of a repeated name; FreeSWITCH's own lookup finds the first.
         self._repeated = pairs
+        first = self._first
         for name, value in reversed(pairs):
-            self[name] = value
+            first[name] = value
+
+    def _all(self) -> dict[str, str]:
+        """Every header, parsing the event text the first time it is needed."""
+        if self._first is None:
+            names, values = _split_lines(self._text[1:], "event")
+            values = _decode_values(values)
+            self._first = dict(zip(names, values, strict=True))
+            if len(self._first) != len(names):
+                self._keep_first(list(zip(names, values, strict=True)))
+            self._text = None
+        return self._first
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of ``name``, else ``default``."""
+        if self._first is not None:
+            return self._first.get(name, default)
+        if ": " in name or "\n" in name:
+            return default  # no header name holds these; searching would match inside a line
+        text = self._text
+        start = text.find(f"\n{name}: ")
+        if start < 0:
+            return default
+        start += len(name) + 3
+        end = text.find("\n", start)
+        value = text[start:end] if end >= 0 else text[start:]
+        return percent_decode(value) if "%" in value else value
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name, _MISSING)
+        if value is _MISSING:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name, _MISSING) is not _MISSING
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def keys(self) -> KeysView[str]:
+        """Header names in wire order, each once."""
+        return self._all().keys()
+
+    def items(self) -> ItemsView[str, str]:
+        """``(name, first value)`` in wire order."""
+        return self._all().items()
+
+    def values(self) -> ValuesView[str]:
+        """First values in wire order."""
+        return self._all().values()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            return self._all() == other._all()
+        if isinstance(other, Mapping):
+            return self._all() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking mapping, like dict
+
+    def __repr__(self) -> str:
+        return f"Headers({self._all()!r})"
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name`` in wire order; empty when it is absent."""
+        first = self._all()
         if self._repeated is None:
-            return [self[name]] if name in self else []
+            return [first[name]] if name in first else []
         return [value for key, value in self._repeated if key == name]
 
     def pairs(self) -> list[tuple[str, str]]:
         """Every header as ``(name, value)`` in wire order, repeats included."""
-        return list(self._repeated if self._repeated is not None else self.items())
+        first = self._all()
+        return list(self._repeated if self._repeated is not None else first.items())
 
     def to_dict(self) -> dict[str, str | list[str]]:
         """A plain dict where a repeated name maps to the list of its values (trace-file form)."""
+        first = self._all()
         if self._repeated is None:
-            return dict(self)
+            return dict(first)
         result: dict[str, str | list[str]] = {}
         for name, value in self._repeated:
             if name not in result:
@@ -323,21 +411,51 @@ def _content_length(value: str, where: str) -> int:
 
 
 def _parse_event_block(text: str, where: str) -> Headers:
-    """Parse a serialised event's header lines, percent-decoding the values."""
+    """Check a serialised event's header lines; the values are decoded when they are read."""
+    if _vouched(text):
+        return Headers._from_event_text(text)
     names, values = _split_lines(text, where)
+    return Headers._from_columns(names, _decode_values(values))
+
+
+def _vouched(text: str) -> bool:
+    """True when every line of ``text`` holds exactly one ``": "`` after a non-empty name.
+
+    A few scans in C instead of a loop over lines: as many ``": "`` as lines, none at a line's
+    start and no line with two. False sends the block to the line-by-line parse, which accepts
+    a value holding ``": "`` and names the line at fault otherwise.
+    """
+    return (
+        text.count(": ") == text.count("\n") + 1
+        and not text.startswith(": ")
+        and "\n: " not in text
+        and _TWO_SEPARATORS.search(text) is None
+    )
+
+
+def _decode_values(values: Sequence[str]) -> Sequence[str]:
+    """Percent-decode header values."""
     # One decode call for the whole event: no value holds a NUL (FreeSWITCH values are C
     # strings), so it separates them unless a value carried an encoded %00.
     joined = "\x00".join(values)
-    if "%" in joined:
-        decoded = percent_decode(joined).split("\x00")
-        values = decoded if len(decoded) == len(names) else [unquote(v) for v in values]
-    return Headers._from_columns(names, values)
+    if "%" not in joined:
+        return values
+    decoded = percent_decode(joined).split("\x00")
+    return decoded if len(decoded) == len(values) else [unquote(v) for v in values]
 
 
 def _message_with_body(headers: Headers, event: Headers | None, raw: bytearray) -> ESLMessage:
     content_type = headers.get("Content-Type", "")
     if content_type != _EVENT_CONTENT_TYPE:
         return ESLMessage(content_type, headers, event, raw.decode("utf-8", "replace"))
+    if raw.endswith(_FRAME_END):
+        # Most events have no body of their own: their headers end at the frame's end. Vouched
+        # lines hold no blank line, so the frame's last two bytes are the first blank line.
+        text = raw[:-2].decode("utf-8", "replace")
+        if _vouched(text):
+            event = Headers._from_event_text(text)
+            if "Content-Length" not in event:
+                return ESLMessage(content_type, headers, event)
     cut = raw.find(_FRAME_END)
     if cut < 0:
         raise ESLProtocolError("text/event-plain body has no blank line after its headers")
@@ -406,19 +524,39 @@ def _check_raw_value(value: str, what: str) -> None:
 def _serialize_event(headers: Iterable[tuple[str, str]], body: str | None) -> bytes:
     """Serialise an event as ``switch_event_serialize`` does with URL encoding on."""
     lines = []
-    for name, value in headers:
-        _check_header_name(name)
-        if name == "Content-Length":
-            raise ESLCommandError("do not pass Content-Length: it is computed from the body")
-        if not isinstance(value, str):
-            raise ESLCommandError(f"value of {name} must be a string, not {type(value).__name__}")
-        # An empty value would leave "Name: " on the wire; FreeSWITCH writes _undef_ instead.
-        lines.append(f"{name}: {percent_encode(value) or '_undef_'}\n")
+    cache = _LINE_CACHE
+    for pair in headers:
+        try:
+            line = cache.get(pair)
+        except TypeError:  # an unhashable value: _header_line says what is wrong with it
+            line = None
+        if line is None:
+            line = _header_line(*pair)
+            if len(cache) >= _LINE_CACHE_SIZE:
+                cache.clear()
+            cache[pair] = line
+        lines.append(line)
     if body:
         lines.append(f"Content-Length: {len(body.encode())}\n\n{body}")
     else:
         lines.append("\n")
     return "".join(lines).encode()
+
+
+_LINE_CACHE: dict[tuple[str, str], str] = {}
+"""Encoded header lines by (name, value): a simulated channel repeats its headers in every event,
+and encoding them again was most of what a load generator spent its time on."""
+_LINE_CACHE_SIZE = 100_000
+
+
+def _header_line(name: str, value: str) -> str:
+    _check_header_name(name)
+    if name == "Content-Length":
+        raise ESLCommandError("do not pass Content-Length: it is computed from the body")
+    if not isinstance(value, str):
+        raise ESLCommandError(f"value of {name} must be a string, not {type(value).__name__}")
+    # An empty value would leave "Name: " on the wire; FreeSWITCH writes _undef_ instead.
+    return f"{name}: {percent_encode(value) or '_undef_'}\n"
 
 
 def encode_event(headers: Iterable[tuple[str, str]], body: str | None = None) -> bytes:

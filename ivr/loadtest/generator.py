@@ -14,7 +14,7 @@ import datetime as dt
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gevent
@@ -66,6 +66,8 @@ class LoadResult:
     peak_concurrent: int
     lag: list[float]
     stopped: bool = False
+    plan_of: dict[str, str] = field(default_factory=dict)
+    """The plan (scenario case) each call followed, by call uuid."""
 
 
 def plans_from_scenarios(project: Project, paths: list[Path]) -> list[CallPlan]:
@@ -155,6 +157,7 @@ def run_load(
     started = time.perf_counter()
     next_at = started
     offered = 0
+    plan_of: dict[str, str] = {}
     while not stop.is_set() and (max_calls is None or offered < max_calls):
         next_at += arrivals.expovariate(cps)
         if next_at - started >= duration:
@@ -165,6 +168,7 @@ def run_load(
         call = sim.place_call(
             list(plan.steps), caller=plan.caller, dialed=plan.dialed, start=plan.start
         )
+        plan_of[call.uuid] = plan.name
         offered += 1
         live += 1
         peak = max(peak, live)
@@ -191,4 +195,5 @@ def run_load(
         peak_concurrent=peak,
         lag=lag,
         stopped=stop.is_set(),
+        plan_of=plan_of,
     )

@@ -89,7 +89,27 @@ def build_report(result: LoadResult, samples: list[Usage], config: dict) -> dict
         "seconds": round(result.total_seconds, 2),
         "controller": _usage(samples, result.peak_concurrent),
         "generator_loop_lag_ms": percentiles_ms(result.lag),
+        "slowest_cases": _slowest_cases(result),
     }
+
+
+def _slowest_cases(result: LoadResult, keep: int = 5) -> list[dict]:
+    """The scenario cases whose key -> next command waits were longest, slowest first.
+
+    A case whose flow waits on purpose (a slow data source, a filler after 800 ms) shows here,
+    so a high percentile can be told apart from the controller being slow.
+    """
+    replies: dict[str, list[float]] = {}
+    for call in result.calls:
+        name = result.plan_of.get(call.uuid)
+        if name is not None:
+            replies.setdefault(name, []).extend(call.timings.replies)
+    ranked = sorted(
+        ((name, percentiles_ms(values)) for name, values in replies.items() if values),
+        key=lambda item: item[1]["max"],
+        reverse=True,
+    )
+    return [{"case": name, **figures} for name, figures in ranked[:keep]]
 
 
 def _lookup(report: dict, key: str):
@@ -127,4 +147,12 @@ def render_table(report: dict) -> str:
     row("controller RSS KB (start)", "controller.rss_kb_start")
     row("controller RSS KB (peak)", "controller.rss_kb_peak")
     row("controller KB per call at peak", "controller.kb_per_call")
-    return tabulate(rows, headers=("figure", "value", "target", "met"))
+    table = tabulate(rows, headers=("figure", "value", "target", "met"))
+    slowest = report.get("slowest_cases") or []
+    if not slowest:
+        return table
+    cases = tabulate(
+        [(case["case"], case["count"], case["p50"], case["p99"], case["max"]) for case in slowest],
+        headers=("slowest cases (key -> next command)", "replies", "p50 ms", "p99 ms", "max ms"),
+    )
+    return f"{table}\n\n{cases}"

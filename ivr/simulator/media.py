@@ -79,11 +79,37 @@ def _tone_seconds(script: str) -> float | None:
     return sum(segments) * max(repeat, 1)
 
 
+_PIECES: dict[tuple[str, str], tuple[tuple[int, int], Piece]] = {}
+"""Files already read, by (path, target), with the change times of the file and its words: a
+load generator plays the same prompts thousands of times."""
+_PIECES_SIZE = 10_000
+
+
+def _changed(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
 def _file_piece(path: Path, given: str) -> Piece | None:
     if not path.is_file():
         if path.suffix or not path.with_suffix(".wav").is_file():
             return None
         path = path.with_suffix(".wav")
+    key = (str(path), given)
+    changed = (_changed(path), _changed(path.with_suffix(".txt")))
+    known = _PIECES.get(key)
+    if known is not None and known[0] == changed:
+        return known[1]
+    piece = _read_file_piece(path, given)
+    if len(_PIECES) >= _PIECES_SIZE:
+        _PIECES.clear()
+    _PIECES[key] = changed, piece
+    return piece
+
+
+def _read_file_piece(path: Path, given: str) -> Piece:
     words_file = path.with_suffix(".txt")
     text = words_file.read_text(encoding="utf-8").strip() if words_file.is_file() else path.stem
     try:
