@@ -62,7 +62,8 @@ def main() -> None:
     headers = real_execute_complete()
     frame = padded_frame(headers)
     stream = frame * events
-    header_count = frame.count(b"\n") - 3  # the outer block's two lines and two blank lines
+    # The outer block's two lines and its blank line, and the event's own blank line.
+    header_count = frame.count(b"\n") - 4
     print(
         f"frame: {len(frame)} bytes, {header_count} event headers ({len(headers)} in the real "
         f"event); {events} events, {len(stream) / 1e6:.1f} MB"

@@ -457,6 +457,8 @@ def test_several_frames_in_one_read_come_out_in_order():
         (event_frame(b"A: 1\n\nextra"), "no Content-Length"),
         (event_frame(b"A: 1\nContent-Length: 9\n\nshort"), "Content-Length 9 but 5 bytes"),
         (event_frame(b"A: 1\nContent-Length: x\n\nshort"), "non-numeric Content-Length 'x'"),
+        (event_frame(b"A: 1\nContent-Length: 5\n\n"), "Content-Length 5 but 0 bytes"),
+        (event_frame(b"Content-Length: 5\n\n"), "Content-Length 5 but 0 bytes"),
     ],
 )
 def test_malformed_frames_raise_protocol_error_saying_what_was_wrong(stream, complaint):

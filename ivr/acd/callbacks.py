@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -182,7 +183,16 @@ class CallbackService:
         return self._quiet.wait(timeout)
 
     def _notifier(self, entry: Waiting) -> Callable[[], None]:
-        return lambda: self._offered(entry)
+        # The entry keeps its notifier: a strong reference back would be a cycle that outlives
+        # the callback until a full collection (see ivr/gc_policy.py).
+        ref = weakref.ref(entry)
+
+        def notify() -> None:
+            waiting = ref()
+            if waiting is not None:
+                self._offered(waiting)
+
+        return notify
 
     def _offered(self, entry: Waiting) -> None:
         assert entry.callback is not None

@@ -245,6 +245,9 @@ class DataSource:
             ) from None
         finally:
             timer.close()
+            # The timer is the exception raised through this frame; keeping it in a local would
+            # make a cycle (timer -> traceback -> frame -> timer) that only a full collection frees.
+            del timer
 
 
 _threads: ThreadPool | None = None

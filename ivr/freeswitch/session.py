@@ -45,7 +45,7 @@ class OutboundSession:
         self.hungup = Event()
         self.hangup_cause = ""
         self.closed = Event()
-        self.last_event_time: dt.datetime | None = None
+        self._last_stamp: str | None = None
         self._parser = esl.ESLParser()
         self._replies: collections.deque[AsyncResult] = collections.deque()
         self._executions: dict[str, AsyncResult] = {}
@@ -187,6 +187,9 @@ class OutboundSession:
             # A close without CHANNEL_HANGUP is a lost connection, not a caller's hang-up: the
             # waiting command fails with SessionClosed and the call ends as an error.
             self._shutdown()
+            # The hooks are the channel's methods and the channel holds this session: no event
+            # comes any more, so let the call's objects go without waiting for the collector.
+            self._event_hooks.clear()
 
     def _dispatch(self, message: esl.ESLMessage) -> None:
         kind = message.content_type
@@ -220,6 +223,14 @@ class OutboundSession:
             self.hungup.set()
 
     def _note_time(self, headers: esl.Headers) -> None:
+        # Kept as received: most events' times are never asked for.
         stamp = headers.get("Event-Date-Timestamp")
         if stamp and stamp.isdigit():
-            self.last_event_time = dt.datetime.fromtimestamp(int(stamp) / 1e6, dt.UTC)
+            self._last_stamp = stamp
+
+    @property
+    def last_event_time(self) -> dt.datetime | None:
+        """FreeSWITCH's clock at the latest event (``Event-Date-Timestamp``); None before any."""
+        if self._last_stamp is None:
+            return None
+        return dt.datetime.fromtimestamp(int(self._last_stamp) / 1e6, dt.UTC)

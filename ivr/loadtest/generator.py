@@ -68,6 +68,8 @@ class LoadResult:
     stopped: bool = False
     plan_of: dict[str, str] = field(default_factory=dict)
     """The plan (scenario case) each call followed, by call uuid."""
+    unfinished_cases: dict[str, int] = field(default_factory=dict)
+    """How many calls of each plan were cut off."""
 
 
 def plans_from_scenarios(project: Project, paths: list[Path]) -> list[CallPlan]:
@@ -178,6 +180,10 @@ def run_load(
     while live and not stop.is_set() and time.perf_counter() < deadline:
         stop.wait(0.1)
     cut = {call.uuid for call in sim.calls if not call.done}
+    unfinished_cases: dict[str, int] = {}
+    for call_uuid in cut:
+        name = plan_of.get(call_uuid, "?")
+        unfinished_cases[name] = unfinished_cases.get(name, 0) + 1
     sim.close()
     done.set()
     gevent.joinall(helpers, timeout=2.0)
@@ -190,6 +196,7 @@ def run_load(
         calls=list(sim.calls),
         failures=failures,
         unfinished=len(cut),
+        unfinished_cases=unfinished_cases,
         offering_seconds=offering,
         total_seconds=time.perf_counter() - started,
         peak_concurrent=peak,

@@ -76,6 +76,7 @@ def build_report(result: LoadResult, samples: list[Usage], config: dict) -> dict
         },
         "failed_percent": round(100.0 * failed / len(calls), 4) if calls else 0.0,
         "failures": result.failures,
+        "unfinished_cases": result.unfinished_cases,
         "achieved_cps": round(len(calls) / result.offering_seconds, 2)
         if result.offering_seconds
         else 0.0,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,7 +61,9 @@ class CallLogAdapter(logging.LoggerAdapter):
     """Prefixes log lines with the call id and the current ``node:type`` so one call greps."""
 
     def process(self, msg: str, kwargs: Any) -> tuple[str, Any]:
-        call: Call = self.extra["call"]
+        call: Call | None = self.extra["call"]()
+        if call is None:
+            return msg, kwargs
         where = f" {call.current.name}:{call.current.type_name}" if call.current else ""
         return f"[{call.info.call_id}{where}] {msg}", kwargs
 
@@ -113,7 +116,9 @@ class Call:
         self.pending_digits = ""
         self.answered = False
         self.current: Node | None = None
-        self.log = CallLogAdapter(log, {"call": self})
+        # A weak reference: the call would otherwise hold itself through its logger, and a
+        # finished call must be freed as soon as its last reference goes (see ivr/gc_policy.py).
+        self.log = CallLogAdapter(log, {"call": weakref.ref(self)})
         self.record = CallRecord(
             call_id=self.info.call_id,
             caller=self.info.caller,
@@ -193,7 +198,9 @@ class Call:
             label = node.run(self)
         except (NodeError, TemplateError, SayAsError) as exc:
             visit.detail = str(exc)
-            self.log.warning("node failed: %s", exc)
+            # The text, not the exception: a log record kept by a handler must not keep the
+            # exception's frames, and with them the call, alive.
+            self.log.warning("node failed: %s", visit.detail)
             if "error" in node.edges:
                 return "error"
             if flow.on_error and flow.on_error != node.name:
@@ -354,10 +361,15 @@ class Call:
         finally:
             if not job.ready():
                 job.kill(block=False)
-        done, value = outcome[0]
+        # Taken out of the list, and dropped once raised: the exception's traceback holds the
+        # frames that hold it, a cycle that would keep the call's objects until a full collection.
+        done, value = outcome.pop()
         if done:
             return value
-        raise value
+        try:
+            raise value
+        finally:
+            del value
 
     def collect(
         self,

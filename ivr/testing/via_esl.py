@@ -67,6 +67,7 @@ class EslRunner:
     def close(self) -> None:
         self.controller.drain(timeout=5)
         self._tmp.cleanup()
+        self._finished = None
 
     def _ended(self, call: Call) -> None:
         if self._finished is not None:
