@@ -416,6 +416,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         plans_from_scenarios,
         render_table,
         run_load,
+        serve_command,
         split_cores,
     )
 
@@ -440,12 +441,9 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     port = free_port()
     flows = Path(args.flows).resolve()
     with tempfile.TemporaryDirectory(prefix="ivr-loadtest-") as tmp:
-        serve = [sys.executable, "-m", "ivr.cli", "serve", str(flows)]
-        serve += ["--listen", f"127.0.0.1:{port}", "--api", "off"]
-        serve += ["--journal", f"{tmp}/journal.sqlite", "--store", f"{tmp}/acd.sqlite"]
-        serve += ["--recordings", f"{tmp}/recordings", "--sounds", str(flows.parent / "sounds")]
-        if args.prompt_cache:
-            serve += ["--prompt-cache", args.prompt_cache]
+        serve = serve_command(
+            flows, port, Path(tmp), prompt_cache=args.prompt_cache, log_level=args.controller_log
+        )
         controller = ProcessUnderTest(serve, port, controller_cores, Path(tmp) / "serve.log")
         try:
             controller.start()
@@ -490,6 +488,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
             "duration": args.duration,
             "max_calls": args.max_calls,
             "call_limit": args.call_limit,
+            "controller_log": args.controller_log,
             "controller_cores": sorted(controller_cores or []),
             "generator_cores": sorted(generator_cores or []),
         },
@@ -731,6 +730,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--prompt-cache", metavar="DIR", help="the controller's prompt cache (default var/prompts)"
     )
     p.add_argument("--seed", type=int, help="seed of the arrival times (default: random)")
+    p.add_argument(
+        "--controller-log",
+        choices=["quiet", "info", "debug"],
+        default="info",
+        help="how much the controller logs (default info, as operators run it with -v)",
+    )
     p.set_defaults(func=cmd_loadtest)
 
     p = sub.add_parser("report", help="report on the call journal (table, CSV or HTML charts)")

@@ -1,4 +1,5 @@
 import logging
+import time
 import uuid
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from gevent import socket
 from ivr.flow.compiler import load_project
 from ivr.freeswitch import esl
 from ivr.freeswitch.server import Controller
+from ivr.freeswitch.session import OutboundSession
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.memory import Step
 from ivr.runtime.record import OUTCOMES
@@ -111,6 +113,54 @@ def test_fifty_calls_go_on_while_peers_send_garbage_truncate_frames_or_vanish(co
         assert record.outcome == "error"
     assert any(bad[0].value in m and "malformed frame" in m for m in caplog.messages)
     assert any(bad[1].value in m and "inside a frame" in m for m in caplog.messages)
+
+
+def test_hanging_up_returns_only_once_the_channel_is_down():
+    # FreeSWITCH accepts a hangup at once and hangs up a moment later; an exit sent in between
+    # would hand the live call back to the dialplan (socket_resume: the fallback operators).
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours)
+    parser = esl.ESLCommandParser()
+    received: list[tuple[str, float]] = []
+
+    def freeswitch() -> None:
+        while True:
+            data = theirs.recv(65536)
+            if not data:
+                return
+            for command in parser.feed(data):
+                received.append((command.headers.get("call-command") or command.name, now()))
+                if command.name == "connect":
+                    theirs.sendall(
+                        esl.encode_connect_reply(
+                            [("Event-Name", "CHANNEL_DATA"), ("Unique-ID", "u1")]
+                        )
+                    )
+                    continue
+                theirs.sendall(esl.encode_command_reply("+OK"))
+                if command.headers.get("call-command") == "hangup":
+                    gevent.sleep(0.3)
+                    theirs.sendall(
+                        esl.encode_event(
+                            [
+                                ("Event-Name", "CHANNEL_HANGUP"),
+                                ("Unique-ID", "u1"),
+                                ("Hangup-Cause", "NORMAL_CLEARING"),
+                            ]
+                        )
+                    )
+
+    now = time.monotonic
+    peer = gevent.spawn(freeswitch)
+    session.start()
+    began = now()
+    session.hangup("NORMAL_CLEARING")
+    assert now() - began >= 0.3
+    assert session.hungup.is_set() and session.hangup_cause == "NORMAL_CLEARING"
+    session.close()
+    peer.join(timeout=5)
+    names = [name for name, _ in received]
+    assert names == ["connect", "myevents", "linger", "hangup", "exit"]
 
 
 def test_calls_beyond_the_limit_are_refused_and_the_others_go_on(project, tmp_path):

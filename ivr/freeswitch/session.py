@@ -28,6 +28,8 @@ CONNECT_TIMEOUT = 10.0
 """Seconds to wait for FreeSWITCH's reply to ``connect`` before giving up on the call."""
 REPLY_TIMEOUT = 30.0
 """Seconds to wait for a command reply; FreeSWITCH answers in milliseconds."""
+HANGUP_TIMEOUT = 5.0
+"""Seconds to wait for the channel to go down after ``hangup`` was accepted."""
 
 
 class SessionClosed(ChannelError):
@@ -140,10 +142,19 @@ class OutboundSession:
             self._executions.pop(event_uuid, None)
 
     def hangup(self, cause: str) -> None:
-        """Hang the channel up (a no-op when it is already down)."""
+        """Hang the channel up and wait until it is down (a no-op when it already is).
+
+        FreeSWITCH answers ``+OK`` at once and hangs up a moment later. Leaving before then
+        (``exit``) would hand a live call back to the dialplan (``socket_resume``), which sends
+        it to the fallback operators, so this waits for CHANNEL_HANGUP, for a while at most.
+        """
         if self.hungup.is_set() or self.closed.is_set():
             return
         self._command(esl.sendmsg_hangup(cause))
+        if not self.hungup.wait(HANGUP_TIMEOUT):
+            log.warning(
+                "[%s] no CHANNEL_HANGUP within %gs of hanging up", self.uuid, HANGUP_TIMEOUT
+            )
 
     # ------------------------------------------------------------------ reading
 

@@ -7,7 +7,7 @@ through the simulated FreeSWITCH in real time, callers scripted from scenario ca
 """
 
 from ivr.loadtest.generator import CallPlan, LoadResult, plans_from_scenarios, run_load
-from ivr.loadtest.process import ProcessUnderTest, free_port, split_cores
+from ivr.loadtest.process import ProcessUnderTest, free_port, serve_command, split_cores
 from ivr.loadtest.report import TARGETS, build_report, render_table
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "plans_from_scenarios",
     "render_table",
     "run_load",
+    "serve_command",
     "split_cores",
 ]

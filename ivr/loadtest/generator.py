@@ -39,6 +39,8 @@ FAILURE_SIGNS = (
     "the simulated call failed",
     "closed the connection before 'connect'",
     "has no application",
+    # The controller left without hanging up: FreeSWITCH would resume the dialplan (fallback).
+    "the controller let go of the call",
 )
 """Simulator remarks (``system`` transcript lines) that mean the call failed."""
 

@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,40 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def serve_command(
+    flows: Path,
+    port: int,
+    workdir: Path,
+    *,
+    prompt_cache: str | None = None,
+    sounds: Path | None = None,
+    log_level: str = "info",
+) -> list[str]:
+    """The ``ivr serve`` command a load test measures.
+
+    It listens on loopback at ``port``, keeps its journal, agent store and recordings in
+    ``workdir`` and plays recordings from ``sounds`` (default: the ``sounds`` folder beside
+    ``flows``).
+
+    Args:
+        flows: the flows folder.
+        port: where it listens.
+        workdir: a scratch folder for what it writes.
+        prompt_cache: its prompt cache (None: ``ivr serve``'s default).
+        sounds: its recordings folder.
+        log_level: ``quiet``, ``info`` (a line per call event, as operators run it) or ``debug``.
+    """
+    verbosity = {"quiet": [], "info": ["-v"], "debug": ["-vv"]}[log_level]
+    serve = [sys.executable, "-m", "ivr.cli", *verbosity, "serve", str(flows)]
+    serve += ["--listen", f"127.0.0.1:{port}", "--api", "off"]
+    serve += ["--journal", f"{workdir}/journal.sqlite", "--store", f"{workdir}/acd.sqlite"]
+    sounds = sounds if sounds is not None else flows.parent / "sounds"
+    serve += ["--recordings", f"{workdir}/recordings", "--sounds", str(sounds)]
+    if prompt_cache:
+        serve += ["--prompt-cache", prompt_cache]
+    return serve
 
 
 def split_cores() -> tuple[set[int] | None, set[int] | None]:
