@@ -184,6 +184,10 @@ class Headers(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._all())
 
+    def __bool__(self) -> bool:
+        # An event block is never empty; asking must not parse it.
+        return self._first is None or bool(self._first)
+
     def keys(self) -> KeysView[str]:
         """Header names in wire order, each once."""
         return self._all().keys()

@@ -238,7 +238,7 @@ class SimulatedFreeSWITCH:
         try:
             try:
                 call.timings.connected()
-                sock = gsocket.create_connection(self.controller, timeout=CONNECT_TIMEOUT)
+                sock = _connect(self.controller, CONNECT_TIMEOUT)
             except OSError as error:
                 call._log("system", f"could not connect to the controller: {error}")
                 channel.hangup("NORMAL_CLEARING")
@@ -276,3 +276,22 @@ def _checked_agents(agents: Mapping[str, str]) -> dict[str, str]:
             f"unknown phone behaviour(s) {bad}; expected one of {', '.join(AGENT_BEHAVIOURS)}"
         )
     return dict(agents)
+
+
+def _connect(address: tuple[str, int], timeout: float) -> gsocket.socket:
+    """Connect to the controller; a numeric address skips the resolver's thread pool."""
+    host = address[0]
+    for family in (gsocket.AF_INET, gsocket.AF_INET6):
+        try:
+            gsocket.inet_pton(family, host)
+        except OSError:
+            continue
+        sock = gsocket.socket(family, gsocket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    return gsocket.create_connection(address, timeout=timeout)
