@@ -31,13 +31,13 @@ from collections import Counter as Tally
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from gevent.pywsgi import WSGIServer
 from prometheus_client import CollectorRegistry, Counter, ProcessCollector, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ivr.acd import STATES
 from ivr.runtime.record import OUTCOMES
+from ivr.wsgi import HttpServer
 
 if TYPE_CHECKING:
     from ivr.freeswitch.server import Controller
@@ -107,7 +107,7 @@ class ControllerMetrics(Collector):
         self.registry.register(self)
         self.registry.register(PROMPT_CACHE.counter)
         ProcessCollector(registry=self.registry)
-        self._server: WSGIServer | None = None
+        self._server: HttpServer | None = None
 
     def call_ended(self, call: Call) -> None:
         """Count a finished call by its outcome (the controller's ``on_call_end``)."""
@@ -188,7 +188,7 @@ class ControllerMetrics(Collector):
                 return [b"metrics are at /metrics\n"]
             return metrics(environ, start_response)
 
-        self._server = WSGIServer(address, app, log=None)
+        self._server = HttpServer(address, app, log=None)
         self._server.start()
 
     @property

@@ -13,10 +13,12 @@ from pathlib import Path
 import gevent
 import pytest
 from flowkit import build, call, hear, press, said
+from gevent import socket as gsocket
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from ivr.data import DataSourceError
 from ivr.flow.compiler import load_project
+from ivr.wsgi import HttpServer
 
 
 @dataclass
@@ -432,3 +434,25 @@ def test_filler_plays_while_the_api_is_slow(tmp_path, backend):
     result = call(project, press("1234"), hear("One moment please"), hear("Blocked"))
     assert result.passed, result.report()
     assert said(result)[-2:] == ["One moment please.", "Blocked, reference R-1."]
+
+
+def test_ivr_http_servers_send_each_reply_without_waiting_for_the_clients_acknowledgement():
+    """gevent writes headers and body apart; with Nagle on, the body waited 40 ms for an ACK."""
+    listener = gsocket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = gsocket.create_connection(listener.getsockname())
+    served, address = listener.accept()
+    nodelay = []
+
+    def app(environ, start_response):
+        nodelay.append(served.getsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    HttpServer(listener, app, log=None).handle(served, address)
+    assert client.recv(4096).startswith(b"HTTP/1.1 200 OK")
+    assert nodelay == [1]
+    client.close()
+    listener.close()

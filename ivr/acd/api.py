@@ -17,11 +17,10 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from gevent.pywsgi import WSGIServer
-
 from ivr.acd.center import ContactCenter
 from ivr.acd.control import ACTIONS, change
 from ivr.acd.pool import StateError, UnknownAgent
+from ivr.wsgi import HttpServer
 
 log = logging.getLogger("ivr.acd")
 
@@ -108,7 +107,7 @@ def _body(environ: dict) -> dict:
     return body
 
 
-def serve_api(center: ContactCenter, address: tuple[str, int]) -> WSGIServer:
+def serve_api(center: ContactCenter, address: tuple[str, int]) -> HttpServer:
     """Start the API on ``address``, which must be a loopback address; returns the server.
 
     Raises:
@@ -117,6 +116,6 @@ def serve_api(center: ContactCenter, address: tuple[str, int]) -> WSGIServer:
     host = "127.0.0.1" if address[0] == "localhost" else address[0]
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError(f"the API listens on loopback only, not {address[0]}")
-    server = WSGIServer((host, address[1]), AgentApi(center), log=None, error_log=log)
+    server = HttpServer((host, address[1]), AgentApi(center), log=None, error_log=log)
     server.start()
     return server

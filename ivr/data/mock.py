@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import gevent
-from gevent.pywsgi import WSGIServer
 
 from ivr.flow.fields import (
     INVALID,
@@ -41,6 +40,7 @@ from ivr.flow.fields import (
     check_options,
 )
 from ivr.flow.source import Diagnostics, LDict, Mark, SourceCache, load_yaml
+from ivr.wsgi import HttpServer
 
 log = logging.getLogger("ivr.data.mock")
 
@@ -103,13 +103,13 @@ class MockService:
     def __init__(self, path: Path, responses: list[CannedResponse]) -> None:
         self.path = path
         self.responses = responses
-        self._server: WSGIServer | None = None
+        self._server: HttpServer | None = None
 
     @property
     def origin(self) -> str:
         """``http://127.0.0.1:PORT``, starting the server if it is not running yet."""
         if self._server is None:
-            server = WSGIServer(("127.0.0.1", 0), self._app, log=None, error_log=None)
+            server = HttpServer(("127.0.0.1", 0), self._app, log=None, error_log=None)
             server.start()
             self._server = server
             log.warning(
