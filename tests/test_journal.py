@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 import sqlite3
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -353,6 +354,40 @@ def test_a_full_queue_makes_only_the_finishing_call_wait_and_loses_nothing():
     writer.close()
     ticker.kill()
     assert journal.stored == [f"call-{n}" for n in range(6)]
+
+
+class BatchJournal(HeldJournal):
+    """A journal that remembers the size of each batch it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release.set()
+        self.batches: list[int] = []
+
+    def write(self, entries):
+        self.batches.append(len(entries))
+        super().write(entries)
+
+
+def test_calls_ending_together_are_written_in_one_transaction():
+    journal = BatchJournal()
+    writer = JournalWriter(journal)
+    for n in range(20):
+        writer.submit(JournalEntry(record(f"call-{n}")))
+        time.sleep(0.001)  # calls end a moment apart, as under load
+    writer.flush()
+    assert journal.batches == [20]
+    writer.close()
+    assert journal.stored == [f"call-{n}" for n in range(20)]
+
+
+def test_closing_the_writer_does_not_wait_for_entries_to_gather():
+    journal = BatchJournal()
+    writer = JournalWriter(journal, linger=60)
+    writer.submit(JournalEntry(record("last")))
+    with gevent.Timeout(5):
+        writer.close()
+    assert journal.stored == ["last"]
 
 
 class FlakyJournal(HeldJournal):

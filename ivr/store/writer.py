@@ -43,6 +43,13 @@ BATCH = 500
 """Most entries written in one transaction."""
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 """Pauses between attempts at a batch the store could not take; the last one repeats."""
+LINGER = 0.05
+"""Seconds the thread lets entries gather after the first one before it writes them.
+
+The thread shares the interpreter lock with the calls: each time it wakes it takes the lock
+from them, and a call that then wants it back waits up to the switch interval. Waking once per
+finished call (100 times a second at 100 calls per second) put up to 90 ms on a caller's next
+prompt under load; waking every 50 ms writes the same entries in fewer transactions."""
 ATTEMPTS_WHEN_CLOSING = 3
 """When closing, a batch that still fails after this many attempts is given up (and logged)."""
 
@@ -56,11 +63,20 @@ class JournalWriter:
         journal: the store; from now on only the writer's thread uses it.
         capacity: entries that may wait to be written.
         batch: most entries per transaction.
+        linger: seconds entries gather before a write (cut short when the writer closes).
     """
 
-    def __init__(self, journal: Journal, *, capacity: int = CAPACITY, batch: int = BATCH) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        capacity: int = CAPACITY,
+        batch: int = BATCH,
+        linger: float = LINGER,
+    ) -> None:
         self.journal = journal
         self.batch = batch
+        self.linger = linger
         self.written = 0
         """Call entries written (callback entries are counted in ``callbacks_written``)."""
         self.callbacks_written = 0
@@ -148,6 +164,8 @@ class JournalWriter:
     def _run(self) -> None:
         while True:
             items = [self._queue.get()]
+            if items[0] is not _STOP:
+                self._closing.wait(self.linger)
             while len(items) < self.batch:
                 try:
                     items.append(self._queue.get_nowait())
