@@ -12,6 +12,7 @@ from ivr.freeswitch import esl
 from ivr.freeswitch.server import Controller
 from ivr.freeswitch.session import OutboundSession
 from ivr.prompts.files import PromptFiles
+from ivr.runtime.channel import CallerHungUp
 from ivr.runtime.memory import Step
 from ivr.runtime.record import OUTCOMES
 from ivr.simulator import SimulatedFreeSWITCH
@@ -161,6 +162,45 @@ def test_hanging_up_returns_only_once_the_channel_is_down():
     peer.join(timeout=5)
     names = [name for name, _ in received]
     assert names == ["connect", "myevents", "linger", "hangup", "exit"]
+
+
+def test_an_application_sent_as_the_caller_hangs_up_ends_the_call_instead_of_waiting_forever():
+    # FreeSWITCH answers +OK to a sendmsg that reaches a channel already down and never runs it
+    # (fs-traces caller_hangup_late_cmd); with linger it keeps the socket open. Under load the
+    # command and the hang-up cross: the call must end, not wait for a completion never sent.
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours)
+    parser = esl.ESLCommandParser()
+
+    def event(name: str) -> bytes:
+        return esl.encode_event(
+            [("Event-Name", name), ("Unique-ID", "u1"), ("Hangup-Cause", "NORMAL_CLEARING")]
+        )
+
+    def freeswitch() -> None:
+        while True:
+            data = theirs.recv(65536)
+            if not data:
+                return
+            for command in parser.feed(data):
+                if command.name == "connect":
+                    reply = [("Event-Name", "CHANNEL_DATA"), ("Unique-ID", "u1")]
+                    theirs.sendall(esl.encode_connect_reply(reply))
+                    continue
+                if command.headers.get("call-command") == "execute":
+                    # The caller hung up just before this command was read.
+                    theirs.sendall(event("CHANNEL_HANGUP") + event("CHANNEL_HANGUP_COMPLETE"))
+                    theirs.sendall(esl.encode_linger_notice("u1", "sofia/internal/1001"))
+                theirs.sendall(esl.encode_command_reply("+OK"))
+
+    peer = gevent.spawn(freeswitch)
+    session.start()
+    with gevent.Timeout(5, AssertionError("the call waited for a completion never sent")):
+        with pytest.raises(CallerHungUp):
+            session.execute("playback", "/sounds/welcome.wav")
+    assert session.hungup.is_set() and session.hangup_cause == "NORMAL_CLEARING"
+    session.close()
+    peer.join(timeout=5)
 
 
 def test_calls_beyond_the_limit_are_refused_and_the_others_go_on(project, tmp_path):

@@ -91,8 +91,12 @@ class OutboundSession:
         failure = SessionClosed("the connection to FreeSWITCH is closed")
         while self._replies:
             self._replies.popleft().set_exception(failure)
+        self._end_executions(CallerHungUp if self.hungup.is_set() else lambda: failure)
+
+    def _end_executions(self, error) -> None:
+        """Fail every execution still waiting for its CHANNEL_EXECUTE_COMPLETE with ``error()``."""
         for pending in list(self._executions.values()):
-            pending.set_exception(CallerHungUp() if self.hungup.is_set() else failure)
+            pending.set_exception(error())
         self._executions.clear()
 
     # ------------------------------------------------------------------ commands
@@ -225,6 +229,11 @@ class OutboundSession:
                 waiter.set(message)
         elif name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"):
             self._mark_hungup(event.get("Hangup-Cause", ""))
+            if name == "CHANNEL_HANGUP_COMPLETE":
+                # Applications running at the hang-up complete before this event. One sent as
+                # the caller hung up gets +OK and never runs, and with linger the socket stays
+                # open: without this its call would wait forever (found under load).
+                self._end_executions(CallerHungUp)
         for hook in self._event_hooks:
             hook(message)
 
