@@ -39,7 +39,7 @@ from tabulate import tabulate
 
 from ivr.flow.compiler import Project, load_project
 from ivr.flow.prompts import Prompt, SoundPart
-from ivr.gc_policy import collect_for_serving, full_collection
+from ivr.gc_policy import collect_for_measuring, full_collection
 from ivr.loadtest import (
     CallPlan,
     ProcessUnderTest,
@@ -277,7 +277,7 @@ def main() -> int:
             os.sched_setaffinity(0, generator_cores)
         # The generator times the servers: a full collection in it would read as their latency
         # (as ivr loadtest does).
-        collect_for_serving()
+        collect_for_measuring()
         for name in SERVERS:
             if stop.is_set():
                 break

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ivr.flow.compiler import SCENARIO_SUFFIX, flow_files, flow_json_schema, load_project
 from ivr.flow.graph import to_dot, to_mermaid
-from ivr.gc_policy import FULL_EVERY_DEFAULT, collect_for_serving
+from ivr.gc_policy import FULL_EVERY_DEFAULT, collect_for_measuring, collect_for_serving
 from ivr.nodes.registry import default_registry
 from ivr.testing.runner import run_scenario_files
 from ivr.testing.scenario import load_scenario
@@ -452,7 +452,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         if generator_cores:
             os.sched_setaffinity(0, generator_cores)
         # The generator times the controller: a full collection here would read as its latency.
-        collect_for_serving()
+        collect_for_measuring()
         stop = Event()
         gevent.signal_handler(signal.SIGINT, stop.set)
         print(

@@ -7,7 +7,7 @@ import gevent
 import pytest
 
 from ivr.cli import main
-from ivr.gc_policy import collect_for_serving
+from ivr.gc_policy import collect_for_measuring, collect_for_serving, full_collection
 
 
 @pytest.fixture
@@ -62,6 +62,19 @@ def test_zero_keeps_pythons_own_collection_policy(restore_gc):
     assert collect_for_serving(full_every=0) is None
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_a_load_generator_never_pauses_for_a_full_collection_until_it_asks(restore_gc):
+    collect_for_measuring()
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[2] >= 2**31 - 1
+    kept = _old_cycle()
+    for _ in range(3):
+        gc.collect(1)
+    gevent.sleep(0.1)
+    assert kept() is not None  # no timer, no automatic full collection
+    freed, _ = full_collection()
+    assert freed >= 1 and kept() is None
 
 
 def test_serve_refuses_a_negative_collection_interval(capsys):
