@@ -116,43 +116,51 @@ def test_fifty_calls_go_on_while_peers_send_garbage_truncate_frames_or_vanish(co
     assert any(bad[1].value in m and "inside a frame" in m for m in caplog.messages)
 
 
-def test_hanging_up_returns_only_once_the_channel_is_down():
-    # FreeSWITCH accepts a hangup at once and hangs up a moment later; an exit sent in between
-    # would hand the live call back to the dialplan (socket_resume: the fallback operators).
-    ours, theirs = socket.socketpair()
-    session = OutboundSession(ours)
-    parser = esl.ESLCommandParser()
-    received: list[tuple[str, float]] = []
+def _hangup_event(name: str) -> bytes:
+    return esl.encode_event(
+        [("Event-Name", name), ("Unique-ID", "u1"), ("Hangup-Cause", "NORMAL_CLEARING")]
+    )
 
-    def freeswitch() -> None:
+
+def _freeswitch_peer(theirs, answer, seen: list[str] | None = None) -> gevent.Greenlet:
+    """A FreeSWITCH end of an outbound socket: replies to ``connect``, hands the rest to answer.
+
+    ``seen`` gets each command's name (``call-command`` for a sendmsg) as it arrives.
+    """
+
+    def serve() -> None:
+        parser = esl.ESLCommandParser()
         while True:
             data = theirs.recv(65536)
             if not data:
                 return
             for command in parser.feed(data):
-                received.append((command.headers.get("call-command") or command.name, now()))
+                if seen is not None:
+                    seen.append(command.headers.get("call-command") or command.name)
                 if command.name == "connect":
-                    theirs.sendall(
-                        esl.encode_connect_reply(
-                            [("Event-Name", "CHANNEL_DATA"), ("Unique-ID", "u1")]
-                        )
-                    )
-                    continue
-                theirs.sendall(esl.encode_command_reply("+OK"))
-                if command.headers.get("call-command") == "hangup":
-                    gevent.sleep(0.3)
-                    theirs.sendall(
-                        esl.encode_event(
-                            [
-                                ("Event-Name", "CHANNEL_HANGUP"),
-                                ("Unique-ID", "u1"),
-                                ("Hangup-Cause", "NORMAL_CLEARING"),
-                            ]
-                        )
-                    )
+                    reply = [("Event-Name", "CHANNEL_DATA"), ("Unique-ID", "u1")]
+                    theirs.sendall(esl.encode_connect_reply(reply))
+                else:
+                    answer(command)
+
+    return gevent.spawn(serve)
+
+
+def test_hanging_up_returns_only_once_the_channel_is_down():
+    # FreeSWITCH accepts a hangup at once and hangs up a moment later; an exit sent in between
+    # would hand the live call back to the dialplan (socket_resume: the fallback operators).
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours)
+    received: list[str] = []
+
+    def answer(command) -> None:
+        theirs.sendall(esl.encode_command_reply("+OK"))
+        if command.headers.get("call-command") == "hangup":
+            gevent.sleep(0.3)
+            theirs.sendall(_hangup_event("CHANNEL_HANGUP"))
 
     now = time.monotonic
-    peer = gevent.spawn(freeswitch)
+    peer = _freeswitch_peer(theirs, answer, received)
     session.start()
     began = now()
     session.hangup("NORMAL_CLEARING")
@@ -160,8 +168,7 @@ def test_hanging_up_returns_only_once_the_channel_is_down():
     assert session.hungup.is_set() and session.hangup_cause == "NORMAL_CLEARING"
     session.close()
     peer.join(timeout=5)
-    names = [name for name, _ in received]
-    assert names == ["connect", "myevents", "linger", "hangup", "exit"]
+    assert received == ["connect", "myevents", "linger", "hangup", "exit"]
 
 
 def test_an_application_sent_as_the_caller_hangs_up_ends_the_call_instead_of_waiting_forever():
@@ -170,30 +177,17 @@ def test_an_application_sent_as_the_caller_hangs_up_ends_the_call_instead_of_wai
     # command and the hang-up cross: the call must end, not wait for a completion never sent.
     ours, theirs = socket.socketpair()
     session = OutboundSession(ours)
-    parser = esl.ESLCommandParser()
 
-    def event(name: str) -> bytes:
-        return esl.encode_event(
-            [("Event-Name", name), ("Unique-ID", "u1"), ("Hangup-Cause", "NORMAL_CLEARING")]
-        )
+    def answer(command) -> None:
+        if command.headers.get("call-command") == "execute":
+            # The caller hung up just before this command was read.
+            theirs.sendall(
+                _hangup_event("CHANNEL_HANGUP") + _hangup_event("CHANNEL_HANGUP_COMPLETE")
+            )
+            theirs.sendall(esl.encode_linger_notice("u1", "sofia/internal/1001"))
+        theirs.sendall(esl.encode_command_reply("+OK"))
 
-    def freeswitch() -> None:
-        while True:
-            data = theirs.recv(65536)
-            if not data:
-                return
-            for command in parser.feed(data):
-                if command.name == "connect":
-                    reply = [("Event-Name", "CHANNEL_DATA"), ("Unique-ID", "u1")]
-                    theirs.sendall(esl.encode_connect_reply(reply))
-                    continue
-                if command.headers.get("call-command") == "execute":
-                    # The caller hung up just before this command was read.
-                    theirs.sendall(event("CHANNEL_HANGUP") + event("CHANNEL_HANGUP_COMPLETE"))
-                    theirs.sendall(esl.encode_linger_notice("u1", "sofia/internal/1001"))
-                theirs.sendall(esl.encode_command_reply("+OK"))
-
-    peer = gevent.spawn(freeswitch)
+    peer = _freeswitch_peer(theirs, answer)
     session.start()
     with gevent.Timeout(5, AssertionError("the call waited for a completion never sent")):
         with pytest.raises(CallerHungUp):
