@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket as os_socket
+import threading
+import time
 import uuid as uuidlib
 import wave
 from collections.abc import Callable, Iterator
@@ -1070,3 +1073,29 @@ def test_uuid_break_does_not_end_a_wait_for_digits_or_ringing():
         s.finish()
 
     run_call(script, settle=0.25, agents={"user/1001": "available"})
+
+
+def test_a_command_is_timed_when_it_reaches_the_simulator_not_when_a_busy_simulator_reads_it():
+    # The controller (an OS thread) sends its first command 50 ms after the connect, while the
+    # simulator's loop is blocked until 320 ms: the load generator's busy moments must not
+    # count against the controller.
+    listener = os_socket.create_server(("127.0.0.1", 0))
+
+    def controller() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            time.sleep(0.05)
+            connection.sendall(b"connect\n\n")
+            connection.recv(65536)
+
+    thread = threading.Thread(target=controller, daemon=True)
+    thread.start()
+    try:
+        call = SimulatedFreeSWITCH(listener.getsockname()).place_call([], start=START)
+        gevent.sleep(0.02)
+        time.sleep(0.3)
+        assert call.wait(TIMEOUT), "the simulated call did not finish"
+    finally:
+        thread.join(TIMEOUT)
+        listener.close()
+    assert 0.05 <= call.timings.setup < 0.25

@@ -11,6 +11,9 @@ channel hangs up (if ``linger`` was asked), then the final disconnect notice and
 from __future__ import annotations
 
 import logging
+import socket
+import struct
+import sys
 import time
 import uuid as uuidlib
 from collections.abc import Callable
@@ -35,10 +38,34 @@ _RECV_BYTES = 65536
 _FORMATS = ("plain", "json", "xml")
 AWAITED_EVENTS = frozenset({"DTMF", "CHANNEL_EXECUTE_COMPLETE"})
 """Events after which the controller's next command is timed (it has to act on them)."""
+_SO_TIMESTAMPNS = 35
+"""Linux's SO_TIMESTAMPNS (asm-generic/socket.h), which Python's socket module does not name."""
+_STAMP = struct.Struct("qq")
+_STAMP_SPACE = socket.CMSG_SPACE(_STAMP.size)
+
+
+def _stamp_arrivals(sock: GeventSocket) -> bool:
+    """Ask the kernel to stamp each segment with the wall-clock time it arrived.
+
+    The load generator is a busy process: by the time its reader runs, a command may have
+    waited in the socket for milliseconds. The kernel's arrival stamp times the controller,
+    not the generator. Returns False where the kernel cannot stamp (then reads are timed).
+    """
+    if sys.platform != "linux":
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
 
 
 class CommandTimings:
     """How quickly the controller answered one call, in real seconds (for ``ivr loadtest``).
+
+    Times are wall-clock (``time.time``), the clock of the kernel's arrival stamps: a command
+    is timed when it reached the simulator's socket, not when the simulator got round to
+    reading it.
 
     Attributes:
         setup: from the TCP connect to the controller's first command.
@@ -55,13 +82,16 @@ class CommandTimings:
         self._awaited_at: float | None = None
 
     def connected(self) -> None:
-        self._connected_at = time.perf_counter()
+        """Called just before the simulator connects to the controller."""
+        self._connected_at = time.time()
 
     def event_sent(self, name: str) -> None:
+        """Called just before an event is written to the controller."""
         self.events += 1
-        self._awaited_at = time.perf_counter() if name in AWAITED_EVENTS else None
+        self._awaited_at = time.time() if name in AWAITED_EVENTS else None
 
     def command_received(self, at: float) -> None:
+        """A command arrived at ``at`` (wall-clock seconds)."""
         if self.setup is None and self._connected_at is not None:
             self.setup = at - self._connected_at
         elif self._awaited_at is not None:
@@ -102,6 +132,7 @@ class OutboundConnection:
         self._format = "plain"
         self._linger: int | None = None
         self._down_at: float | None = None
+        self._stamped = _stamp_arrivals(sock)
         channel.deliver = self.deliver
 
     # ------------------------------------------------------------ sending
@@ -122,8 +153,10 @@ class OutboundConnection:
     def deliver(self, name: str, headers: list[tuple[str, str]], body: str | None = None) -> None:
         """Send an event if the controller subscribed to it."""
         if self._events_on and ("ALL" in self._subscribed or name in self._subscribed):
-            self._send(esl.encode_event(headers, body))
+            data = esl.encode_event(headers, body)
+            # Stamped before the write: the controller may answer before the write returns.
             self.timings.event_sent(name)
+            self._send(data)
 
     def close(self) -> None:
         """Send the final disconnect notice and close the socket."""
@@ -182,10 +215,9 @@ class OutboundConnection:
         try:
             while self.open:
                 with gevent.Timeout(FIRST_COMMAND_SECONDS if first else None):
-                    data = self._sock.recv(_RECV_BYTES)
+                    data, received = self._receive()
                 if not data:
                     break
-                received = time.perf_counter()
                 for command in parser.feed(data):
                     first = False
                     self.timings.command_received(received)
@@ -201,6 +233,18 @@ class OutboundConnection:
                 self._log("system", f"the controller connection failed: {error}")
         finally:
             self.close()
+
+    def _receive(self) -> tuple[bytes, float]:
+        """Read what the controller sent, with the wall-clock time it arrived."""
+        if not self._stamped:
+            data = self._sock.recv(_RECV_BYTES)
+            return data, time.time()
+        data, ancillary, _flags, _address = self._sock.recvmsg(_RECV_BYTES, _STAMP_SPACE)
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS:
+                seconds, nanoseconds = _STAMP.unpack(value[: _STAMP.size])
+                return data, seconds + nanoseconds * 1e-9
+        return data, time.time()
 
     def _handle_safely(self, command: esl.ESLCommand) -> None:
         # A command the simulator trips over is reported; the connection goes on.
