@@ -202,6 +202,17 @@ def test_a_tenants_own_recording_comes_before_the_shared_one(files, tmp_path):
     assert files.path_for(Utterance("", "en", None, sound="welcome")) != str(own)
 
 
+def test_a_recording_added_or_removed_while_serving_is_noticed_on_the_next_prompt(files, tmp_path):
+    welcome = Utterance("Welcome.", "en", None, sound="welcome")
+    tenant_files = files.for_tenant("acme")
+    spoken = tenant_files.path_for(welcome)
+    assert "/cache/en/" in spoken
+    own = recording(tmp_path / "sounds", "tenants/acme/en/8000/welcome.wav")
+    assert files.for_tenant("acme").path_for(welcome) == str(own)
+    own.unlink()
+    assert files.for_tenant("acme").path_for(welcome) == spoken
+
+
 def test_a_tenant_view_shares_the_cache_and_its_renderings(files, speaker):
     files.for_tenant("acme").render("Hello.", "en", None)
     files.render("Hello.", "en", None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,16 @@ PIECE_GAP_SECONDS = 0.04
 """Silence between the word pieces of a value."""
 PAUSE_SECONDS = 0.2
 VALUE_TAIL_SECONDS = 0.15
+REMEMBERED = 4096
+"""Paths worked out per view and kept for the next call (forgotten all at once when full:
+templated prompts make new texts without end)."""
+_FOLDERS = {"prompt": "", "piece": "pieces", "value": "values"}
+
+
+def _remember(paths: dict, key: tuple, value: object) -> None:
+    if len(paths) >= REMEMBERED:
+        paths.clear()
+    paths[key] = value
 
 
 def _blocking(function: Callable[..., Any], *args: Any) -> Any:
@@ -108,11 +119,21 @@ class PromptFiles:
         self.stats = RenderStats()
         self._pending: dict[Path, AsyncResult] = {}
         self._voices: dict[tuple[str, str | None], str] = {}
+        # Working out a path (a hash, a dozen Path objects) cost more than the stat that checks
+        # it, on every prompt of every call; the file system is still asked each time.
+        self._renderings: dict[tuple[str, str, str, str], Path] = {}
+        self._candidates: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._tenant_views: dict[str, PromptFiles] = {}
 
     def for_tenant(self, tenant_id: str) -> PromptFiles:
         """The same cache, looking first in the tenant's own ``sounds/tenants/<id>/``."""
-        view = copy.copy(self)
-        view.recording_dirs = [self.sounds_dir / "tenants" / tenant_id, *self.recording_dirs]
+        view = self._tenant_views.get(tenant_id)
+        if view is None:
+            view = copy.copy(self)
+            view.recording_dirs = [self.sounds_dir / "tenants" / tenant_id, *self.recording_dirs]
+            view._candidates = {}
+            view._tenant_views = {}
+            self._tenant_views[tenant_id] = view
         return view
 
     # ------------------------------------------------------------------ recordings
@@ -129,7 +150,11 @@ class PromptFiles:
 
     def recording(self, name: str, language: str) -> Path | None:
         """The recording ``name`` in ``language``, or None when there is none."""
-        return next((p for p in self.recording_paths(name, language) if p.is_file()), None)
+        candidates = self._candidates.get((name, language))
+        if candidates is None:
+            candidates = tuple(str(path) for path in self.recording_paths(name, language))
+            _remember(self._candidates, (name, language), candidates)
+        return next((Path(c) for c in candidates if os.path.isfile(c)), None)
 
     # ------------------------------------------------------------------ playback paths
 
@@ -194,24 +219,31 @@ class PromptFiles:
         )
         return hashlib.sha256(material.encode()).hexdigest()[:24]
 
+    def _rendering_path(self, kind: str, text: str, language: str, voice_id: str) -> Path:
+        """Where the rendering of ``text`` is kept: ``kind`` is prompt, piece or value."""
+        found = self._renderings.get((kind, text, language, voice_id))
+        if found is None:
+            name = f"{self.key(kind, text, language, voice_id)}.wav"
+            found = self.cache_dir / language / _FOLDERS[kind] / name
+            _remember(self._renderings, (kind, text, language, voice_id), found)
+        return found
+
     def render(self, text: str, language: str, voice: str | None) -> Path:
         """Render ``text`` once (concurrent calls wait for the same rendering) and return it."""
         voice_id = self.voice_id(language, voice)
-        path = self.cache_dir / language / f"{self.key('prompt', text, language, voice_id)}.wav"
+        path = self._rendering_path("prompt", text, language, voice_id)
         return self._once(path, text, lambda: self._speak(text, voice_id, PROMPT_TAIL_SECONDS))
 
     def piece(self, word: str, language: str, voice: str | None) -> Path:
         """Render one word of a say-as value (trimmed close, for joining) and return it."""
         voice_id = self.voice_id(language, voice)
-        name = f"{self.key('piece', word, language, voice_id)}.wav"
-        path = self.cache_dir / language / "pieces" / name
+        path = self._rendering_path("piece", word, language, voice_id)
         return self._once(path, word, lambda: self._speak(word, voice_id, PIECE_TAIL_SECONDS))
 
     def value(self, value: SpokenValue) -> Path:
         """A say-as value joined from its word pieces (rendering any piece not made yet)."""
         voice_id = self.voice_id(value.language, value.voice)
-        key = self.key("value", value.text, value.language, voice_id)
-        path = self.cache_dir / value.language / "values" / f"{key}.wav"
+        path = self._rendering_path("value", value.text, value.language, voice_id)
         return self._once(path, value.text, lambda: self._join(value))
 
     # ------------------------------------------------------------------ making files
