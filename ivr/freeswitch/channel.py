@@ -48,7 +48,7 @@ class FreeSwitchChannel:
     def __init__(
         self, session: OutboundSession, prompts: PromptFiles, transfer_context: str = "default"
     ) -> None:
-        data = session.channel_data if session.channel_data is not None else {}
+        data = session.channel_data or {}
         self.session = session
         self.prompts = prompts
         self.transfer_context = transfer_context

@@ -122,8 +122,7 @@ class Controller:
 
     def _run(self, session: OutboundSession) -> None:
         channel = FreeSwitchChannel(session, self.prompts)
-        data = session.channel_data if session.channel_data is not None else {}
-        callback_id = data.get(f"variable_{CALLBACK_VARIABLE}")
+        callback_id = (session.channel_data or {}).get(f"variable_{CALLBACK_VARIABLE}")
         if callback_id:
             log.info("[%s] an agent's call for callback %s", session.uuid, callback_id)
             self.services.callbacks.connect(callback_id, channel)
