@@ -359,6 +359,46 @@ def cmd_agents(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_freeswitch_conf(args: argparse.Namespace) -> int:
+    """Install the drop-in configuration into a FreeSWITCH and say what changed."""
+    import secrets
+
+    from ivr.freeswitch.conf_install import ConfInstallError, install_conf
+
+    prefix = Path(args.prefix) if args.prefix else None
+    conf_dir = Path(args.conf_dir) if args.conf_dir else prefix and prefix / "etc/freeswitch"
+    sounds = (
+        Path(args.sounds_dir)
+        if args.sounds_dir
+        else prefix and prefix / "share/freeswitch/sounds/ivr"
+    )
+    if conf_dir is None or sounds is None:
+        raise UsageError(
+            "name the FreeSWITCH: --prefix DIR, or --conf-dir DIR and --sounds-dir DIR"
+        )
+    password = args.esl_password or secrets.token_urlsafe(12)
+    try:
+        report = install_conf(
+            conf_dir,
+            sounds,
+            esl_password=password,
+            controller=args.controller,
+        )
+    except (ConfInstallError, OSError) as exc:
+        raise UsageError(str(exc)) from exc
+    for line in report.changes or ["nothing to change: installed already"]:
+        print(line)
+    for agent, agent_password in report.agent_passwords.items():
+        print(f"agent {agent}: SIP password {agent_password}")
+    if not args.esl_password:
+        print(f"event-socket password: {password} (ivr serve --esl-password, fs_cli -p)")
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if report.changes:
+        print("restart FreeSWITCH so that the event socket takes its new password")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Call an example flow through the controller and a simulated FreeSWITCH."""
     from ivr.demo import run_demo
@@ -632,6 +672,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--flows", default="flows", metavar="FLOWS_DIR", help="agents.yaml and queues.yaml"
     )
     p.set_defaults(func=cmd_agents)
+
+    p = sub.add_parser("freeswitch-conf", help="install our configuration into a FreeSWITCH")
+    conf = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = conf.add_parser(
+        "install",
+        help="back up, then add the dialplan with failover, event socket, hold music and agents",
+    )
+    p.add_argument(
+        "--prefix",
+        metavar="DIR",
+        help="a source-built FreeSWITCH's prefix (/usr/local/freeswitch, /opt/fs): "
+        "configuration in DIR/etc/freeswitch, sounds in DIR/share/freeswitch/sounds/ivr",
+    )
+    p.add_argument(
+        "--conf-dir", metavar="DIR", help="the configuration folder (Debian: /etc/freeswitch)"
+    )
+    p.add_argument(
+        "--sounds-dir",
+        metavar="DIR",
+        help="where FreeSWITCH reads our sounds (Debian: /usr/share/freeswitch/sounds/ivr)",
+    )
+    p.add_argument(
+        "--esl-password", metavar="PASSWORD", help="the event socket's password (default: random)"
+    )
+    p.add_argument(
+        "--controller",
+        default="127.0.0.1:8084",
+        metavar="HOST:PORT",
+        help="where ivr serve listens (several: HOST:PORT|HOST:PORT; default 127.0.0.1:8084)",
+    )
+    p.set_defaults(func=cmd_freeswitch_conf)
 
     p = sub.add_parser("demo", help="call an example flow (no FreeSWITCH needed)")
     p.add_argument("flows", nargs="?", default="flows", metavar="FLOWS_DIR")

@@ -11,18 +11,14 @@ FreeSWITCH must run on this machine.
 
 from __future__ import annotations
 
-import ipaddress
-import time
-from collections.abc import Callable
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
 from gevent.event import AsyncResult
-from gevent.queue import Empty, Queue
+from realfs import events_of, is_loopback, next_event
 
 from ivr.flow.compiler import load_project
-from ivr.freeswitch.esl import ESLMessage
 from ivr.freeswitch.inbound import ESLAuthError, InboundClient
 from ivr.freeswitch.server import Controller
 from ivr.prompts.files import PromptFiles
@@ -64,35 +60,6 @@ def fs(freeswitch):
     client = InboundClient.connect(freeswitch.host, freeswitch.port, password=freeswitch.password)
     yield client
     client.close()
-
-
-def events_of(client: InboundClient, name: str) -> Queue:
-    """Subscribe to ``name`` and collect its events from now on."""
-    received = Queue()
-    client.subscribe([name])
-    client.on_event(name, received.put)
-    return received
-
-
-def next_event(
-    events: Queue, matches: Callable[[ESLMessage], bool], what: str, timeout: float = 10.0
-) -> ESLMessage:
-    """The first collected event that ``matches``; the test fails when none comes in time."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            message = events.get(timeout=max(deadline - time.monotonic(), 0))
-        except Empty:
-            pytest.fail(f"FreeSWITCH sent no {what} within {timeout:g}s")
-        if matches(message):
-            return message
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def test_the_inbound_client_logs_in_and_freeswitch_says_it_is_up(fs):

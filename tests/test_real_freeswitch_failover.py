@@ -1,0 +1,180 @@
+"""A caller to the IVR number is never lost with the controller, on a real FreeSWITCH.
+
+These need FreeSWITCH with our configuration installed (``ivr freeswitch-conf install``, as
+scripts/test does with the FreeSWITCH beside the repository): the dialplan sends 18005550100 to
+the controller at 127.0.0.1:8084 and, when it is down, refuses or dies mid-call, apologises and
+rings the ``ivr_fallback`` operators. The caller is a loopback channel dialling that number.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+from realfs import events_of, is_loopback, next_event, readable_dir
+
+from ivr.freeswitch.inbound import InboundClient
+
+IVR_NUMBER = "18005550100"
+FALLBACK_PROMPT = "ivr-fallback.wav"
+SLOW_FLOW = """\
+    flow: default
+    start: menu
+    nodes:
+      menu:
+        type: menu
+        prompt: "For sales press 1."
+        choices: {1: bye}
+        timeout: 60s
+        attempts: 1
+        on_fail: bye
+      bye:
+        type: hangup
+"""
+
+
+@pytest.fixture
+def fs(freeswitch):
+    if not is_loopback(freeswitch.host):
+        pytest.skip(f"FreeSWITCH at {freeswitch.host} cannot reach a controller on our 127.0.0.1")
+    client = InboundClient.connect(freeswitch.host, freeswitch.port, password=freeswitch.password)
+    controller = client.api("global_getvar ivr_controller").strip()
+    if not controller:
+        client.close()
+        pytest.skip(
+            f"FreeSWITCH at {freeswitch.host} has no ivr_controller variable: our configuration "
+            "is not installed (ivr freeswitch-conf install)"
+        )
+    yield client
+    client.api(f"hupall NORMAL_CLEARING Caller-Destination-Number {IVR_NUMBER}")
+    client.close()
+
+
+def ivr_leg(message) -> bool:
+    """The leg that runs the IVR number's dialplan (loopback's b side), not the caller's."""
+    return message.get("Caller-Destination-Number") == IVR_NUMBER and (
+        message.get("Channel-Name") or ""
+    ).endswith("-b")
+
+
+def expect_failover(events, leg: str | None = None) -> str:
+    """Wait for the apology and the ring to the fallback operators; returns the leg's uuid."""
+    apology = next_event(
+        events,
+        lambda m: (
+            m.event_name == "CHANNEL_EXECUTE_COMPLETE"
+            and ivr_leg(m)
+            and (leg is None or m.unique_id == leg)
+            and m.get("Application") == "playback"
+        ),
+        "playback of the failover apology",
+        timeout=30,
+    )
+    assert FALLBACK_PROMPT in apology.get("Application-Data")
+    assert apology.get("Application-Response") == "FILE PLAYED"
+    bridge = next_event(
+        events,
+        lambda m: (
+            m.event_name == "CHANNEL_EXECUTE"
+            and m.unique_id == apology.unique_id
+            and m.get("Application") == "bridge"
+        ),
+        "bridge to the fallback operators",
+    )
+    assert bridge.get("Application-Data").startswith("group/ivr_fallback@")
+    return apology.unique_id
+
+
+def call_the_ivr_number(fs: InboundClient) -> str:
+    """A caller dialling the IVR number; returns the caller's uuid once the call is answered."""
+    return fs.originate(f"loopback/{IVR_NUMBER}/default", "&park", timeout=20)
+
+
+def test_with_the_controller_down_the_caller_hears_the_apology_and_the_operators_ring(fs):
+    events = events_of(fs, "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+    call_the_ivr_number(fs)
+
+    expect_failover(events)
+
+
+@pytest.fixture
+def serving():
+    """Starts ``ivr serve`` where the dialplan sends calls (127.0.0.1:8084) in its own process."""
+    processes = []
+
+    def start(flows: Path, prompts: Path, *extra: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ivr.cli",
+                "serve",
+                str(flows),
+                "--listen",
+                "127.0.0.1:8084",
+                "--prompt-cache",
+                str(prompts),
+                "--journal",
+                str(prompts / "journal.sqlite"),
+                "--store",
+                str(prompts / "acd.sqlite"),
+                "--api",
+                "off",
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        processes.append(process)
+        banner = process.stdout.readline()
+        assert banner.startswith("ivr: serving"), banner
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        process.stdout.close()
+
+
+def test_a_controller_killed_mid_call_hands_its_caller_to_the_fallback_operators(fs, serving):
+    with readable_dir() as work:
+        (work / "flows").mkdir()
+        (work / "flows" / "default.yaml").write_text(dedent(SLOW_FLOW))
+        controller = serving(work / "flows", work)
+        events = events_of(fs, "CHANNEL_ANSWER", "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+        call_the_ivr_number(fs)
+        # The controller answers and reads the menu; the caller is inside the flow.
+        menu = next_event(
+            events,
+            lambda m: (
+                m.event_name == "CHANNEL_EXECUTE"
+                and ivr_leg(m)
+                and m.get("Application") == "play_and_get_digits"
+            ),
+            "the menu played by the controller",
+            timeout=30,
+        )
+
+        controller.send_signal(signal.SIGKILL)
+
+        assert expect_failover(events, leg=menu.unique_id) == menu.unique_id
+
+
+def test_a_controller_at_its_call_limit_refuses_and_the_caller_fails_over(fs, serving):
+    with readable_dir() as work:
+        (work / "flows").mkdir()
+        (work / "flows" / "default.yaml").write_text(dedent(SLOW_FLOW))
+        serving(work / "flows", work, "--max-calls", "0")
+        events = events_of(fs, "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+
+        call_the_ivr_number(fs)
+
+        expect_failover(events)
