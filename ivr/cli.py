@@ -7,6 +7,7 @@ Exit codes: 0 all good, 1 the flows or tests have problems, 2 the command was us
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -131,27 +132,59 @@ def cmd_test(args: argparse.Namespace) -> int:
             raise UsageError(f"{raw}: no such file or folder")
     if not paths:
         raise UsageError(f"no scenario files (*{SCENARIO_SUFFIX}) in {' '.join(args.paths)}")
-    if args.prompt_cache and not args.via_esl:
-        raise UsageError("--prompt-cache needs --via-esl: only calls through ESL play audio files")
-    journal = _journal_writer(args.journal) if args.journal else None
-    try:
+    if args.prompt_cache and not (args.via_esl or args.via_freeswitch):
+        raise UsageError(
+            "--prompt-cache needs --via-esl or --via-freeswitch: only calls through ESL play files"
+        )
+    if args.via_esl and args.via_freeswitch:
+        raise UsageError("--via-esl and --via-freeswitch: choose one")
+    prompt_cache = Path(args.prompt_cache) if args.prompt_cache else None
+    with contextlib.ExitStack() as stack:
+        runner_for = None
+        if args.via_freeswitch:
+            runner_for = _freeswitch_runners(
+                stack, args.via_freeswitch, args.fs_password, prompt_cache
+            )
+        journal = _journal_writer(args.journal) if args.journal else None
+        if journal is not None:
+            stack.callback(journal.close)
         summary = run_scenario_files(
             paths,
             print,
             via_esl=args.via_esl,
             on_record=journal.submit_record if journal else None,
             on_callback=journal.submit_callback if journal else None,
-            prompt_cache=Path(args.prompt_cache) if args.prompt_cache else None,
+            prompt_cache=prompt_cache,
+            runner_for=runner_for,
         )
-    finally:
-        if journal is not None:
-            journal.close()
     if journal is not None:
         written = f"{journal.written} call(s)"
         if journal.callbacks_written:
             written += f" and {journal.callbacks_written} callback(s)"
         print(f"journal: {written} written to {args.journal}")
     return 1 if summary.failed else 0
+
+
+def _freeswitch_runners(stack, address, password, prompt_cache):
+    """Connect to the FreeSWITCH and make a runner per folder that uses it; ``stack`` cleans up."""
+    import shutil
+    import tempfile
+
+    from ivr.freeswitch.esl import ESLError
+    from ivr.freeswitch.inbound import InboundClient
+    from ivr.testing.via_freeswitch import FreeSwitchRunner
+
+    host, port = address
+    try:
+        client = InboundClient.connect(host, port, password=password)
+    except (ESLError, OSError) as exc:
+        raise UsageError(f"--via-freeswitch {host}:{port}: {exc}") from exc
+    stack.callback(client.close)
+    # FreeSWITCH plays the prompts as its own user: the folder must be readable by others.
+    work = Path(tempfile.mkdtemp(prefix="ivr-via-freeswitch-"))
+    work.chmod(0o755)
+    stack.callback(shutil.rmtree, work, ignore_errors=True)
+    return lambda project: FreeSwitchRunner(project, client, work, prompt_cache)
 
 
 def _journal_writer(path: str):
@@ -752,6 +785,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--via-esl",
         action="store_true",
         help="run through the controller and a simulated FreeSWITCH over TCP",
+    )
+    p.add_argument(
+        "--via-freeswitch",
+        type=_address,
+        metavar="HOST:PORT",
+        help="run through the controller and the real FreeSWITCH whose event socket is here, "
+        "in real time (the controller listens on 127.0.0.1: run it on the FreeSWITCH host)",
+    )
+    p.add_argument(
+        "--fs-password",
+        default=os.environ.get("IVR_FS_PASSWORD", "ClueCon"),
+        metavar="PASSWORD",
+        help="with --via-freeswitch: its event-socket password (default $IVR_FS_PASSWORD, "
+        "else ClueCon)",
     )
     p.add_argument(
         "--journal",

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from ivr.acd import AgentPool, CallbackResult, MemoryDialer
 from ivr.flow.compiler import Project, load_project
@@ -37,6 +38,16 @@ _AGENT_STATES = {
 }
 
 
+def agent_phones(case: Case) -> dict[str, str]:
+    """How the phone of each agent the case names behaves when rung, by agent id."""
+    return {
+        agent_id: _AGENT_STATES[
+            (given if isinstance(given, AgentSetup) else AgentSetup(str(given))).state
+        ][1]
+        for agent_id, given in case.agents.items()
+    }
+
+
 def set_up_agents(
     project: Project, case: Case, pool: AgentPool, start: dt.datetime
 ) -> tuple[dict[str, str], str | None]:
@@ -52,6 +63,14 @@ def set_up_agents(
         until = None if setup.until is None else start + dt.timedelta(seconds=setup.until)
         pool.set_state(agent_id, state, start, until=until, then=setup.then)
     return phones, None
+
+
+class CaseRunner(Protocol):
+    """Runs cases through a controller and a FreeSWITCH (simulated or real), one folder's."""
+
+    def run_case(self, scenario: Scenario, case: Case) -> CaseResult: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -230,24 +249,34 @@ def run_scenario_files(
     on_record: Callable[[Project, CallRecord], None] | None = None,
     on_callback: Callable[[str, CallbackResult], None] | None = None,
     prompt_cache: Path | None = None,
+    runner_for: Callable[[Project], CaseRunner] | None = None,
 ) -> Summary:
     """Run every case of the given scenario files, printing a line per case.
 
     With ``via_esl`` each case runs through the controller and the simulated FreeSWITCH over
-    TCP instead of the in-memory channel. Mistakes in a scenario file or in the flows it tests
-    are printed and count as failures. ``on_record`` gets each call's closed record with its
-    project, passed or failed (``ivr test --journal`` writes them to a journal); ``on_callback``
-    the calling call's id and what became of its callback, for each call that asked for one.
+    TCP instead of the in-memory channel; ``runner_for`` makes another runner for a folder's
+    project (``ivr test --via-freeswitch`` runs cases on a real FreeSWITCH). Mistakes in a
+    scenario file or in the flows it tests are printed and count as failures. ``on_record``
+    gets each call's closed record with its project, passed or failed (``ivr test --journal``
+    writes them to a journal); ``on_callback`` the calling call's id and what became of its
+    callback, for each call that asked for one.
     Through ESL prompts play from ``prompt_cache`` (as ``ivr prompts build`` filled it), else
     from a temporary cache.
     """
     summary = Summary()
     projects: dict[Path, Project] = {}
-    esl_runners: dict[Path, object] = {}
+    esl_runners: dict[Path, CaseRunner] = {}
+    if via_esl and runner_for is None:
+
+        def runner_for(project: Project) -> CaseRunner:
+            from ivr.testing.via_esl import EslRunner
+
+            return EslRunner(project, prompt_cache)
+
     try:
         hooks = (on_record, on_callback)
-        runners = esl_runners if via_esl else None
-        _run_files(paths, out, summary, projects, runners, hooks, prompt_cache)
+        runners = esl_runners if runner_for else None
+        _run_files(paths, out, summary, projects, runners, hooks, runner_for)
     finally:
         for runner in esl_runners.values():
             runner.close()
@@ -255,7 +284,7 @@ def run_scenario_files(
     return summary
 
 
-def _run_files(paths, out, summary, projects, esl_runners, hooks, prompt_cache=None) -> None:
+def _run_files(paths, out, summary, projects, esl_runners, hooks, runner_for=None) -> None:
     on_record, on_callback = hooks
     for path in paths:
         folder = path.resolve().parent
@@ -285,10 +314,8 @@ def _run_files(paths, out, summary, projects, esl_runners, hooks, prompt_cache=N
             if esl_runners is None:
                 result = run_case(project, scenario, case, call_id=f"{path.stem}-{index + 1}")
             else:
-                from ivr.testing.via_esl import EslRunner
-
                 if folder not in esl_runners:
-                    esl_runners[folder] = EslRunner(project, prompt_cache)
+                    esl_runners[folder] = runner_for(project)
                 result = esl_runners[folder].run_case(scenario, case)
             if on_record is not None and result.record is not None:
                 on_record(project, result.record)

@@ -1,0 +1,259 @@
+"""Run scenario cases through the controller and a real FreeSWITCH, in real time.
+
+The caller is a loopback call: FreeSWITCH's ``originate loopback/9196/default
+&socket(<controller> async full)`` makes two legs; the one that runs the socket application is
+the call the controller handles, as the dialplan's ``socket`` hands it a real caller's, and the
+other leg, parked in the stock echo test, is the caller's phone. The caller's keys are DTMF sent
+from the caller's leg (``uuid_send_dtmf``), so they cross the loopback as a phone's would; a
+``hangup`` step hangs the caller's leg up. FreeSWITCH does not transcribe, so ``hear`` is matched
+against what the controller had FreeSWITCH play, read from FreeSWITCH's own execute events and
+the words our TTS writes beside each file. ``wait`` is real waiting.
+
+Agents are FreeSWITCH endpoints behaving as the case says: an available agent is another
+loopback call into the echo test (it answers at once), a busy one ``error/user_busy``, one that
+does not answer ``error/no_answer``, an unreachable one ``error/user_not_registered``, so the
+controller meets FreeSWITCH's own answers and hang-up causes.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import time
+import uuid as uuidlib
+from pathlib import Path
+
+from gevent.event import AsyncResult
+from gevent.queue import Empty, Queue
+
+from ivr.flow.compiler import Project
+from ivr.freeswitch.esl import ESLMessage
+from ivr.freeswitch.inbound import InboundClient, OriginateError
+from ivr.freeswitch.server import Controller
+from ivr.prompts.files import PromptFiles
+from ivr.runtime.call import Call, CallServices
+from ivr.runtime.memory import Event
+from ivr.simulator.media import resolve
+from ivr.simulator.parsing import separate_string
+from ivr.testing.runner import CaseResult, agent_phones, expectations, set_up_agents
+from ivr.testing.scenario import Case, Scenario
+
+ECHO = "9196"
+"""The stock dialplan's echo test: answers and stays until the other side hangs up."""
+PHONE_ENDPOINTS = {
+    "available": f"loopback/{ECHO}/default",
+    "busy": "error/user_busy",
+    "no_answer": "error/no_answer",
+    "logged_out": "error/user_not_registered",
+}
+"""How an agent's phone behaves (the case's ``agents:``) as a FreeSWITCH dial string."""
+HEAR_TIMEOUT = 30.0
+"""Real seconds a ``hear`` step waits for its words before the case fails."""
+END_TIMEOUT = 20.0
+"""Real seconds the call may go on after the caller's last step."""
+_PLAYING_APPS = {"playback": 0, "play_and_get_digits": 5}
+"""Applications that play a prompt, with where the prompt stands among their arguments."""
+
+
+class FreeSwitchRunner:
+    """Runs cases of one project through one controller and a real FreeSWITCH.
+
+    Args:
+        project: the compiled folder.
+        client: an inbound event-socket connection to the FreeSWITCH.
+        work_dir: a folder FreeSWITCH can read (its own user plays the prompts rendered there).
+        prompt_cache: where prompts are rendered (default: ``work_dir/prompts``).
+        controller_host: the controller's address as FreeSWITCH reaches it.
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        client: InboundClient,
+        work_dir: Path,
+        prompt_cache: Path | None = None,
+        controller_host: str = "127.0.0.1",
+    ) -> None:
+        self.project = project
+        self.client = client
+        self.prompts = PromptFiles(
+            prompt_cache or work_dir / "prompts", project.folder.parent / "sounds"
+        )
+        self.sounds_dir = project.folder.parent / "sounds"
+        self._finished: AsyncResult | None = None
+        self._route = (None, None)
+        self._events: dict[str, Queue] = {}
+        self.controller = Controller(
+            project,
+            (controller_host, 0),
+            self.prompts,
+            on_call_end=self._ended,
+            recordings_dir=work_dir / "recordings",
+            route=lambda info: self._route,
+        )
+        self.controller.start()
+        client.subscribe(["CHANNEL_EXECUTE", "CHANNEL_HANGUP_COMPLETE"])
+        client.on_event("CHANNEL_EXECUTE", self._event)
+        client.on_event("CHANNEL_HANGUP_COMPLETE", self._event)
+
+    def close(self) -> None:
+        self.controller.drain(timeout=5)
+
+    def _ended(self, call: Call) -> None:
+        if self._finished is not None:
+            self._finished.set(call)
+
+    def _event(self, message: ESLMessage) -> None:
+        events = self._events.get(message.unique_id or "")
+        if events is not None:
+            events.put(message)
+
+    def _agents_as_endpoints(self, case: Case) -> Project:
+        """The project with each agent's endpoint behaving as the case says."""
+        project = copy.copy(self.project)
+        phones = agent_phones(case)
+        project.agents = {
+            agent_id: dataclasses.replace(
+                agent, endpoint=PHONE_ENDPOINTS.get(phones.get(agent_id, "available"), "")
+            )
+            for agent_id, agent in self.project.agents.items()
+        }
+        return project
+
+    def run_case(self, scenario: Scenario, case: Case) -> CaseResult:
+        """Place the case's call through FreeSWITCH, play its steps, check its expectations."""
+        flow = self.project.flows.get(scenario.flow)
+        if flow is None:
+            return CaseResult(case, None, failures=[f"flow '{scenario.flow}' is not loaded"])
+        tenant = self.project.route(case.dialed)[1] if case.dialed else None
+        self._route = (flow, tenant)
+        project = self._agents_as_endpoints(case)
+        services = CallServices(project, recordings_dir=self.controller.services.recordings_dir)
+        _, mistake = set_up_agents(project, case, services.agents, dt.datetime.now(dt.UTC))
+        if mistake is not None:
+            return CaseResult(case, None, failures=[mistake])
+        self.controller.services = services
+        self._finished = AsyncResult()
+        call = _PlacedCall(self, case)
+        try:
+            failures, remaining = call.play()
+            record_call: Call | None = self._finished.wait(END_TIMEOUT)
+            if record_call is None:
+                failures.append(f"the call did not end within {END_TIMEOUT:g}s of the last step")
+        finally:
+            call.close()
+        if record_call is None:
+            return CaseResult(case, None, call.transcript, failures)
+        failures += expectations(case, record_call.record, record_call.vars, remaining)
+        return CaseResult(case, record_call.record, call.transcript, failures)
+
+
+class _PlacedCall:
+    """One case's loopback call: its two legs, what FreeSWITCH played on it, the transcript."""
+
+    def __init__(self, runner: FreeSwitchRunner, case: Case) -> None:
+        self.runner = runner
+        self.case = case
+        self.ivr_leg = str(uuidlib.uuid4())
+        self.caller_leg = ""
+        self.events: Queue = Queue()
+        self.transcript: list[Event] = []
+        self.heard: list[str] = []
+        self.hung_up = False
+        self.started = time.monotonic()
+        runner._events[self.ivr_leg] = self.events
+
+    def log(self, who: str, text: str) -> None:
+        self.transcript.append(Event(time.monotonic() - self.started, who, text))
+
+    def play(self) -> tuple[list[str], list]:
+        """Place the call and take the caller's steps; returns failures and the steps not taken."""
+        host, port = self.runner.controller.address
+        variables = {
+            "origination_uuid": self.ivr_leg,
+            "origination_caller_id_number": self.case.caller or "anonymous",
+        }
+        if self.case.caller_name:
+            variables["origination_caller_id_name"] = self.case.caller_name
+        try:
+            self.runner.client.originate(
+                f"loopback/{ECHO}/default",
+                f"&socket({host}:{port} async full)",
+                variables=variables,
+                timeout=10,
+            )
+        except OriginateError as exc:
+            return [f"FreeSWITCH could not place the call: {exc}"], list(self.case.steps)
+        self.caller_leg = self.runner.client.api(
+            f"uuid_getvar {self.ivr_leg} other_loopback_leg_uuid"
+        ).strip()
+        self.log("caller", f"calls {self.case.dialed or 'the IVR'}")
+        steps = list(self.case.steps)
+        while steps:
+            step = steps[0]
+            if self.hung_up:
+                break
+            if step.kind == "hear":
+                if not self.hear(step.value):
+                    return [
+                        f"line {step.line}: expected to hear {step.value!r} within "
+                        f"{HEAR_TIMEOUT:g}s, heard {' / '.join(self.heard) or 'nothing'}"
+                    ], steps
+            elif step.kind == "press":
+                self.heard = []
+                self.log("caller", f"presses {step.value}")
+                self.runner.client.api(f"uuid_send_dtmf {self.caller_leg} {step.value}")
+            elif step.kind == "wait":
+                self.heard = []
+                self.log("caller", f"waits {step.value:g}s")
+                self.take_events(until=time.monotonic() + step.value)
+            elif step.kind == "hangup":
+                self.log("caller", "hangs up")
+                self.runner.client.uuid_kill(self.caller_leg)
+            steps.pop(0)
+        self.take_events(until=time.monotonic(), stop_when_done=False)
+        return [], steps
+
+    def hear(self, words: str) -> bool:
+        """Take FreeSWITCH's events until the words have been played; False when they never are."""
+        wanted = words.lower()
+        deadline = time.monotonic() + HEAR_TIMEOUT
+        while wanted not in " ".join(self.heard).lower():
+            if self.hung_up or not self.take_one(deadline):
+                return False
+        return True
+
+    def take_events(self, until: float, stop_when_done: bool = True) -> None:
+        """Take events until ``until`` (real time), or until the controller's leg has ended."""
+        while not (stop_when_done and self.hung_up) and self.take_one(until):
+            pass
+
+    def take_one(self, deadline: float) -> bool:
+        """Take one event of the controller's leg before ``deadline``; False when none came."""
+        try:
+            message = self.events.get(timeout=max(deadline - time.monotonic(), 0))
+        except Empty:
+            return False
+        if message.event_name == "CHANNEL_HANGUP_COMPLETE":
+            self.hung_up = True
+            self.log("ivr", f"call ends ({message.get('Hangup-Cause')})")
+            return True
+        application = message.get("Application") or ""
+        if application in _PLAYING_APPS:
+            argv = separate_string(message.get("Application-Data") or "", " ", 11)
+            index = _PLAYING_APPS[application]
+            target = argv[index] if len(argv) > index else ""
+            for piece in resolve(target, self.runner.sounds_dir):
+                if piece.text:
+                    self.heard.append(piece.text)
+                self.log("ivr", piece.describe())
+        elif application == "bridge":
+            self.log("ivr", f"rings {message.get('Application-Data')}")
+        return True
+
+    def close(self) -> None:
+        """Leave nothing up in FreeSWITCH, whatever the case did."""
+        if self.caller_leg and not self.hung_up:
+            self.runner.client.uuid_kill(self.caller_leg)
+        self.runner._events.pop(self.ivr_leg, None)
