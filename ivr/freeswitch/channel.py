@@ -5,6 +5,12 @@ Each operation is one or a few dialplan applications run with ``sendmsg`` and aw
 ends them (never from older events: FreeSWITCH leaves stale values behind, e.g.
 ``read_terminator_used`` after a timeout). The call clock is FreeSWITCH's own, from event
 timestamps, so a simulated FreeSWITCH can run a ten-minute wait in milliseconds.
+
+Keys typed ahead: between two applications the channel sits in the socket application's park
+loop, which takes a queued key and drops it (``switch_ivr_park``: one right after each
+application, then one per 20 ms frame until the next command comes). Its DTMF event still
+reaches us, so keys seen while no application runs are kept here and go to the next collection,
+as the caller meant them; nothing the caller typed while a lookup ran or a prompt ended is lost.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from ivr.runtime.channel import (
     Collected,
     RecordResult,
     Utterance,
+    split_entry,
 )
 
 log = logging.getLogger("ivr.freeswitch")
@@ -60,6 +67,14 @@ class FreeSwitchChannel:
         )
         self._terminators: str | None = None
         self._keys_heard: list[str] | None = None
+        self._app_running = False
+        # Keys FreeSWITCH dropped while no application ran, oldest first; those that came
+        # before a playback or collection began (seen after it was sent) move to _ahead_of_app.
+        self._typed_ahead = ""
+        self._ahead_of_app = ""
+        # The terminators of an entry that ended at its maximum length: the caller's terminator
+        # after it ends that entry and is no key for the next one (as split_entry treats it).
+        self._entry_may_end = ""
         self._bridge_events: dict[str, dt.datetime] = {}
         self._answered_leg = ""
         self._bridge_legs: dict[str, str] = {}
@@ -96,15 +111,50 @@ class FreeSwitchChannel:
             log.warning("[%s] playback of %s failed", self.info.call_id, target)
         return done
 
+    def _take_typed_ahead(self) -> str:
+        """The keys typed ahead since the last look, less a late terminator of a full entry."""
+        keys, self._typed_ahead = self._typed_ahead, ""
+        if keys[:1] and keys[0] in self._entry_may_end:
+            keys = keys[1:]
+        if keys:
+            self._entry_may_end = ""
+        return keys
+
+    def _take_ahead_of_app(self) -> str:
+        """Keys FreeSWITCH dropped before the application that just ended had begun."""
+        keys, self._ahead_of_app = self._ahead_of_app, ""
+        if keys[:1] and keys[0] in self._entry_may_end:
+            keys = keys[1:]
+        if keys:
+            self._entry_may_end = ""
+        return keys
+
+    def _keep_typed_ahead(self, keys: str) -> None:
+        """Put keys back at the front of what was typed ahead (for the next collection)."""
+        self._typed_ahead = keys + self._typed_ahead
+
     def answer(self) -> None:
         self.session.execute("answer")
 
     def play(self, prompts: list[Utterance], *, barge_in: bool) -> str:
         if not prompts:
             return ""
+        ahead = self._take_typed_ahead()
+        if barge_in and ahead:
+            # The caller pressed before the prompt began: it is stopped before it starts.
+            self._keep_typed_ahead(ahead[1:])
+            return ahead[0]
         self._set_terminators("0123456789*#" if barge_in else "")
         done = self._playback(apps.playback_target(self._files(prompts)))
-        return (done.get("variable_playback_terminator_used") or "") if barge_in else ""
+        late = self._take_ahead_of_app()
+        if not barge_in:
+            # FreeSWITCH's playback eats the keys pressed over a prompt that cannot be stopped.
+            return ""
+        used = done.get("variable_playback_terminator_used") or ""
+        if late:
+            self._keep_typed_ahead(late[1:] + used)
+            return late[0]
+        return used
 
     def collect(
         self,
@@ -115,10 +165,19 @@ class FreeSwitchChannel:
         digit_timeout: float,
         terminators: str,
     ) -> Collected:
+        ahead = self._take_typed_ahead()
+        entry = split_entry(ahead, max_digits, terminators)
+        if entry is not None:
+            collected, rest = entry
+            self._keep_typed_ahead(rest)
+            return self._entered(collected, terminators, max_digits)
         files = self._files(prompts) or ["silence_stream://250"]
+        if ahead:
+            # The caller has begun the entry: a key stops the prompt, so it is not played.
+            files, timeout = ["silence_stream://250"], digit_timeout
         arg = apps.play_and_get_digits(
             min_digits=1,
-            max_digits=max_digits,
+            max_digits=max_digits - len(ahead),
             timeout=timeout,
             terminator_keys=terminators,
             prompt=apps.playback_target(files),
@@ -135,16 +194,32 @@ class FreeSwitchChannel:
         if self.session.hungup.is_set():
             raise CallerHungUp()
         digits = done.get(f"variable_{DIGITS_VARIABLE}") or ""
-        if not digits:
-            return Collected("", timed_out=True)
         last = keys[-1] if keys else ""
         ended_by = last if last and last in terminators and len(digits) < max_digits else ""
-        return Collected(digits, terminator=ended_by)
+        # Keys dropped between the last application and this one came before all of these.
+        typed = ahead + self._take_ahead_of_app() + digits + ended_by
+        entry = split_entry(typed, max_digits, terminators)
+        if entry is not None:
+            collected, rest = entry
+            self._keep_typed_ahead(rest)
+            return self._entered(collected, terminators, max_digits)
+        if not typed:
+            return Collected("", timed_out=True)
+        return Collected(typed)
+
+    def _entered(self, collected: Collected, terminators: str, max_digits: int) -> Collected:
+        """Note an entry that ended at its length: the caller may still type its terminator."""
+        full = not collected.terminator and len(collected.digits) >= max_digits
+        self._entry_may_end = terminators if full else ""
+        return collected
 
     def wait(self, seconds: float, *, music: str | None = None, keys: str = "") -> str:
         if self._woken:
             self._woken = False
             return ""
+        pressed = next((key for key in self._take_typed_ahead() if key in keys), "")
+        if pressed:
+            return pressed
         self._set_terminators(keys)
         whole = max(int(round(seconds)), 2)  # FreeSWITCH ignores playback_timeout_sec <= 1
         self._waiting, self._wait_started, self._break_sent = True, False, False
@@ -164,7 +239,8 @@ class FreeSwitchChannel:
             self._waiting = self._wait_started = False
         self._woken = False
         used = done.get("variable_playback_terminator_used") or ""
-        return used if used and used in keys else ""
+        late = next((key for key in self._take_ahead_of_app() if key in keys), "")
+        return late or (used if used and used in keys else "")
 
     def wake(self) -> None:
         self._woken = True
@@ -189,9 +265,18 @@ class FreeSwitchChannel:
     def _watch(self, message) -> None:
         name = message.event_name
         if name == "DTMF":
-            if self._keys_heard is not None:
-                self._keys_heard.append(message.get("DTMF-Digit") or "")
+            key = message.get("DTMF-Digit") or ""
+            if not self._app_running:
+                self._typed_ahead += key
+            elif self._keys_heard is not None:
+                self._keys_heard.append(key)
+        elif name == "CHANNEL_EXECUTE_COMPLETE":
+            self._app_running = False
         elif name == "CHANNEL_EXECUTE":
+            self._app_running = True
+            if message.get("Application") in ("playback", "play_and_get_digits"):
+                self._ahead_of_app += self._typed_ahead
+                self._typed_ahead = ""
             if self._waiting and message.get("Application") == "playback":
                 self._wait_started = True
                 if self._woken:
@@ -216,6 +301,8 @@ class FreeSwitchChannel:
         variables: dict[str, str],
         on_answer: Callable[[str], None] | None = None,
     ) -> BridgeResult:
+        # Keys typed before talking to someone are for nobody: not for a menu after the bridge.
+        self._take_typed_ahead()
         legs = {str(uuidlib.uuid4()): endpoint for endpoint in endpoints}
         common = {
             "leg_timeout": str(max(int(timeout), 1)),
@@ -268,6 +355,7 @@ class FreeSwitchChannel:
         self.session.execute("transfer", apps.transfer(destination, self.transfer_context))
 
     def record(self, path: str, *, max_seconds: float, beep: bool) -> RecordResult:
+        self._take_typed_ahead()
         if beep:
             self._playback(BEEP)
         done = self.session.execute("record", apps.record(path, max_seconds))

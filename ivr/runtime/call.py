@@ -34,6 +34,7 @@ from ivr.runtime.channel import (
     ChannelError,
     Collected,
     Utterance,
+    split_entry,
 )
 from ivr.runtime.record import CallRecord, Visit
 
@@ -383,28 +384,18 @@ class Call:
         """Collect keys, starting with any the caller pressed over the previous prompt."""
         pending, self.pending_digits = self.pending_digits, ""
         if pending:
-            typed = ""
-            for i, key in enumerate(pending):
-                if key in terminators:
-                    self.pending_digits = pending[i + 1 :]
-                    return Collected(typed, terminator=key)
-                typed += key
-                if len(typed) >= max_digits:
-                    rest = pending[i + 1 :]
-                    # A terminator right after a full entry ends it; later keys stay typed ahead.
-                    if rest[:1] and rest[0] in terminators:
-                        self.pending_digits = rest[1:]
-                        return Collected(typed, terminator=rest[0])
-                    self.pending_digits = rest
-                    return Collected(typed)
+            entry = split_entry(pending, max_digits, terminators)
+            if entry is not None:
+                collected, self.pending_digits = entry
+                return collected
             more = self.channel.collect(
                 [],
-                max_digits=max_digits - len(typed),
+                max_digits=max_digits - len(pending),
                 timeout=digit_timeout,
                 digit_timeout=digit_timeout,
                 terminators=terminators,
             )
-            return Collected(typed + more.digits, more.terminator, timed_out=False)
+            return Collected(pending + more.digits, more.terminator, timed_out=False)
         return self.channel.collect(
             self.utterances(prompt),
             max_digits=max_digits,

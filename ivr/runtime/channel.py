@@ -51,6 +51,28 @@ class Collected:
     timed_out: bool = False
 
 
+def split_entry(keys: str, max_digits: int, terminators: str) -> tuple[Collected, str] | None:
+    """The entry that keys the caller typed ahead make, and the keys left over after it.
+
+    An entry ends at a terminator (not part of the digits) or at ``max_digits`` digits; a
+    terminator right after a full entry ends it too, and is not a key for what comes next.
+
+    Returns:
+        The entry and the remaining keys, or None when the keys do not finish an entry yet.
+    """
+    typed = ""
+    for i, key in enumerate(keys):
+        if key in terminators:
+            return Collected(typed, terminator=key), keys[i + 1 :]
+        typed += key
+        if len(typed) >= max_digits:
+            rest = keys[i + 1 :]
+            if rest[:1] and rest[0] in terminators:
+                return Collected(typed, terminator=rest[0]), rest[1:]
+            return Collected(typed), rest
+    return None
+
+
 @dataclass(frozen=True)
 class BridgeResult:
     """How connecting the caller to an endpoint went.

@@ -300,6 +300,11 @@ class SimulatedChannel:
             self.clock.wakeup.clear()
             self._sync()
             if self._run_queued():
+                # Right after an application FreeSWITCH's park loop takes a queued key, before
+                # the controller can have sent the next command (switch_ivr_park): a key
+                # typed ahead is dropped there, with its DTMF event.
+                if self._dtmf:
+                    self.dequeue_dtmf()
                 continue
             if self._dtmf:
                 self.dequeue_dtmf()
