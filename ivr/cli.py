@@ -394,8 +394,6 @@ def cmd_agents(args: argparse.Namespace) -> int:
 
 def cmd_freeswitch_conf(args: argparse.Namespace) -> int:
     """Install the drop-in configuration into a FreeSWITCH and say what changed."""
-    import secrets
-
     from ivr.freeswitch.conf_install import ConfInstallError, install_conf
 
     prefix = Path(args.prefix) if args.prefix else None
@@ -409,12 +407,11 @@ def cmd_freeswitch_conf(args: argparse.Namespace) -> int:
         raise UsageError(
             "name the FreeSWITCH: --prefix DIR, or --conf-dir DIR and --sounds-dir DIR"
         )
-    password = args.esl_password or secrets.token_urlsafe(12)
     try:
         report = install_conf(
             conf_dir,
             sounds,
-            esl_password=password,
+            esl_password=args.esl_password,
             controller=args.controller,
         )
     except (ConfInstallError, OSError) as exc:
@@ -423,12 +420,17 @@ def cmd_freeswitch_conf(args: argparse.Namespace) -> int:
         print(line)
     for agent, agent_password in report.agent_passwords.items():
         print(f"agent {agent}: SIP password {agent_password}")
-    if not args.esl_password:
-        print(f"event-socket password: {password} (ivr serve --esl-password, fs_cli -p)")
+    if report.esl_password_made:
+        print(
+            f"event-socket password: {report.esl_password_made} "
+            "(ivr serve --esl-password, fs_cli -p)"
+        )
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if report.changes:
-        print("restart FreeSWITCH so that the event socket takes its new password")
+    if report.event_socket_changed:
+        print("restart FreeSWITCH: its event socket takes new settings only when it starts")
+    elif report.changes:
+        print("run fs_cli -x reloadxml (or restart FreeSWITCH) to load the changes")
     return 0
 
 

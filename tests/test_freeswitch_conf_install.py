@@ -57,6 +57,28 @@ def test_install_sets_the_password_controller_sounds_and_includes(stock, tmp_pat
     assert (stock.parent / "freeswitch.before-ivr" / "vars.xml").read_text() == STOCK_VARS
 
 
+def test_installing_again_without_a_password_keeps_the_one_installed(stock, tmp_path):
+    first = install_conf(stock, tmp_path / "sounds")
+    socket_conf = stock / "autoload_configs/event_socket.conf.xml"
+    assert first.esl_password_made and first.event_socket_changed
+    assert f'value="{first.esl_password_made}"' in socket_conf.read_text()
+
+    again = install_conf(stock, tmp_path / "sounds")
+
+    assert again.esl_password_made == "" and not again.event_socket_changed
+    assert f'value="{first.esl_password_made}"' in socket_conf.read_text()
+
+
+def test_a_well_known_password_installed_before_is_replaced_when_none_is_given(stock, tmp_path):
+    install_conf(stock, tmp_path / "sounds", esl_password="ClueCon")
+
+    again = install_conf(stock, tmp_path / "sounds")
+
+    assert again.esl_password_made and again.event_socket_changed
+    socket_conf = (stock / "autoload_configs/event_socket.conf.xml").read_text()
+    assert 'value="ClueCon"' not in socket_conf
+
+
 def test_installing_twice_changes_nothing_and_keeps_the_agents_passwords(stock, tmp_path):
     first = install_conf(stock, tmp_path / "sounds", esl_password="s3cret")
     user = (stock / "directory/default/1001.xml").read_text()

@@ -31,6 +31,8 @@ WELL_KNOWN_PASSWORDS = {"ClueCon", "change-me-ivr-esl"}
 
 _VARS_INCLUDE = '<X-PRE-PROCESS cmd="include" data="vars_ivr.xml"/>'
 _GROUPS_INCLUDE = '<X-PRE-PROCESS cmd="include" data="ivr_groups/*.xml"/>'
+_OUR_SOCKET_CONF = "give the same password to the controller"
+"""Words of our event_socket.conf.xml's comments, by which an earlier installation is known."""
 _AGENT_PASSWORD = re.compile(r'(<param name="password" value=")[^"]*"')
 
 
@@ -45,6 +47,10 @@ class InstallReport:
     changes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     agent_passwords: dict[str, str] = field(default_factory=dict)
+    esl_password_made: str = ""
+    """The event-socket password made for this installation (none was given or installed)."""
+    event_socket_changed: bool = False
+    """The event socket's settings changed: they take effect when FreeSWITCH restarts."""
 
 
 def _without_password(user_xml: str) -> str:
@@ -81,6 +87,19 @@ def _param(text: str, name: str, value: str) -> str:
     if not pattern.search(text):
         raise ConfInstallError(f"no {name} parameter to set")
     return pattern.sub(lambda m: f"{m.group(1)}{value}{m.group(2)}", text)
+
+
+def _installed_password(socket_conf: Path) -> str | None:
+    """The password our event_socket.conf.xml carries there, unless it is none or well known."""
+    if not socket_conf.is_file():
+        return None
+    text = socket_conf.read_text()
+    if _OUR_SOCKET_CONF not in text:
+        return None  # the stock file, or one of the administrator's: ours replaces it
+    found = re.search(r'<param name="password" value="([^"]*)"', text)
+    if found is None or not found.group(1) or found.group(1) in WELL_KNOWN_PASSWORDS:
+        return None
+    return found.group(1)
 
 
 def _xml_value(value: str, what: str) -> str:
@@ -140,7 +159,7 @@ def install_conf(
     conf_dir: Path,
     sounds_dir: Path,
     *,
-    esl_password: str,
+    esl_password: str | None = None,
     controller: str = "127.0.0.1:8084",
     agent_password: Callable[[str], str] | None = None,
     source: Path = CONF_SOURCE,
@@ -151,7 +170,9 @@ def install_conf(
     Args:
         conf_dir: FreeSWITCH's configuration folder (the one holding ``vars.xml``).
         sounds_dir: where FreeSWITCH reads our sounds from (``ivr_sounds_dir``).
-        esl_password: the inbound event socket's password, for the controller and fs_cli.
+        esl_password: the inbound event socket's password, for the controller and fs_cli;
+            None keeps the one an earlier installation set (else makes a random one), so that
+            running this again does not lock out a running controller.
         controller: where the controller listens (``host:port``, several joined by ``|``).
         agent_password: makes the SIP password of a new agent user (default: random); agents
             that already have a password of their own keep it.
@@ -172,10 +193,17 @@ def install_conf(
                 f"{conf_dir} is not a FreeSWITCH configuration folder: it has no "
                 f"{needed.relative_to(conf_dir)} (give the folder that holds vars.xml)"
             )
+    socket_path = conf_dir / "autoload_configs/event_socket.conf.xml"
+    made = ""
+    if esl_password is None:
+        esl_password = _installed_password(socket_path)
+        if esl_password is None:
+            esl_password = made = secrets.token_urlsafe(12)
     esl_password = _xml_value(esl_password, "event-socket password")
     controller = _xml_value(controller, "controller address")
     installer = _Installer(conf_dir, sounds_dir, owner_of=vars_xml)
     report = installer.report
+    report.esl_password_made = made
     if esl_password in WELL_KNOWN_PASSWORDS:
         report.warnings.append(
             f"the event-socket password {esl_password!r} is well known: give your own with "
@@ -202,10 +230,9 @@ def install_conf(
     ):
         installer.write(conf_dir / name, (source / name).read_text())
     socket_conf = (source / "autoload_configs/event_socket.conf.xml").read_text()
-    installer.write(
-        conf_dir / "autoload_configs/event_socket.conf.xml",
-        _param(socket_conf, "password", esl_password),
-    )
+    changes = len(report.changes)
+    installer.write(socket_path, _param(socket_conf, "password", esl_password))
+    report.event_socket_changed = len(report.changes) > changes
     for group in sorted((source / "directory/ivr_groups").glob("*.xml")):
         installer.write(conf_dir / "directory/ivr_groups" / group.name, group.read_text())
     make_password = agent_password or (lambda _agent: secrets.token_urlsafe(12))
