@@ -14,10 +14,11 @@ import os
 import sys
 from pathlib import Path
 
-from ivr.flow.compiler import SCENARIO_SUFFIX, flow_files, flow_json_schema, load_project
+from ivr.flow.compiler import CONFIG_FILES, SCENARIO_SUFFIX, flow_files, load_project
 from ivr.flow.graph import to_dot, to_mermaid
 from ivr.gc_policy import FULL_EVERY_DEFAULT, collect_for_measuring, collect_for_serving
 from ivr.nodes.registry import default_registry
+from ivr.schemas import KINDS, schema_for
 from ivr.testing.runner import run_scenario_files
 from ivr.testing.scenario import load_scenario
 
@@ -76,10 +77,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             # A named file is checked with its folder (queues, subflows), but only mistakes
             # in the named files and the folder's config files are its business.
-            names = {str(p) for p in chosen} | {
-                str(folder / c)
-                for c in ("queues.yaml", "agents.yaml", "schedules.yaml", "tenants.yaml")
-            }
+            names = {str(p) for p in chosen} | {str(folder / c) for c in CONFIG_FILES}
             shown = [d for d in diag.sorted() if d.mark is None or d.mark.file in names]
             files += len(chosen)
         for item in shown:
@@ -92,8 +90,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """Print the flow language's JSON Schema."""
-    json.dump(flow_json_schema(), sys.stdout, indent=2, ensure_ascii=False)
+    """Print the JSON Schema of one kind of YAML file (flows by default)."""
+    json.dump(schema_for(args.kind), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
 
@@ -559,7 +557,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="flow files or folders")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("schema", help="print the JSON Schema of the flow language")
+    p = sub.add_parser("schema", help="print the JSON Schema of flows or another YAML file")
+    p.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="flow",
+        help="which file: flow (default), queues, agents, schedules, tenants, campaigns, data, "
+        "test (*.test.yaml)",
+    )
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("graph", help="draw a flow (Mermaid or Graphviz dot)")
