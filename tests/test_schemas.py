@@ -1,4 +1,4 @@
-"""`ivr schema --kind K`: a JSON Schema for every YAML file the product reads, agreeing with the loaders."""
+"""`ivr schema --kind K`: a JSON Schema for every YAML file the product reads, as its loader sees it."""
 
 import json
 from pathlib import Path
