@@ -1,4 +1,4 @@
-"""`ivr schema --kind K`: a JSON Schema for every YAML file the product reads, as its loader sees it."""
+"""`ivr schema --kind K`: a JSON Schema per YAML file agreeing with its loader."""
 
 import json
 from pathlib import Path
