@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from ivr.docs import DEFAULT_OUTPUT, write_reference
 from ivr.flow.compiler import CONFIG_FILES, SCENARIO_SUFFIX, flow_files, load_project
 from ivr.flow.graph import to_dot, to_mermaid
 from ivr.gc_policy import FULL_EVERY_DEFAULT, collect_for_measuring, collect_for_serving
@@ -93,6 +94,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of one kind of YAML file (flows by default)."""
     json.dump(schema_for(args.kind), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Write the reference pages from the node registry and the schemas."""
+    written = write_reference(Path(args.output))
+    print(f"{len(written)} reference pages written to {args.output}")
     return 0
 
 
@@ -566,6 +574,15 @@ def build_parser() -> argparse.ArgumentParser:
         "test (*.test.yaml)",
     )
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("docs", help="write the reference of node types and files (Markdown)")
+    p.add_argument(
+        "--output",
+        default=str(DEFAULT_OUTPUT),
+        metavar="DIR",
+        help=f"where the pages go (default {DEFAULT_OUTPUT})",
+    )
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("graph", help="draw a flow (Mermaid or Graphviz dot)")
     p.add_argument("flow", metavar="FLOW.yaml")

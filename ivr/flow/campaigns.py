@@ -60,6 +60,9 @@ class Contacts(Field):
             return INVALID
         return check_options(value, CSV_CONTACTS if "csv" in value else SQL_CONTACTS, ctx)
 
+    def type_doc(self) -> str:
+        return "mapping: {csv: FILE, number:, timezone:} or {sql: URL, query:, number:, timezone:}"
+
     def schema(self) -> dict:
         return {"oneOf": [object_schema(CSV_CONTACTS), object_schema(SQL_CONTACTS)]}
 
@@ -73,6 +76,9 @@ class Percent(Field):
             ctx.diag.error(f"expected a percentage from 0% to 100%, got {describe(value)}", mark)
             return INVALID
         return float(match.group(1)) / 100
+
+    def type_doc(self) -> str:
+        return "percentage (3%)"
 
     def schema(self) -> dict:
         return {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"}

@@ -72,7 +72,9 @@ def flow_fields(base: Path) -> dict[str, Field]:
 
 COMMON_NODE_FIELDS: dict[str, Field] = {
     "goal": Text(
-        "A self-service success reached at this node, counted in reports",
+        "A self-service success reached at this node, counted in reports once the node has done "
+        "its work: after its prompt played to the end or a key cut it short (a caller who hangs "
+        "up during the prompt has not heard the answer, so it does not count)",
         pattern=_NAME,
         pattern_doc="a goal name (letters, digits, _ and -)",
     ),

@@ -113,19 +113,26 @@ class Tenant:
 
 QUEUE_FIELDS = {
     "agents": ListOf(Text(), "Agent ids from agents.yaml, in order of preference", required=True),
-    "strategy": Text("How the next agent is chosen", choices=STRATEGIES),
-    "hold_music": Text("What callers hear while waiting (e.g. local_stream://moh)"),
-    "ring_timeout": Duration("How long one agent's phone rings before the next is tried"),
-    "wrap_up": Duration("Agent rest after each call"),
-    "service_level": Duration("Answer-time target, for reports"),
+    "strategy": Text("How the next agent is chosen", choices=STRATEGIES, default="longest_idle"),
+    "hold_music": Text(
+        "What callers hear while waiting (default: the tenant's, else local_stream://moh)"
+    ),
+    "ring_timeout": Duration(
+        "How long one agent's phone rings before the next is tried", default=15.0
+    ),
+    "wrap_up": Duration("Agent rest after each call", default=10.0),
+    "service_level": Duration("Answer-time target, for reports", default=20.0),
     "max_no_answer": Number(
-        "Calls an agent may leave unanswered in a row before being put on a break", minimum=1
+        "Calls an agent may leave unanswered in a row before being put on a break",
+        minimum=1,
+        default=3,
     ),
     "skills": ListOf(Text(), "Skills every agent taking this queue's calls must have"),
     "callback_endpoint": Text(
         "Where callbacks are dialed, with {number} for the caller's number",
         pattern=r"[a-z_]+/\S*\{number\}\S*",
         pattern_doc="an endpoint with {number}, e.g. sofia/gateway/pstn/{number}",
+        default=DEFAULT_CALLBACK_ENDPOINT,
     ),
 }
 AGENT_FIELDS = {
@@ -140,6 +147,7 @@ AGENT_FIELDS = {
     "initial_state": Text(
         "The agent's state when the controller first meets them (later the store keeps it)",
         choices=STARTING_STATES,
+        default="available",
     ),
 }
 TENANT_FIELDS = {
@@ -189,6 +197,9 @@ class TimeZoneField(Field):
             )
             return INVALID
 
+    def type_doc(self) -> str:
+        return "time zone (IANA name, e.g. Europe/Sofia)"
+
     def schema(self) -> dict:
         return {"type": "string", "pattern": r"^[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)*$"}
 
@@ -202,6 +213,9 @@ class WeeklyHours(Field):
 
     def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
         return _weekly(value, mark, ctx.diag)
+
+    def type_doc(self) -> str:
+        return 'days (mon, mon-fri, sat,sun) to "HH:MM-HH:MM", a list of those, or closed'
 
     def schema(self) -> dict:
         one = {"type": "string", "pattern": RANGE_PATTERN}
@@ -227,6 +241,9 @@ class Holidays(Field):
                 ctx.diag.error(f"bad holiday {describe(day)}: expected a date YYYY-MM-DD", where)
                 return INVALID
         return holidays
+
+    def type_doc(self) -> str:
+        return "list of dates (YYYY-MM-DD)"
 
     def schema(self) -> dict:
         one = {"type": "string", "pattern": DATE_PATTERN}

@@ -1,9 +1,9 @@
 """The one small base class every node type derives from, built-in or plugin.
 
 A node type is a class with a ``type_name`` (what analysts write after ``type:``), a one-line
-``summary`` for logs, its options declared as data (``options``: name -> Field), and ``run``,
-which does the node's work on a call and returns the label of the edge to follow. Read one node
-type and you know them all.
+``summary`` for logs, its options declared as data (``options``: name -> Field), an ``example``
+flow for the reference (``ivr docs``), and ``run``, which does the node's work on a call and
+returns the label of the edge to follow. Read one node type and you know them all.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ class Node:
         type_name: the ``type:`` analysts write.
         summary: one line describing the node type, for logs and ``ivr schema``.
         options: the node's options schema, as data.
+        example: a complete flow using the node type, for its reference page (YAML; further
+            ``---`` documents are flows it calls, each its own file).
         needs_answer: the call must be answered before this node runs (it plays media).
         ends_call: the node ends the call itself, so it needs no way out.
     """
@@ -36,6 +38,7 @@ class Node:
     type_name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     options: ClassVar[dict[str, Field]] = {}
+    example: ClassVar[str] = ""
     needs_answer: ClassVar[bool] = True
     ends_call: ClassVar[bool] = False
 

@@ -229,6 +229,25 @@ class Queue(Node):
         ),
     }
 
+    example = """\
+flow: example_queue
+start: operator
+nodes:
+  operator:
+    type: queue
+    queue: retail                # from queues.yaml
+    prompt: "All our operators are busy. Please hold."
+    announce: {position: true, wait_time: true, every: 45s}
+    max_wait: 10m
+    on_timeout: voicemail
+    overflow: {after: 5m, queue: supervisors}
+    keys: {9: voicemail}         # the caller may leave a message instead
+    callback: {key: 1, offer_after: 2m}
+  voicemail:
+    type: record
+    prompt: "Please leave a message after the beep."
+"""
+
     def check(self, project) -> None:
         queues = project.project.queues
         name = self.opts["queue"]

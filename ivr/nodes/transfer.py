@@ -43,6 +43,29 @@ class Transfer(Node):
         ),
     }
 
+    example = """\
+flow: example_transfer
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompt: "For sales press 1. For the front desk press 2."
+    choices: {1: sales, 2: front_desk}
+    on_fail: front_desk
+  sales:
+    type: transfer
+    to: "2000"
+    prompt: "Putting you through to sales."
+    ring_timeout: 20s
+    on_fail: sales_busy          # busy, no answer in 20 s, or unreachable
+  sales_busy:
+    type: hangup
+    prompt: "Sales cannot take your call now. Please call again later."
+  front_desk:
+    type: transfer               # blind: the call leaves the flow at once
+    to: "1000"
+"""
+
     def run(self, call) -> str | None:
         destination = call.render(self.opts["to"]).strip()
         if self.opts["prompt"] is not None:

@@ -76,6 +76,9 @@ class AgentSetupField(Field):
         state = Text(choices=AGENT_STATES).check(value, mark, ctx)
         return INVALID if state is INVALID else AgentSetup(state)
 
+    def type_doc(self) -> str:
+        return "a state, or a mapping of state, until, then"
+
     def schema(self) -> dict:
         return {"anyOf": [{"enum": list(AGENT_STATES)}, object_schema(AGENT_SETUP_FIELDS)]}
 
@@ -112,6 +115,9 @@ class Steps(Field):
 
     def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
         return _steps(value, mark, ctx.diag)
+
+    def type_doc(self) -> str:
+        return "list of {hear: text}, {press: keys}, {wait: 10s}, {hangup: true}"
 
     def schema(self) -> dict:
         one = [
@@ -239,6 +245,9 @@ class Cases(Field):
             ctx.diag.error("cases: expected a list of cases", mark)
             return INVALID
         return value
+
+    def type_doc(self) -> str:
+        return "list of cases (the keys below)"
 
     def schema(self) -> dict:
         return {"type": "array", "minItems": 1, "items": object_schema(CASE_FIELDS)}
