@@ -132,6 +132,9 @@ nodes:
     queue: retail
 """
 
+    def diagram_lines(self) -> list[str]:
+        return [f"source {self.opts['source']}"]
+
     def check(self, project) -> None:
         for name, low, high in (("account_digits", 1, 32), ("pin_digits", 4, 8)):
             digits = self.opts[name] or {"min": low, "max": high}

@@ -8,9 +8,11 @@ returns the label of the edge to follow. Read one node type and you know them al
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ivr.flow.fields import Field
+from ivr.flow.prompts import Prompt
 from ivr.flow.source import Mark
 
 if TYPE_CHECKING:
@@ -20,6 +22,22 @@ if TYPE_CHECKING:
 
 class NodeError(Exception):
     """A recoverable failure of one node (bad template, failed lookup): take its error edge."""
+
+
+@dataclass(frozen=True)
+class DiagramLink:
+    """A way on from a node that is not an edge to another node, drawn dashed by ``ivr graph``.
+
+    Attributes:
+        label: what takes the caller there, e.g. ``overflow after 5m`` or ``1: callback``.
+        kind: what is at the other end: ``queue`` (another queue from queues.yaml) or ``end``
+            (the call ends there, e.g. to be called back).
+        target: the queue's name, or what ends the call (``called back``).
+    """
+
+    label: str
+    kind: str
+    target: str
 
 
 class Node:
@@ -54,6 +72,18 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.type_name} node {self.flow_id}.{self.name}>"
+
+    def diagram_lines(self) -> list[str]:
+        """What diagrams (``ivr graph``) show under the node's name: its prompt's text by default.
+
+        A node type whose routing depends on something else (a queue, a schedule) says so first.
+        """
+        prompt = self.opts.get("prompt")
+        return [prompt.plain_text()] if isinstance(prompt, Prompt) else []
+
+    def diagram_links(self) -> list[DiagramLink]:
+        """Ways on that are not edges to nodes (a queue's overflow, a callback), for diagrams."""
+        return []
 
     def check(self, project: ProjectCheck) -> None:
         """Cross-file checks (a queue that exists, a schedule that exists); report via project."""

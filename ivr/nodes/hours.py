@@ -47,6 +47,9 @@ nodes:
     prompt: "We are closed for the holiday."
 """
 
+    def diagram_lines(self) -> list[str]:
+        return [f"schedule {self.opts['schedule']}"]
+
     def check(self, project) -> None:
         if self.opts["schedule"] not in project.project.schedules:
             project.unknown(

@@ -58,6 +58,9 @@ nodes:
     queue: retail
 """
 
+    def diagram_lines(self) -> list[str]:
+        return [f"source {self.opts['source']}"]
+
     def check(self, project) -> None:
         source = source_of(self, project)
         if source is None:

@@ -46,6 +46,9 @@ nodes:
     prompt: {en: "Goodbye.", ru: "До свидания."}
 """
 
+    def diagram_lines(self) -> list[str]:
+        return [self.opts["language"]]
+
     def check(self, project) -> None:
         if self.opts["language"] not in project.flow.languages:
             project.error(

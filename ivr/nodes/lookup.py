@@ -105,6 +105,13 @@ nodes:
     queue: shop
 """
 
+    def diagram_lines(self) -> list[str]:
+        return [
+            f"{self.opts['source']}[{self.opts['key']}]"
+            if self.opts["key"]
+            else self.opts["source"]
+        ]
+
     def check(self, project) -> None:
         source = source_of(self, project)
         if source is None:

@@ -30,8 +30,9 @@ from ivr.flow.fields import (
     PromptField,
     Template,
     Text,
+    format_duration,
 )
-from ivr.nodes.base import Node, NodeError
+from ivr.nodes.base import DiagramLink, Node, NodeError
 from ivr.prompts.pieces import phrase_parts, spoken_phrase, vocabulary
 from ivr.prompts.sayas import SAY_LANGUAGES, say_as
 from ivr.runtime.channel import Utterance
@@ -247,6 +248,22 @@ nodes:
     type: record
     prompt: "Please leave a message after the beep."
 """
+
+    def diagram_lines(self) -> list[str]:
+        return [f"queue {self.opts['queue']}", *super().diagram_lines()]
+
+    def diagram_links(self) -> list[DiagramLink]:
+        links = []
+        overflow = self.opts["overflow"]
+        if overflow is not None:
+            after = format_duration(overflow["after"])
+            links.append(DiagramLink(f"overflow after {after}", "queue", overflow["queue"]))
+        callback = self.opts["callback"]
+        if callback is not None:
+            after = format_duration(callback["offer_after"])
+            label = f"{callback['key']}: callback (offered after {after})"
+            links.append(DiagramLink(label, "end", "called back"))
+        return links
 
     def check(self, project) -> None:
         queues = project.project.queues

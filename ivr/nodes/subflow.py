@@ -42,6 +42,9 @@ nodes:
     type: return
 """
 
+    def diagram_lines(self) -> list[str]:
+        return [f"flow {self.opts['flow']}"]
+
     def check(self, project) -> None:
         target = self.opts["flow"]
         if target not in project.project.flows:

@@ -66,6 +66,9 @@ nodes:
     to: "1000"
 """
 
+    def diagram_lines(self) -> list[str]:
+        return [f"to {self.opts['to']}", *super().diagram_lines()]
+
     def run(self, call) -> str | None:
         destination = call.render(self.opts["to"]).strip()
         if self.opts["prompt"] is not None:
