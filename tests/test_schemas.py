@@ -123,3 +123,17 @@ def test_a_prompt_schema_is_given_once_so_editors_load_a_small_file():
     text = json.dumps(schema)
     assert text.count('"#/definitions/prompt"') > 10
     assert text.count('"say"') < 10
+
+
+def test_a_campaign_naming_a_missing_flow_queue_or_tenant_is_refused_with_a_hint(tmp_path, capsys):
+    wrong = (
+        GOOD_FOLDER["campaigns.yaml"]
+        .replace("flow: t", "flow: tt")
+        .replace("queue: retail", "queue: retial")
+    )
+    _write(tmp_path, {**GOOD_FOLDER, "campaigns.yaml": wrong})
+    assert main(["validate", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "campaign 'renewals' uses flow 'tt', which is not in the loaded flows" in out
+    assert "campaign 'renewals' uses queue 'retial', which is not in queues.yaml" in out
+    assert "did you mean 'retail'" in out
