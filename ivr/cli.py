@@ -15,10 +15,12 @@ import os
 import sys
 from pathlib import Path
 
-from ivr.flow.compiler import SCENARIO_SUFFIX, flow_files, flow_json_schema, load_project
+from ivr.docs import DEFAULT_OUTPUT, write_reference
+from ivr.flow.compiler import CONFIG_FILES, SCENARIO_SUFFIX, flow_files, load_project
 from ivr.flow.graph import to_dot, to_mermaid
 from ivr.gc_policy import FULL_EVERY_DEFAULT, collect_for_measuring, collect_for_serving
 from ivr.nodes.registry import default_registry
+from ivr.schemas import KINDS, schema_for
 from ivr.testing.runner import run_scenario_files
 from ivr.testing.scenario import load_scenario
 
@@ -77,10 +79,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             # A named file is checked with its folder (queues, subflows), but only mistakes
             # in the named files and the folder's config files are its business.
-            names = {str(p) for p in chosen} | {
-                str(folder / c)
-                for c in ("queues.yaml", "agents.yaml", "schedules.yaml", "tenants.yaml")
-            }
+            names = {str(p) for p in chosen} | {str(folder / c) for c in CONFIG_FILES}
             shown = [d for d in diag.sorted() if d.mark is None or d.mark.file in names]
             files += len(chosen)
         for item in shown:
@@ -93,9 +92,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """Print the flow language's JSON Schema."""
-    json.dump(flow_json_schema(), sys.stdout, indent=2, ensure_ascii=False)
+    """Print the JSON Schema of one kind of YAML file (flows by default)."""
+    json.dump(schema_for(args.kind), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Write the reference pages from the node registry and the schemas."""
+    written = write_reference(Path(args.output))
+    print(f"{len(written)} reference pages written to {args.output}")
     return 0
 
 
@@ -594,8 +600,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="flow files or folders")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("schema", help="print the JSON Schema of the flow language")
+    p = sub.add_parser("schema", help="print the JSON Schema of flows or another YAML file")
+    p.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="flow",
+        help="which file: flow (default), queues, agents, schedules, tenants, campaigns, data, "
+        "test (*.test.yaml)",
+    )
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("docs", help="write the reference of node types and files (Markdown)")
+    p.add_argument(
+        "--output",
+        default=str(DEFAULT_OUTPUT),
+        metavar="DIR",
+        help=f"where the pages go (default {DEFAULT_OUTPUT})",
+    )
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("graph", help="draw a flow (Mermaid or Graphviz dot)")
     p.add_argument("flow", metavar="FLOW.yaml")

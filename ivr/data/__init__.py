@@ -34,13 +34,14 @@ KINDS: dict[str, Callable[[LDict, Path, CheckContext], DataSource | None]] = {
     "sql": make_sql,
     "http": make_http,
 }
-_FIELDS = {
+SOURCE_FIELDS: dict[str, dict[str, Field]] = {
     "csv": CSV_FIELDS,
     "yaml": YAML_FIELDS,
     "sqlite": SQLITE_FIELDS,
     "sql": SQL_FIELDS,
     "http": HTTP_FIELDS,
 }
+"""The keys of each kind of source, as its ``make`` function checks them."""
 
 
 class DataSourceField(Field):
@@ -70,8 +71,11 @@ class DataSourceField(Field):
         source = KINDS[kinds[0]](value, self.base, ctx)
         return source if source is not None else INVALID
 
+    def type_doc(self) -> str:
+        return "data source (one of csv:, yaml:, sqlite:, sql:, http:)"
+
     def schema(self) -> dict:
-        return {"anyOf": [object_schema(fields) for fields in _FIELDS.values()]}
+        return {"anyOf": [object_schema(fields) for fields in SOURCE_FIELDS.values()]}
 
 
 def load_shared_data(doc: Any, name: str, diag: Diagnostics) -> dict[str, DataSource]:

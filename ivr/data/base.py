@@ -324,6 +324,9 @@ class TemplateText(Field):
         template = parse_template(str(value), mark, ctx)
         return INVALID if template is None else template
 
+    def type_doc(self) -> str:
+        return "text or {{ template }} (may use {{ key }}, {{ pin }})"
+
     def schema(self) -> dict:
         return {"type": ["string", "number"]}
 
@@ -344,6 +347,9 @@ class JsonTemplate(Field):
         if value is None or isinstance(value, bool | int | float):
             return value
         return self._wrong(ctx, "a JSON value", value, mark)
+
+    def type_doc(self) -> str:
+        return "JSON value (its texts may be {{ templates }})"
 
     def schema(self) -> dict:
         return {}

@@ -300,6 +300,9 @@ class _Url(Field):
             return INVALID
         return template
 
+    def type_doc(self) -> str:
+        return "URL (http:// or https://, path may use {{ templates }})"
+
     def schema(self) -> dict:
         return {"type": "string", "pattern": "^https?://"}
 

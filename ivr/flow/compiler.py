@@ -14,6 +14,7 @@ from typing import Any
 
 from ivr.data import DataSource, DataSourceField, load_shared_data
 from ivr.flow import config
+from ivr.flow.campaigns import Campaign, load_campaigns
 from ivr.flow.fields import (
     INVALID,
     AnyValue,
@@ -33,7 +34,14 @@ from ivr.flow.templates import BUILTIN_VARIABLES, TemplateError, variables_of
 from ivr.nodes.base import Node
 from ivr.nodes.registry import NodeRegistry, default_registry
 
-CONFIG_FILES = ("queues.yaml", "agents.yaml", "schedules.yaml", "tenants.yaml", "data.yaml")
+CONFIG_FILES = (
+    "queues.yaml",
+    "agents.yaml",
+    "schedules.yaml",
+    "tenants.yaml",
+    "data.yaml",
+    "campaigns.yaml",
+)
 SCENARIO_SUFFIX = ".test.yaml"
 _NAME = r"[A-Za-z_][A-Za-z0-9_\-]*"
 
@@ -64,7 +72,9 @@ def flow_fields(base: Path) -> dict[str, Field]:
 
 COMMON_NODE_FIELDS: dict[str, Field] = {
     "goal": Text(
-        "A self-service success reached at this node, counted in reports",
+        "A self-service success reached at this node, counted in reports once the node has done "
+        "its work: after its prompt played to the end or a key cut it short (a caller who hangs "
+        "up during the prompt has not heard the answer, so it does not count)",
         pattern=_NAME,
         pattern_doc="a goal name (letters, digits, _ and -)",
     ),
@@ -109,6 +119,7 @@ class Project:
     schedules: dict[str, config.Schedule] = field(default_factory=dict)
     tenants: dict[str, config.Tenant] = field(default_factory=dict)
     data: dict[str, DataSource] = field(default_factory=dict)
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
     diag: Diagnostics = field(default_factory=Diagnostics)
     sources: SourceCache = field(default_factory=SourceCache)
     scenarios: list[Path] = field(default_factory=list)
@@ -376,6 +387,7 @@ def _load_config(project: Project, folder: Path) -> None:
         "schedules.yaml": ("schedules", config.load_schedules),
         "tenants.yaml": ("tenants", config.load_tenants),
         "data.yaml": ("data", load_shared_data),
+        "campaigns.yaml": ("campaigns", load_campaigns),
     }
     for filename, (attr, loader) in loaders.items():
         path = folder / filename
@@ -394,6 +406,7 @@ def _load_config(project: Project, folder: Path) -> None:
                     + suggest(agent_id, list(project.agents)),
                     mark,
                 )
+    _check_campaigns(project)
     for tenant in project.tenants.values():
         if tenant.flow not in project.flows:
             project.diag.error(
@@ -401,6 +414,21 @@ def _load_config(project: Project, folder: Path) -> None:
                 + suggest(tenant.flow, list(project.flows)),
                 tenant.flow_mark,
             )
+
+
+def _check_campaigns(project: Project) -> None:
+    for campaign in project.campaigns.values():
+        for what, name, known, where in (
+            ("flow", campaign.flow, project.flows, "the loaded flows"),
+            ("tenant", campaign.options["tenant"], project.tenants, "tenants.yaml"),
+            ("queue", campaign.options["queue"], project.queues, "queues.yaml"),
+        ):
+            if name is not None and name not in known:
+                project.diag.error(
+                    f"campaign '{campaign.name}' uses {what} '{name}', which is not in {where}"
+                    + suggest(name, list(known)),
+                    campaign.mark,
+                )
 
 
 def flow_files(folder: Path) -> list[Path]:

@@ -15,13 +15,14 @@ from ivr.flow.fields import (
     INVALID,
     CheckContext,
     Duration,
+    Field,
     ListOf,
     Number,
     Text,
     check_options,
     describe,
 )
-from ivr.flow.source import Diagnostics, LDict, LList, Mark, suggest
+from ivr.flow.source import Diagnostics, LDict, LList, Mark
 
 STRATEGIES = ["longest_idle", "round_robin", "ring_all", "fewest_calls", "skills"]
 AGENT_STATES = [
@@ -112,19 +113,26 @@ class Tenant:
 
 QUEUE_FIELDS = {
     "agents": ListOf(Text(), "Agent ids from agents.yaml, in order of preference", required=True),
-    "strategy": Text("How the next agent is chosen", choices=STRATEGIES),
-    "hold_music": Text("What callers hear while waiting (e.g. local_stream://moh)"),
-    "ring_timeout": Duration("How long one agent's phone rings before the next is tried"),
-    "wrap_up": Duration("Agent rest after each call"),
-    "service_level": Duration("Answer-time target, for reports"),
+    "strategy": Text("How the next agent is chosen", choices=STRATEGIES, default="longest_idle"),
+    "hold_music": Text(
+        "What callers hear while waiting (default: the tenant's, else local_stream://moh)"
+    ),
+    "ring_timeout": Duration(
+        "How long one agent's phone rings before the next is tried", default=15.0
+    ),
+    "wrap_up": Duration("Agent rest after each call", default=10.0),
+    "service_level": Duration("Answer-time target, for reports", default=20.0),
     "max_no_answer": Number(
-        "Calls an agent may leave unanswered in a row before being put on a break", minimum=1
+        "Calls an agent may leave unanswered in a row before being put on a break",
+        minimum=1,
+        default=3,
     ),
     "skills": ListOf(Text(), "Skills every agent taking this queue's calls must have"),
     "callback_endpoint": Text(
         "Where callbacks are dialed, with {number} for the caller's number",
         pattern=r"[a-z_]+/\S*\{number\}\S*",
         pattern_doc="an endpoint with {number}, e.g. sofia/gateway/pstn/{number}",
+        default=DEFAULT_CALLBACK_ENDPOINT,
     ),
 }
 AGENT_FIELDS = {
@@ -139,6 +147,7 @@ AGENT_FIELDS = {
     "initial_state": Text(
         "The agent's state when the controller first meets them (later the store keeps it)",
         choices=STARTING_STATES,
+        default="available",
     ),
 }
 TENANT_FIELDS = {
@@ -157,12 +166,114 @@ TENANT_FIELDS = {
     "voice": Text("TTS voice for this company"),
     "hold_music": Text("What this company's callers hear while waiting, unless the queue says"),
 }
-SCHEDULE_KEYS = ["timezone", "weekly", "holidays"]
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _RANGE = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
 
 
-def _top(doc: Any, key: str, name: str, diag: Diagnostics) -> LDict | None:
+def _any_case(word: str) -> str:
+    """A regular expression matching ``word`` in any case (JSON Schema patterns have no flags)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+_DAY = "(?:" + "|".join(_any_case(d) for d in _DAYS) + ")"
+_DAY_PIECE = rf"\s*{_DAY}\s*(?:-\s*{_DAY}\s*)?"
+DAYS_PATTERN = rf"^{_DAY_PIECE}(?:,{_DAY_PIECE})*$"
+"""Day keys of weekly hours: ``mon``, ``mon-fri``, ``sat,sun`` (the loader ignores case)."""
+RANGE_PATTERN = r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class TimeZoneField(Field):
+    """An IANA time zone name such as ``Europe/Sofia``; normalised to a ZoneInfo."""
+
+    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
+        try:
+            return ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            ctx.diag.error(
+                f"unknown time zone {describe(value)}; use an IANA name "
+                "such as Europe/Sofia or America/New_York",
+                mark,
+            )
+            return INVALID
+
+    def type_doc(self) -> str:
+        return "time zone (IANA name, e.g. Europe/Sofia)"
+
+    def schema(self) -> dict:
+        return {"type": "string", "pattern": r"^[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)*$"}
+
+
+class WeeklyHours(Field):
+    """Opening hours per day: ``{mon-fri: "09:00-18:00", sat: closed}``.
+
+    A day may have several ranges (``["09:00-12:00", "13:00-18:00"]`` for a lunch break); days
+    not named are closed. Normalised to minutes since midnight per weekday (0 is Monday).
+    """
+
+    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
+        return _weekly(value, mark, ctx.diag)
+
+    def type_doc(self) -> str:
+        return 'days (mon, mon-fri, sat,sun) to "HH:MM-HH:MM", a list of those, or closed'
+
+    def schema(self) -> dict:
+        one = {"type": "string", "pattern": RANGE_PATTERN}
+        return {
+            "type": "object",
+            "propertyNames": {"pattern": DAYS_PATTERN},
+            "additionalProperties": {
+                "anyOf": [{"const": "closed"}, one, {"type": "array", "items": one}]
+            },
+        }
+
+
+class Holidays(Field):
+    """Dates (``YYYY-MM-DD``) the schedule is closed all day, whatever ``weekly`` says."""
+
+    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
+        holidays: set[dt.date] = set()
+        for i, day in enumerate(value if isinstance(value, list) else [value]):
+            try:
+                holidays.add(dt.date.fromisoformat(str(day)))
+            except ValueError:
+                where = value.item_mark(i) if isinstance(value, LList) else mark
+                ctx.diag.error(f"bad holiday {describe(day)}: expected a date YYYY-MM-DD", where)
+                return INVALID
+        return holidays
+
+    def type_doc(self) -> str:
+        return "list of dates (YYYY-MM-DD)"
+
+    def schema(self) -> dict:
+        one = {"type": "string", "pattern": DATE_PATTERN}
+        return {"anyOf": [one, {"type": "array", "items": one}]}
+
+
+SCHEDULE_FIELDS = {
+    "timezone": TimeZoneField(
+        "The time zone the hours and holidays are in, e.g. Europe/Sofia", required=True
+    ),
+    "weekly": WeeklyHours(
+        'Opening hours per day, e.g. {mon-fri: "09:00-18:00", sat: "10:00-14:00"}; several '
+        'ranges for a break: {mon-fri: ["09:00-12:00", "13:00-18:00"]}; days not named are closed',
+        required=True,
+    ),
+    "holidays": Holidays(
+        "Dates closed all day whatever weekly says (YYYY-MM-DD), in the schedule's time zone"
+    ),
+}
+
+
+def complete(opts: dict[str, Any], fields: dict[str, Field]) -> bool:
+    """Whether checked options can be used: every value right and every required key given."""
+    return INVALID not in opts.values() and all(
+        name in opts for name, spec in fields.items() if spec.required
+    )
+
+
+def top_mapping(doc: Any, key: str, name: str, diag: Diagnostics) -> LDict | None:
+    """The mapping under a config file's one top-level key (``queues:``), or None after an error."""
     if not isinstance(doc, LDict) or set(doc) != {key}:
         mark = doc.mark if isinstance(doc, LDict | LList) else Mark(name, 1, 1)
         diag.error(f"{name} must have one top-level key '{key}:' holding a mapping", mark)
@@ -174,7 +285,8 @@ def _top(doc: Any, key: str, name: str, diag: Diagnostics) -> LDict | None:
     return body
 
 
-def _entries(body: LDict, diag: Diagnostics, what: str):
+def named_entries(body: LDict, diag: Diagnostics, what: str):
+    """The well-named entries of such a mapping that are mappings; the others are reported."""
     for key, value in body.items():
         if not re.fullmatch(_NAME, key):
             diag.error(
@@ -192,14 +304,14 @@ def _entries(body: LDict, diag: Diagnostics, what: str):
 
 def load_queues(doc: Any, name: str, diag: Diagnostics) -> dict[str, QueueConfig]:
     """Read queues.yaml."""
-    body = _top(doc, "queues", name, diag)
+    body = top_mapping(doc, "queues", name, diag)
     out: dict[str, QueueConfig] = {}
     if body is None:
         return out
-    for key, value in _entries(body, diag, "queue"):
+    for key, value in named_entries(body, diag, "queue"):
         ctx = CheckContext(diag)
         opts = check_options(value, QUEUE_FIELDS, ctx)
-        if INVALID in opts.values():
+        if not complete(opts, QUEUE_FIELDS):
             continue
         given = {k: v for k, v in opts.items() if v is not None and k != "agents"}
         agents = opts["agents"]
@@ -210,13 +322,13 @@ def load_queues(doc: Any, name: str, diag: Diagnostics) -> dict[str, QueueConfig
 
 def load_agents(doc: Any, name: str, diag: Diagnostics) -> dict[str, AgentConfig]:
     """Read agents.yaml."""
-    body = _top(doc, "agents", name, diag)
+    body = top_mapping(doc, "agents", name, diag)
     out: dict[str, AgentConfig] = {}
     if body is None:
         return out
-    for key, value in _entries(body, diag, "agent"):
+    for key, value in named_entries(body, diag, "agent"):
         opts = check_options(value, AGENT_FIELDS, CheckContext(diag))
-        if INVALID in opts.values():
+        if not complete(opts, AGENT_FIELDS):
             continue
         out[key] = AgentConfig(
             key,
@@ -231,14 +343,14 @@ def load_agents(doc: Any, name: str, diag: Diagnostics) -> dict[str, AgentConfig
 
 def load_tenants(doc: Any, name: str, diag: Diagnostics) -> dict[str, Tenant]:
     """Read tenants.yaml; a number may belong to one tenant only."""
-    body = _top(doc, "tenants", name, diag)
+    body = top_mapping(doc, "tenants", name, diag)
     out: dict[str, Tenant] = {}
     if body is None:
         return out
     owners: dict[str, str] = {}
-    for key, value in _entries(body, diag, "tenant"):
+    for key, value in named_entries(body, diag, "tenant"):
         opts = check_options(value, TENANT_FIELDS, CheckContext(diag))
-        if INVALID in opts.values():
+        if not complete(opts, TENANT_FIELDS):
             continue
         for i, number in enumerate(opts["numbers"]):
             if number in owners:
@@ -324,40 +436,17 @@ def _ranges(value: Any, mark: Mark, diag: Diagnostics) -> list[tuple[int, int]]:
 
 def load_schedules(doc: Any, name: str, diag: Diagnostics) -> dict[str, Schedule]:
     """Read schedules.yaml."""
-    body = _top(doc, "schedules", name, diag)
+    body = top_mapping(doc, "schedules", name, diag)
     out: dict[str, Schedule] = {}
     if body is None:
         return out
-    for key, value in _entries(body, diag, "schedule"):
-        ok = True
-        for option in value:
-            if option not in SCHEDULE_KEYS:
-                diag.error(
-                    f"unknown key '{option}'{suggest(option, SCHEDULE_KEYS)} "
-                    f"(allowed here: {', '.join(SCHEDULE_KEYS)})",
-                    value.key_mark(option),
-                )
-                ok = False
-        zone = None
-        try:
-            zone = ZoneInfo(str(value.get("timezone")))
-        except (ZoneInfoNotFoundError, ValueError):
-            diag.error(
-                f"unknown time zone {describe(value.get('timezone'))}; use an IANA name "
-                "such as Europe/Sofia or America/New_York",
-                value.value_mark("timezone"),
-            )
-            ok = False
-        weekly = _weekly(value.get("weekly"), value.value_mark("weekly"), diag)
-        holidays: set[dt.date] = set()
-        raw = value.get("holidays") or []
-        for i, day in enumerate(raw if isinstance(raw, list) else [raw]):
-            try:
-                holidays.add(dt.date.fromisoformat(str(day)))
-            except ValueError:
-                where = raw.item_mark(i) if isinstance(raw, LList) else value.mark
-                diag.error(f"bad holiday {describe(day)}: expected a date YYYY-MM-DD", where)
-                ok = False
-        if ok and zone is not None:
-            out[key] = Schedule(key, zone, weekly, holidays, body.key_mark(key))
+    for key, value in named_entries(body, diag, "schedule"):
+        opts = check_options(value, SCHEDULE_FIELDS, CheckContext(diag))
+        # A mistake in one day's hours is reported but keeps the schedule, so the flows using
+        # it are not also told that it does not exist.
+        if not complete(opts, SCHEDULE_FIELDS):
+            continue
+        out[key] = Schedule(
+            key, opts["timezone"], opts["weekly"], opts["holidays"] or set(), body.key_mark(key)
+        )
     return out

@@ -32,6 +32,25 @@ def parse_duration(text: Any) -> float | None:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+def format_duration(seconds: float) -> str:
+    """Seconds as an analyst writes them: ``500ms``, ``5s``, ``2m``, ``1h``, ``90s``."""
+    for unit, size in (("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= size and (seconds / size).is_integer():
+            return f"{int(seconds / size)}{unit}"
+    return f"{seconds * 1000:g}ms" if seconds < 1 else f"{seconds:g}s"
+
+
+def format_value(value: Any) -> str:
+    """A default value as it would be written in YAML; empty for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
 def describe(value: Any) -> str:
     """Name a wrong value the way an analyst would see it in the file."""
     if isinstance(value, bool):
@@ -92,6 +111,14 @@ class Field:
         """The JSON Schema of this field, without the description."""
         raise NotImplementedError
 
+    def type_doc(self) -> str:
+        """What kind of value this is, in an analyst's words, for the reference (``ivr docs``)."""
+        return "value"
+
+    def default_doc(self) -> str:
+        """The default as an analyst would write it in the file; empty when there is none."""
+        return format_value(self.default)
+
     def json_schema(self) -> dict:
         out = self.schema()
         if self.doc:
@@ -135,6 +162,11 @@ class Text(Field):
             return INVALID
         return value
 
+    def type_doc(self) -> str:
+        if self.choices is not None:
+            return "one of " + ", ".join(f"`{c}`" for c in self.choices)
+        return self.pattern_doc or "text"
+
     def schema(self) -> dict:
         if self.choices is not None:
             return {"enum": list(self.choices)}
@@ -154,6 +186,9 @@ class Template(Field):
         ctx.templates.append(TemplateRef(value, mark))
         return value
 
+    def type_doc(self) -> str:
+        return "text or {{ template }}"
+
     def schema(self) -> dict:
         return {"type": ["string", "number"]}
 
@@ -171,6 +206,9 @@ class Expression(Field):
             text = text[2:-2].strip()
         ctx.templates.append(TemplateRef(text, mark, expression=True))
         return text
+
+    def type_doc(self) -> str:
+        return "expression"
 
     def schema(self) -> dict:
         return {"type": ["string", "number", "boolean"]}
@@ -197,6 +235,11 @@ class Number(Field):
             return INVALID
         return value
 
+    def type_doc(self) -> str:
+        low = "" if self.minimum is None else f"{self.minimum}"
+        high = "" if self.maximum is None else f"{self.maximum}"
+        return f"whole number ({low}..{high})" if low or high else "whole number"
+
     def schema(self) -> dict:
         out: dict = {"type": "integer"}
         if self.minimum is not None:
@@ -213,6 +256,9 @@ class Flag(Field):
         if not isinstance(value, bool):
             return self._wrong(ctx, "true or false", value, mark)
         return value
+
+    def type_doc(self) -> str:
+        return "true or false"
 
     def schema(self) -> dict:
         return {"type": "boolean"}
@@ -240,6 +286,13 @@ class Duration(Field):
             return INVALID
         return seconds
 
+    def type_doc(self) -> str:
+        limit = f", at most {format_duration(self.maximum)}" if self.maximum is not None else ""
+        return f"duration (500ms, 5s, 2m{limit})"
+
+    def default_doc(self) -> str:
+        return "" if self.default is None else format_duration(self.default)
+
     def schema(self) -> dict:
         return {"type": "string", "pattern": DURATION_PATTERN}
 
@@ -258,6 +311,9 @@ class Edge(Field):
             return self._wrong(ctx, "the name of a node", value, mark)
         ctx.edges.append(EdgeRef(self.label, str(value), mark))
         return str(value)
+
+    def type_doc(self) -> str:
+        return "node"
 
     def schema(self) -> dict:
         return {"type": "string"}
@@ -290,6 +346,9 @@ class EdgeMap(Field):
             ctx.diag.error("needs at least one entry", mark)
         return out
 
+    def type_doc(self) -> str:
+        return f"mapping of {self.key_doc} to a node"
+
     def schema(self) -> dict:
         return {
             "type": "object",
@@ -310,6 +369,9 @@ class PromptField(Field):
             ctx.templates.append(TemplateRef(source, where))
         return prompt
 
+    def type_doc(self) -> str:
+        return "prompt"
+
     def schema(self) -> dict:
         return dict(PROMPT_JSON_SCHEMA)
 
@@ -325,6 +387,9 @@ class Obj(Field):
         if not isinstance(value, LDict):
             return self._wrong(ctx, "a mapping", value, mark)
         return check_options(value, self.fields, ctx)
+
+    def type_doc(self) -> str:
+        return "mapping of " + ", ".join(self.fields)
 
     def schema(self) -> dict:
         return object_schema(self.fields)
@@ -342,6 +407,9 @@ class ListOf(Field):
             return self._wrong(ctx, "a list", value, mark)
         out = [self.item.check(v, value.item_mark(i), ctx) for i, v in enumerate(value)]
         return INVALID if INVALID in out else out
+
+    def type_doc(self) -> str:
+        return f"list of {self.item.type_doc()}"
 
     def schema(self) -> dict:
         return {"type": "array", "items": self.item.json_schema()}
@@ -379,6 +447,9 @@ class MapOf(Field):
             out[key] = self.value.check(item, value.value_mark(key), ctx)
         return out
 
+    def type_doc(self) -> str:
+        return f"mapping of {self.key_doc} to {self.value.type_doc()}"
+
     def schema(self) -> dict:
         return {
             "type": "object",
@@ -399,6 +470,9 @@ class Variable(Field):
         ctx.variables.append((value, mark))
         return value
 
+    def type_doc(self) -> str:
+        return "variable name"
+
     def schema(self) -> dict:
         return {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
 
@@ -408,6 +482,9 @@ class AnyValue(Field):
 
     def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
         return value
+
+    def type_doc(self) -> str:
+        return "any value"
 
     def schema(self) -> dict:
         return {}
@@ -471,6 +548,9 @@ class TemplateValue(Field):
         if isinstance(value, str):
             ctx.templates.append(TemplateRef(value, mark))
         return value
+
+    def type_doc(self) -> str:
+        return "value or {{ template }}"
 
     def schema(self) -> dict:
         return {"type": ["string", "number", "boolean", "null"]}

@@ -101,6 +101,40 @@ class Authenticate(Node):
         ),
     }
 
+    example = """\
+flow: example_authenticate
+start: sign_in
+data:
+  sign_in:                       # a record only when the account number and PIN match
+    sqlite:
+      file: data/acme_bank.sqlite
+      query: "SELECT account, name FROM accounts WHERE account = :key AND pin = :pin"
+nodes:
+  sign_in:
+    type: authenticate
+    source: sign_in
+    account_prompt: "Enter your eight digit account number, then press hash."
+    pin_prompt: "Enter your four digit PIN, then press hash."
+    invalid_prompt: "That account number and PIN do not match."
+    account_digits: {min: 8, max: 8}
+    pin_digits: {min: 4, max: 4}
+    lockout: {after: 5, within: 15m}
+    save_as: customer
+    next: welcome
+    on_fail: operator
+    locked: operator
+    on_error: operator
+  welcome:
+    type: hangup
+    prompt: "Hello {{ customer.name }}."
+  operator:
+    type: queue
+    queue: retail
+"""
+
+    def diagram_lines(self) -> list[str]:
+        return [f"source {self.opts['source']}"]
+
     def check(self, project) -> None:
         for name, low, high in (("account_digits", 1, 32), ("pin_digits", 4, 8)):
             digits = self.opts[name] or {"min": low, "max": high}

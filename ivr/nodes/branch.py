@@ -28,6 +28,7 @@ class Cases(Field):
     """An ordered list of ``{when: condition, goto: node}``; the first that holds wins."""
 
     kind = "edge"
+    fields = _CASE_FIELDS
 
     def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
         if not isinstance(value, LList) or not value:
@@ -54,6 +55,9 @@ class Cases(Field):
             cases.append((label, opts["when"]))
         return cases
 
+    def type_doc(self) -> str:
+        return "list of {when: condition, goto: node}"
+
     def schema(self) -> dict:
         return {
             "type": "array",
@@ -76,6 +80,30 @@ class Branch(Node):
         "cases": Cases("Conditions in order, each with the node to go to", required=True),
         "default": Edge("Where to go when no condition holds", label="default", required=True),
     }
+
+    example = """\
+flow: example_branch
+start: ask_amount
+nodes:
+  ask_amount:
+    type: input
+    prompt: "Enter the amount, then press hash."
+    save_as: amount
+    next: by_amount
+    on_fail: operator
+  by_amount:
+    type: branch
+    cases:                       # in order; the first that holds wins
+      - {when: "amount | int >= 1000", goto: operator}
+      - {when: "amount | int == 0", goto: ask_amount}
+    default: thanks
+  thanks:
+    type: hangup
+    prompt: "Thank you."
+  operator:
+    type: queue
+    queue: retail
+"""
 
     def run(self, call) -> str:
         for label, condition in self.opts["cases"]:

@@ -14,6 +14,15 @@ class Hangup(Node):
     ends_call = True
     options = {"prompt": PromptField("A goodbye played before hanging up")}
 
+    example = """\
+flow: example_hangup
+start: goodbye
+nodes:
+  goodbye:
+    type: hangup
+    prompt: "Thank you for calling. Goodbye."
+"""
+
     def run(self, call) -> None:
         call.say(self.opts["prompt"])
         call.channel.hangup()

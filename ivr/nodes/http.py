@@ -30,6 +30,37 @@ class Http(Node):
         ),
     }
 
+    example = """\
+flow: example_http
+start: block_card
+data:
+  card_service:
+    http:
+      url: "https://cards.acme.example/v1/accounts/{{ caller }}/cards/block"
+      method: POST
+      json: {reason: lost_or_stolen}
+      fields: {reference: reference}
+      mock: data/card_service.yaml   # a stand-in service, so the example runs offline
+    timeout: 2500ms
+nodes:
+  block_card:
+    type: http
+    source: card_service
+    save_as: block
+    next: blocked
+    on_error: operator           # refused, failed or too slow
+  blocked:
+    type: hangup
+    prompt: "Your card is blocked. Your reference is {{ block.reference }}."
+    goal: card_blocked
+  operator:
+    type: queue
+    queue: retail
+"""
+
+    def diagram_lines(self) -> list[str]:
+        return [f"source {self.opts['source']}"]
+
     def check(self, project) -> None:
         source = source_of(self, project)
         if source is None:

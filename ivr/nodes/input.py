@@ -45,6 +45,8 @@ CONFIRM_FIELDS: dict[str, Field] = {
 class Confirm(Field):
     """``confirm: true`` or ``confirm: {prompt: ..., yes: "1", timeout: 5s}``."""
 
+    fields = CONFIRM_FIELDS
+
     def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
         if value is False:
             return None
@@ -55,6 +57,9 @@ class Confirm(Field):
             return self._wrong(ctx, "true, or a mapping with prompt:, yes:, timeout:", value, mark)
         opts = check_options(value, CONFIRM_FIELDS, ctx)
         return INVALID if INVALID in opts.values() else opts
+
+    def type_doc(self) -> str:
+        return "true, or a mapping of prompt, yes, timeout"
 
     def schema(self) -> dict:
         return {"anyOf": [{"type": "boolean"}, object_schema(CONFIRM_FIELDS)]}
@@ -107,6 +112,28 @@ class Input(Node):
         "next": Edge("Where to go with a valid entry", label="next", required=True),
         "on_fail": Edge("Where to go after the last failed attempt", label="fail", required=True),
     }
+
+    example = """\
+flow: example_input
+start: ask_order
+nodes:
+  ask_order:
+    type: input
+    prompt: "Enter your six digit order number, then press hash."
+    invalid_prompt: "An order number has six digits."
+    digits: {min: 6, max: 6}
+    terminator: "#"
+    save_as: order_id
+    confirm: true                # "You entered 1 0 0 2 0 0. If that is right press 1..."
+    next: thanks
+    on_fail: operator
+  thanks:
+    type: hangup
+    prompt: ["Thank you. We will send the status of order", {say: digits, value: "{{ order_id }}"}]
+  operator:
+    type: queue
+    queue: shop
+"""
 
     def check(self, project) -> None:
         digits = self.opts["digits"] or {"min": 1, "max": 32}

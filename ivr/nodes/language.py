@@ -24,6 +24,31 @@ class Language(Node):
         "next": Edge("The next node", label="next", required=True),
     }
 
+    example = """\
+flow: example_language
+language: en
+languages: [en, ru]
+start: choose
+nodes:
+  choose:
+    type: menu
+    prompt:
+      - {text: "For English press 1.", language: en}
+      - {text: "Для русского нажмите 2.", language: ru}
+    choices: {1: goodbye, 2: russian}
+    on_fail: goodbye
+  russian:
+    type: language
+    language: ru
+    next: goodbye
+  goodbye:
+    type: hangup
+    prompt: {en: "Goodbye.", ru: "До свидания."}
+"""
+
+    def diagram_lines(self) -> list[str]:
+        return [self.opts["language"]]
+
     def check(self, project) -> None:
         if self.opts["language"] not in project.flow.languages:
             project.error(

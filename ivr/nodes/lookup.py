@@ -72,6 +72,46 @@ class Lookup(Node):
         ),
     }
 
+    example = """\
+flow: example_lookup
+start: ask_order
+data:
+  orders: {csv: data/orders.csv, key: order_id}
+nodes:
+  ask_order:
+    type: input
+    prompt: "Enter your six digit order number."
+    digits: {min: 6, max: 6}
+    save_as: order_id
+    next: find_order
+    on_fail: operator
+  find_order:
+    type: lookup
+    source: orders
+    key: "{{ order_id }}"
+    save_as: order
+    found: tell_status
+    not_found: no_such_order
+    on_error: operator           # the source failed or was too slow
+  tell_status:
+    type: hangup
+    prompt: "Your order is {{ order.status }}."
+    goal: order_status_told
+  no_such_order:
+    type: hangup
+    prompt: "We could not find that order."
+  operator:
+    type: queue
+    queue: shop
+"""
+
+    def diagram_lines(self) -> list[str]:
+        return [
+            f"{self.opts['source']}[{self.opts['key']}]"
+            if self.opts["key"]
+            else self.opts["source"]
+        ]
+
     def check(self, project) -> None:
         source = source_of(self, project)
         if source is None:

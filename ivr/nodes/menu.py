@@ -36,6 +36,29 @@ class Menu(Node):
         ),
     }
 
+    example = """\
+flow: example_menu
+start: main_menu
+nodes:
+  main_menu:
+    type: menu
+    prompt: "For opening hours press 1. For an operator press 0."
+    retry_prompt: "Press 1 for opening hours, or 0 for an operator."
+    invalid_prompt: "Sorry, that is not an option."
+    choices: {1: hours, 0: operator}
+    timeout: 5s
+    attempts: 3
+    on_fail: operator            # no key, or a wrong one, three times
+  hours:
+    type: play
+    prompt: "We are open weekdays from 9 to 6."
+    goal: hours_told
+    next: main_menu
+  operator:
+    type: queue
+    queue: retail
+"""
+
     def check(self, project) -> None:
         if len(self.opts["choices"]) == 1:
             project.warning(

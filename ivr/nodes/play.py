@@ -22,6 +22,27 @@ class Play(Node):
         "next": Edge("The node after the prompt", label="next", required=True),
     }
 
+    example = """\
+flow: example_play
+start: welcome
+nodes:
+  welcome:
+    type: play
+    prompt: "Welcome to Acme Bank."   # a key pressed now goes to the menu
+    next: menu
+  menu:
+    type: menu
+    prompt: "For opening hours press 1. For an operator press 0."
+    choices: {1: hours, 0: operator}
+    on_fail: operator
+  hours:
+    type: hangup
+    prompt: "We are open weekdays from 9 to 6. Goodbye."
+  operator:
+    type: queue
+    queue: retail
+"""
+
     def check(self, project) -> None:
         if self.opts["barge_in"] is None:
             following = project.flow.nodes.get(self.edges.get("next", ""))

@@ -30,8 +30,9 @@ from ivr.flow.fields import (
     PromptField,
     Template,
     Text,
+    format_duration,
 )
-from ivr.nodes.base import Node, NodeError
+from ivr.nodes.base import DiagramLink, Node, NodeError
 from ivr.prompts.pieces import phrase_parts, spoken_phrase, vocabulary
 from ivr.prompts.sayas import SAY_LANGUAGES, say_as
 from ivr.runtime.channel import Utterance
@@ -228,6 +229,41 @@ class Queue(Node):
             },
         ),
     }
+
+    example = """\
+flow: example_queue
+start: operator
+nodes:
+  operator:
+    type: queue
+    queue: retail                # from queues.yaml
+    prompt: "All our operators are busy. Please hold."
+    announce: {position: true, wait_time: true, every: 45s}
+    max_wait: 10m
+    on_timeout: voicemail
+    overflow: {after: 5m, queue: supervisors}
+    keys: {9: voicemail}         # the caller may leave a message instead
+    callback: {key: 1, offer_after: 2m}
+  voicemail:
+    type: record
+    prompt: "Please leave a message after the beep."
+"""
+
+    def diagram_lines(self) -> list[str]:
+        return [f"queue {self.opts['queue']}", *super().diagram_lines()]
+
+    def diagram_links(self) -> list[DiagramLink]:
+        links = []
+        overflow = self.opts["overflow"]
+        if overflow is not None:
+            after = format_duration(overflow["after"])
+            links.append(DiagramLink(f"overflow after {after}", "queue", overflow["queue"]))
+        callback = self.opts["callback"]
+        if callback is not None:
+            after = format_duration(callback["offer_after"])
+            label = f"{callback['key']}: callback (offered after {after})"
+            links.append(DiagramLink(label, "end", "called back"))
+        return links
 
     def check(self, project) -> None:
         queues = project.project.queues

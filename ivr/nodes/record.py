@@ -21,6 +21,20 @@ class Record(Node):
         "next": Edge("Where to go after the message (default: end the call)", label="next"),
     }
 
+    example = """\
+flow: example_record
+start: message
+nodes:
+  message:
+    type: record
+    prompt: "Please leave a message after the beep."
+    max: 2m
+    next: thanks
+  thanks:
+    type: hangup
+    prompt: "Thank you. We will call you back."
+"""
+
     def run(self, call) -> str | None:
         call.say(self.opts["prompt"])
         path = os.path.join(call.services.recordings_dir, f"{call.info.call_id}.wav")

@@ -15,6 +15,31 @@ class Return(Node):
     ends_call = True
     options = {}
 
+    example = """\
+flow: example_return
+start: identify
+nodes:
+  identify:
+    type: subflow
+    flow: example_return_identify   # the flow below, in its own file
+    next: thanks
+  thanks:
+    type: hangup
+    prompt: "Thank you, customer {{ customer_id }}."
+---
+flow: example_return_identify
+start: ask_id
+nodes:
+  ask_id:
+    type: input
+    prompt: "Enter your customer number, then press hash."
+    save_as: customer_id
+    next: back
+    on_fail: back
+  back:
+    type: return
+"""
+
     def run(self, call) -> str:
         return RETURN
 

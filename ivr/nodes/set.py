@@ -23,6 +23,22 @@ class Set(Node):
         "next": Edge("The next node", label="next", required=True),
     }
 
+    example = """\
+flow: example_set
+start: count
+vars: {tries: 0}
+nodes:
+  count:
+    type: set
+    vars:
+      tries: "{{ tries + 1 }}"         # one expression keeps its type: a number
+      greeting: "Hello {{ caller }}"   # anything else renders to text
+    next: greet
+  greet:
+    type: hangup
+    prompt: "{{ greeting }}. This is try {{ tries }}."
+"""
+
     def run(self, call) -> str:
         for name, value in self.opts["vars"].items():
             if isinstance(value, str):

@@ -17,6 +17,34 @@ class Subflow(Node):
         "next": Edge("Where to go when the subflow returns", label="next", required=True),
     }
 
+    example = """\
+flow: example_subflow
+start: identify
+nodes:
+  identify:
+    type: subflow
+    flow: example_subflow_identify   # the flow below, in its own file
+    next: thanks
+  thanks:
+    type: hangup
+    prompt: "Thank you, customer {{ customer_id }}."
+---
+flow: example_subflow_identify
+start: ask_id
+nodes:
+  ask_id:
+    type: input
+    prompt: "Enter your customer number, then press hash."
+    save_as: customer_id
+    next: back
+    on_fail: back
+  back:
+    type: return
+"""
+
+    def diagram_lines(self) -> list[str]:
+        return [f"flow {self.opts['flow']}"]
+
     def check(self, project) -> None:
         target = self.opts["flow"]
         if target not in project.project.flows:

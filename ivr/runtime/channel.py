@@ -108,6 +108,15 @@ class CallInfo:
     variables: dict[str, str] = field(default_factory=dict)
 
 
+def dialplan_endpoint(destination: str, context: str = "default") -> str:
+    """What to ring for a transfer destination.
+
+    An endpoint stays as given (``user/2000``); an extension or number is dialled in the dialplan
+    ``context`` through FreeSWITCH's loopback endpoint, as a blind transfer would reach it.
+    """
+    return destination if "/" in destination else f"loopback/{destination}/{context}"
+
+
 class Channel(Protocol):
     """One live call, as the interpreter sees it. All durations are in seconds."""
 

@@ -17,7 +17,7 @@ from ivr.acd import AgentPool, CallbackResult, MemoryDialer
 from ivr.flow.compiler import Project, load_project
 from ivr.flow.source import Diagnostics, SourceCache
 from ivr.runtime.call import Call, CallServices
-from ivr.runtime.channel import CallInfo
+from ivr.runtime.channel import CallInfo, dialplan_endpoint
 from ivr.runtime.memory import Event, MemoryChannel, Step
 from ivr.runtime.record import CallRecord
 from ivr.testing.scenario import AgentSetup, Case, Scenario, load_scenario
@@ -36,6 +36,13 @@ _AGENT_STATES = {
     "line_busy": ("available", "busy"),
     "unreachable": ("available", "logged_out"),
 }
+# A case's transfer destination state, as the phone behaviour the channels know.
+_DESTINATION_PHONES = {
+    "available": "available",
+    "busy": "busy",
+    "no_answer": "no_answer",
+    "unreachable": "logged_out",
+}
 
 
 def agent_phones(case: Case) -> dict[str, str]:
@@ -51,8 +58,14 @@ def agent_phones(case: Case) -> dict[str, str]:
 def set_up_agents(
     project: Project, case: Case, pool: AgentPool, start: dt.datetime
 ) -> tuple[dict[str, str], str | None]:
-    """Put the case's agents in their states; returns how their phones behave, or a mistake."""
-    phones = {}
+    """Put the case's agents in their states; returns how their phones behave, or a mistake.
+
+    The phones include the case's transfer destinations, under the endpoint a transfer rings.
+    """
+    phones = {
+        dialplan_endpoint(destination): _DESTINATION_PHONES[state]
+        for destination, state in case.destinations.items()
+    }
     for agent_id, given in case.agents.items():
         setup = given if isinstance(given, AgentSetup) else AgentSetup(str(given))
         agent = project.agents.get(agent_id)
@@ -138,6 +151,11 @@ def expectations(
         failures.append(
             f"expected the caller to wait in queue '{expect['queue']}', got "
             f"{repr(record.queue) if record.queue else 'no queue'}"
+        )
+    if "transfer" in expect and record.transferred_to != str(expect["transfer"]):
+        failures.append(
+            f"expected the call to be transferred to {str(expect['transfer'])!r}, "
+            + (f"got {record.transferred_to!r}" if record.transferred_to else "it was not")
         )
     for name, wanted in (expect.get("callback") or {}).items():
         if wanted is None:

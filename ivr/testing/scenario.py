@@ -1,10 +1,12 @@
 """Scenario files (``*.test.yaml``): scripted callers and what their calls must end with.
 
 An analyst writes cases of steps (``hear``, ``press``, ``wait``, ``hangup``) and expectations
-(``path``, ``outcome``, ``goals``, ``vars``, ``agent``, ``queue``, ``callback``). A case may set
-agents' states (``agents: {1001: busy}``, or ``{1001: {state: busy, until: 3m}}`` for a state
-that ends after a while) and how the caller's phone behaves when called back (``caller_phone``).
-The file is validated like a flow, with positions in every message.
+(``path``, ``outcome``, ``goals``, ``vars``, ``agent``, ``queue``, ``callback``, ``transfer``). A
+case may set agents' states (``agents: {1001: busy}``, or ``{1001: {state: busy, until: 3m}}``
+for a state that ends after a while), how the caller's phone behaves when called back
+(``caller_phone``) and how transfer destinations answer (``destinations: {"2000": busy}``).
+The file is validated like a flow, with positions in every message; ``ivr schema --kind test``
+is made from the same declarations.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.flow.config import AGENT_STATES, STARTING_STATES
 from ivr.flow.fields import (
+    DURATION_PATTERN,
     INVALID,
     AnyValue,
     CheckContext,
@@ -29,6 +32,7 @@ from ivr.flow.fields import (
     Text,
     check_options,
     describe,
+    object_schema,
     parse_duration,
 )
 from ivr.flow.source import Diagnostics, LDict, LList, Mark, SourceCache, load_yaml, suggest
@@ -39,6 +43,8 @@ STEP_KINDS = ("hear", "press", "wait", "hangup")
 CALLER_PHONES = ("available", "busy", "no_answer", "logged_out")
 """How the caller's phone behaves when called back."""
 CALLBACK_STATUSES = ("scheduled", "answered", "failed")
+DESTINATION_STATES = ("available", "busy", "no_answer", "unreachable")
+"""How a transfer destination behaves when a ``transfer`` node with ``on_fail`` rings it."""
 _KEYS = re.compile(r"[0-9*#ABCD]+")
 
 
@@ -70,8 +76,11 @@ class AgentSetupField(Field):
         state = Text(choices=AGENT_STATES).check(value, mark, ctx)
         return INVALID if state is INVALID else AgentSetup(state)
 
+    def type_doc(self) -> str:
+        return "a state, or a mapping of state, until, then"
+
     def schema(self) -> dict:
-        return {"anyOf": [{"enum": list(AGENT_STATES)}, {"type": "object"}]}
+        return {"anyOf": [{"enum": list(AGENT_STATES)}, object_schema(AGENT_SETUP_FIELDS)]}
 
 
 @dataclass
@@ -88,6 +97,7 @@ class Case:
     expect: dict[str, Any] = field(default_factory=dict)
     mark: Mark | None = None
     caller_phone: str = "available"
+    destinations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,6 +108,38 @@ class Scenario:
     flow: str
     cases: list[Case]
     flow_mark: Mark | None = None
+
+
+class Steps(Field):
+    """The caller's script: {hear: text}, {press: keys}, {wait: 10s} and {hangup: true} steps."""
+
+    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
+        return _steps(value, mark, ctx.diag)
+
+    def type_doc(self) -> str:
+        return "list of {hear: text}, {press: keys}, {wait: 10s}, {hangup: true}"
+
+    def schema(self) -> dict:
+        one = [
+            ("hear", {"type": ["string", "number"]}, "Text played since the caller's last key"),
+            ("press", {"type": ["string", "integer"], "pattern": _KEYS.pattern}, "Keys pressed"),
+            ("wait", {"type": "string", "pattern": DURATION_PATTERN}, "Silence, e.g. 10s"),
+            ("hangup", {"const": True}, "The caller hangs up"),
+        ]
+        return {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "properties": {kind: {**spec, "description": doc}},
+                        "required": [kind],
+                        "additionalProperties": False,
+                    }
+                    for kind, spec, doc in one
+                ]
+            },
+        }
 
 
 EXPECT_FIELDS: dict[str, Field] = {
@@ -116,6 +158,7 @@ EXPECT_FIELDS: dict[str, Field] = {
             "agent": Text("The agent who made it"),
         },
     ),
+    "transfer": Text("The destination the call was transferred to (the rendered 'to:')"),
 }
 CASE_FIELDS: dict[str, Field] = {
     "name": Text("What this case checks", required=True),
@@ -130,13 +173,15 @@ CASE_FIELDS: dict[str, Field] = {
         key_doc="an agent id",
     ),
     "caller_phone": Text("How the caller's phone behaves when called back", choices=CALLER_PHONES),
-    "steps": AnyValue("What the caller does, in order", required=True),
-    "expect": AnyValue("What the call must end with"),
-}
-SCENARIO_FIELDS: dict[str, Field] = {
-    "flow": Text("The id of the flow under test", required=True),
-    "timezone": Text("Time zone of 'at:' times without an offset (default UTC)"),
-    "cases": AnyValue("The cases", required=True),
+    "destinations": MapOf(
+        Text(choices=list(DESTINATION_STATES)),
+        "How transfer destinations answer when rung (transfer nodes with on_fail); "
+        "destinations not named answer after 2 s",
+        key_pattern=r"[A-Za-z0-9_+*#@.:/\-]+",
+        key_doc="a destination as the transfer node's 'to:' gives it",
+    ),
+    "steps": Steps("What the caller does, in order", required=True),
+    "expect": Obj("What the call must end with", fields=EXPECT_FIELDS),
 }
 
 
@@ -188,6 +233,33 @@ def _steps(value: Any, mark: Mark, diag: Diagnostics) -> list[Step]:
     return steps
 
 
+class Cases(Field):
+    """The list of cases.
+
+    Each case is checked with CASE_FIELDS by ``load_scenario``, because its ``at:`` is read in
+    the file's ``timezone:``.
+    """
+
+    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
+        if not isinstance(value, LList) or not value:
+            ctx.diag.error("cases: expected a list of cases", mark)
+            return INVALID
+        return value
+
+    def type_doc(self) -> str:
+        return "list of cases (the keys below)"
+
+    def schema(self) -> dict:
+        return {"type": "array", "minItems": 1, "items": object_schema(CASE_FIELDS)}
+
+
+SCENARIO_FIELDS: dict[str, Field] = {
+    "flow": Text("The id of the flow under test", required=True),
+    "timezone": Text("Time zone of 'at:' times without an offset (default UTC)"),
+    "cases": Cases("The cases", required=True),
+}
+
+
 def _when(text: str | None, zone: dt.tzinfo, mark: Mark, diag: Diagnostics) -> dt.datetime | None:
     if text is None:
         return None
@@ -215,12 +287,9 @@ def load_scenario(path: Path, diag: Diagnostics, sources: SourceCache) -> Scenar
             zone = ZoneInfo(top["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
             diag.error(f"unknown time zone {top['timezone']!r}", doc.value_mark("timezone"))
-    raw_cases = doc.get("cases")
+    raw_cases = top.get("cases")
     cases: list[Case] = []
-    if "cases" in doc and (not isinstance(raw_cases, LList) or not raw_cases):
-        diag.error("cases: expected a list of cases", doc.value_mark("cases"))
-        raw_cases = None
-    for i, raw in enumerate(raw_cases or []):
+    for i, raw in enumerate(raw_cases if isinstance(raw_cases, LList) else []):
         where = raw_cases.item_mark(i)
         if not isinstance(raw, LDict):
             diag.error(
@@ -228,20 +297,13 @@ def load_scenario(path: Path, diag: Diagnostics, sources: SourceCache) -> Scenar
             )
             continue
         opts = check_options(raw, CASE_FIELDS, CheckContext(diag))
-        steps = _steps(raw.get("steps"), raw.value_mark("steps"), diag) if "steps" in raw else []
-        expect: dict[str, Any] = {}
-        if isinstance(raw.get("expect"), LDict):
-            expect = check_options(raw["expect"], EXPECT_FIELDS, CheckContext(diag))
-            expect = {k: v for k, v in expect.items() if v is not None}
-        elif "expect" in raw:
-            diag.error(
-                "expect: expected a mapping (path, outcome, goals, vars, agent)",
-                raw.value_mark("expect"),
-            )
+        steps = opts.get("steps")
+        expect = opts.get("expect")
+        expect = {k: v for k, v in expect.items() if v is not None} if expect else {}
         cases.append(
             Case(
                 name=str(opts.get("name") or f"case {i + 1}"),
-                steps=steps,
+                steps=steps if isinstance(steps, list) else [],
                 caller=opts.get("caller") or "+15550001111",
                 caller_name=opts.get("caller_name") or "",
                 dialed=opts.get("dialed") or "",
@@ -250,6 +312,7 @@ def load_scenario(path: Path, diag: Diagnostics, sources: SourceCache) -> Scenar
                 expect=expect,
                 mark=where,
                 caller_phone=opts.get("caller_phone") or "available",
+                destinations=opts.get("destinations") or {},
             )
         )
     return Scenario(path, str(top.get("flow") or ""), cases, doc.value_mark("flow"))
