@@ -95,7 +95,9 @@ def test_service_numbers_reach_the_ivr_extension(number):
 def test_calls_go_to_the_controller_over_an_async_full_outbound_socket():
     actions = dialplan_actions()
     socket = actions[index_of(actions, "socket")]
-    assert expand(socket[1]) == "127.0.0.1:8084 async full"
+    # ${...} is expanded per call: the call's own ivr_controller, else the global variable.
+    assert socket[1] == "${ivr_controller} async full"
+    assert preprocessor_variables()["ivr_controller"] == "127.0.0.1:8084"
 
 
 def test_nothing_answers_the_call_before_the_controller_gets_it():
