@@ -53,9 +53,16 @@ class FreeSwitchChannel:
     """A live call on FreeSWITCH, driven through one outbound-socket session."""
 
     def __init__(
-        self, session: OutboundSession, prompts: PromptFiles, transfer_context: str = "default"
+        self,
+        session: OutboundSession,
+        prompts: PromptFiles,
+        transfer_context: str = "default",
+        clock_shift: dt.timedelta = dt.timedelta(0),
     ) -> None:
         data = session.channel_data or {}
+        # How far the call's clock runs ahead of FreeSWITCH's: a rehearsal of another day
+        # (ivr test --via-freeswitch of a case with ``at:``) sees that day's hours.
+        self.clock_shift = clock_shift
         self.session = session
         self.prompts = prompts
         self.transfer_context = transfer_context
@@ -88,7 +95,7 @@ class FreeSwitchChannel:
         session.on_event(self._watch)
 
     def now(self) -> dt.datetime:
-        return self.session.last_event_time or dt.datetime.now(dt.UTC)
+        return (self.session.last_event_time or dt.datetime.now(dt.UTC)) + self.clock_shift
 
     def _files(self, prompts: list[Utterance]) -> list[str]:
         return [self.prompts.path_for(u) for u in prompts]
@@ -282,13 +289,13 @@ class FreeSwitchChannel:
                 if self._woken:
                     self._break_wait()
         elif name == "CHANNEL_BRIDGE":
-            self._bridge_events["bridge"] = self.session.last_event_time or self.now()
+            self._bridge_events["bridge"] = self.now()
             self._answered_leg = message.get("Other-Leg-Unique-ID") or ""
             endpoint = self._bridge_legs.get(self._answered_leg)
             if self._on_answer is not None and endpoint is not None:
                 self._on_answer(endpoint)
         elif name == "CHANNEL_UNBRIDGE":
-            self._bridge_events["unbridge"] = self.session.last_event_time or self.now()
+            self._bridge_events["unbridge"] = self.now()
 
     def bridge(
         self,

@@ -11,6 +11,7 @@ set when the callback dialer rang them) runs the callback instead of a flow.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import socket
 from collections.abc import Callable
@@ -71,6 +72,8 @@ class Controller:
             recordings_dir=str(recordings_dir.resolve()),
             callbacks=center.callbacks if center else None,
         )
+        self.clock_shift = dt.timedelta(0)
+        """How far calls' clocks run ahead of FreeSWITCH's (a rehearsal on another day's hours)."""
         self.live: set[str] = set()
         """The uuids of the calls in progress (the contact center's sweep checks against it)."""
         self.calls = Pool()
@@ -121,7 +124,7 @@ class Controller:
             session.close()
 
     def _run(self, session: OutboundSession) -> None:
-        channel = FreeSwitchChannel(session, self.prompts)
+        channel = FreeSwitchChannel(session, self.prompts, clock_shift=self.clock_shift)
         callback_id = (session.channel_data or {}).get(f"variable_{CALLBACK_VARIABLE}")
         if callback_id:
             log.info("[%s] an agent's call for callback %s", session.uuid, callback_id)

@@ -1,18 +1,21 @@
 """Run scenario cases through the controller and a real FreeSWITCH, in real time.
 
-The caller is a loopback call: FreeSWITCH's ``originate loopback/9196/default
-&socket(<controller> async full)`` makes two legs; the one that runs the socket application is
-the call the controller handles, as the dialplan's ``socket`` hands it a real caller's, and the
-other leg, parked in the stock echo test, is the caller's phone. The caller's keys are DTMF sent
-from the caller's leg (``uuid_send_dtmf``), so they cross the loopback as a phone's would; a
-``hangup`` step hangs the caller's leg up. FreeSWITCH does not transcribe, so ``hear`` is matched
-against what the controller had FreeSWITCH play, read from FreeSWITCH's own execute events and
-the words our TTS writes beside each file. ``wait`` is real waiting.
+The caller is a loopback call to the case's number (``originate loopback/<number>/default
+&park``): its inbound leg runs FreeSWITCH's dialplan, whose IVR extension (``ivr
+freeswitch-conf install``) hands it to the controller with ``socket`` as it does a real
+caller's; the call carries ``ivr_controller`` so that the extension reaches this runner's own
+controller. The other, parked leg is the caller's phone: the caller's keys are DTMF sent from it
+(``uuid_send_dtmf``), so they cross the loopback as a phone's would, once the controller has
+FreeSWITCH listen for keys (as a scripted caller presses when asked); a ``hangup`` step hangs
+it up. FreeSWITCH does not transcribe, so ``hear`` is matched against what the controller had
+FreeSWITCH play, read from FreeSWITCH's own execute events and the words our TTS writes beside
+each file. ``wait`` is real waiting. A case's ``at:`` shifts the calls' clock to that time.
 
 Agents are FreeSWITCH endpoints behaving as the case says: an available agent is another
 loopback call into the echo test (it answers at once), a busy one ``error/user_busy``, one that
 does not answer ``error/no_answer``, an unreachable one ``error/user_not_registered``, so the
-controller meets FreeSWITCH's own answers and hang-up causes.
+controller meets FreeSWITCH's own answers and hang-up causes. Once the caller has done every
+step, an agent who answered hangs up after ``TALK_SECONDS``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 import uuid as uuidlib
 from pathlib import Path
 
+import gevent
 from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
 
@@ -33,10 +37,17 @@ from ivr.freeswitch.inbound import InboundClient, OriginateError
 from ivr.freeswitch.server import Controller
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.call import Call, CallServices
+from ivr.runtime.channel import CallInfo
 from ivr.runtime.memory import Event
 from ivr.simulator.media import resolve
 from ivr.simulator.parsing import separate_string
-from ivr.testing.runner import CaseResult, agent_phones, expectations, set_up_agents
+from ivr.testing.runner import (
+    DEFAULT_START,
+    CaseResult,
+    agent_phones,
+    expectations,
+    set_up_agents,
+)
 from ivr.testing.scenario import Case, Scenario
 
 ECHO = "9196"
@@ -52,6 +63,10 @@ HEAR_TIMEOUT = 30.0
 """Real seconds a ``hear`` step waits for its words before the case fails."""
 END_TIMEOUT = 20.0
 """Real seconds the call may go on after the caller's last step."""
+TALK_SECONDS = 1.0
+"""Real seconds an agent talks with a caller who has done every step, before hanging up."""
+IVR_NUMBER = "18005550100"
+"""The number dialled for a case that names none: the first service number of our dialplan."""
 _PLAYING_APPS = {"playback": 0, "play_and_get_digits": 5}
 """Applications that play a prompt, with where the prompt stands among their arguments."""
 
@@ -65,6 +80,8 @@ class FreeSwitchRunner:
         work_dir: a folder FreeSWITCH can read (its own user plays the prompts rendered there).
         prompt_cache: where prompts are rendered (default: ``work_dir/prompts``).
         controller_host: the controller's address as FreeSWITCH reaches it.
+        number: the number dialled for a case that names none (one the dialplan hands to the
+            controller).
     """
 
     def __init__(
@@ -74,6 +91,7 @@ class FreeSwitchRunner:
         work_dir: Path,
         prompt_cache: Path | None = None,
         controller_host: str = "127.0.0.1",
+        number: str = IVR_NUMBER,
     ) -> None:
         self.project = project
         self.client = client
@@ -81,8 +99,10 @@ class FreeSwitchRunner:
             prompt_cache or work_dir / "prompts", project.folder.parent / "sounds"
         )
         self.sounds_dir = project.folder.parent / "sounds"
+        self.number = number
         self._finished: AsyncResult | None = None
         self._route = (None, None)
+        self._placed: _PlacedCall | None = None
         self._events: dict[str, Queue] = {}
         self.controller = Controller(
             project,
@@ -90,15 +110,24 @@ class FreeSwitchRunner:
             self.prompts,
             on_call_end=self._ended,
             recordings_dir=work_dir / "recordings",
-            route=lambda info: self._route,
+            route=self._route_call,
         )
         self.controller.start()
-        client.subscribe(["CHANNEL_EXECUTE", "CHANNEL_HANGUP_COMPLETE"])
-        client.on_event("CHANNEL_EXECUTE", self._event)
-        client.on_event("CHANNEL_HANGUP_COMPLETE", self._event)
+        names = ["CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_BRIDGE"]
+        names.append("CHANNEL_HANGUP_COMPLETE")
+        client.subscribe(names)
+        for name in names:
+            client.on_event(name, self._event)
 
     def close(self) -> None:
         self.controller.drain(timeout=5)
+
+    def _route_call(self, info: CallInfo):
+        """The case's flow for the call the dialplan handed over; its events are followed."""
+        if self._placed is None:
+            return None, None
+        self._placed.arrived(info.call_id)
+        return self._route
 
     def _ended(self, call: Call) -> None:
         if self._finished is not None:
@@ -130,12 +159,15 @@ class FreeSwitchRunner:
         self._route = (flow, tenant)
         project = self._agents_as_endpoints(case)
         services = CallServices(project, recordings_dir=self.controller.services.recordings_dir)
-        _, mistake = set_up_agents(project, case, services.agents, dt.datetime.now(dt.UTC))
+        start = case.at or DEFAULT_START
+        now = dt.datetime.now(dt.UTC)
+        self.controller.clock_shift = start.astimezone() - now
+        _, mistake = set_up_agents(project, case, services.agents, start)
         if mistake is not None:
             return CaseResult(case, None, failures=[mistake])
         self.controller.services = services
         self._finished = AsyncResult()
-        call = _PlacedCall(self, case)
+        call = self._placed = _PlacedCall(self, case)
         try:
             failures, remaining = call.play()
             record_call: Call | None = self._finished.wait(END_TIMEOUT)
@@ -143,6 +175,7 @@ class FreeSwitchRunner:
                 failures.append(f"the call did not end within {END_TIMEOUT:g}s of the last step")
         finally:
             call.close()
+            self._placed = None
         if record_call is None:
             return CaseResult(case, None, call.transcript, failures)
         failures += expectations(case, record_call.record, record_call.vars, remaining)
@@ -155,14 +188,21 @@ class _PlacedCall:
     def __init__(self, runner: FreeSwitchRunner, case: Case) -> None:
         self.runner = runner
         self.case = case
-        self.ivr_leg = str(uuidlib.uuid4())
-        self.caller_leg = ""
+        self.number = case.dialed or runner.number
+        self.caller_leg = str(uuidlib.uuid4())
+        self.ivr_leg = ""
         self.events: Queue = Queue()
         self.transcript: list[Event] = []
         self.heard: list[str] = []
         self.hung_up = False
+        self.listening = False
+        self.agent_leg = ""
         self.started = time.monotonic()
-        runner._events[self.ivr_leg] = self.events
+
+    def arrived(self, uuid: str) -> None:
+        """The controller has the call: FreeSWITCH's events of that leg are followed."""
+        self.ivr_leg = uuid
+        self.runner._events[uuid] = self.events
 
     def log(self, who: str, text: str) -> None:
         self.transcript.append(Event(time.monotonic() - self.started, who, text))
@@ -171,24 +211,27 @@ class _PlacedCall:
         """Place the call and take the caller's steps; returns failures and the steps not taken."""
         host, port = self.runner.controller.address
         variables = {
-            "origination_uuid": self.ivr_leg,
+            "origination_uuid": self.caller_leg,
             "origination_caller_id_number": self.case.caller or "anonymous",
+            "ivr_controller": f"{host}:{port}",
         }
         if self.case.caller_name:
             variables["origination_caller_id_name"] = self.case.caller_name
         try:
             self.runner.client.originate(
-                f"loopback/{ECHO}/default",
-                f"&socket({host}:{port} async full)",
-                variables=variables,
-                timeout=10,
+                f"loopback/{self.number}/default", "&park()", variables=variables, timeout=10
             )
         except OriginateError as exc:
-            return [f"FreeSWITCH could not place the call: {exc}"], list(self.case.steps)
-        self.caller_leg = self.runner.client.api(
-            f"uuid_getvar {self.ivr_leg} other_loopback_leg_uuid"
-        ).strip()
-        self.log("caller", f"calls {self.case.dialed or 'the IVR'}")
+            return [f"FreeSWITCH could not place the call to {self.number}: {exc}"], list(
+                self.case.steps
+            )
+        if not self.ivr_leg:
+            return [
+                f"FreeSWITCH answered {self.number} without handing the call to the controller: "
+                "is it a service number of the dialplan (00_ivr_controller.xml, installed by "
+                "ivr freeswitch-conf install)?"
+            ], list(self.case.steps)
+        self.log("caller", f"calls {self.number}")
         steps = list(self.case.steps)
         while steps:
             step = steps[0]
@@ -201,6 +244,11 @@ class _PlacedCall:
                         f"{HEAR_TIMEOUT:g}s, heard {' / '.join(self.heard) or 'nothing'}"
                     ], steps
             elif step.kind == "press":
+                if not self.await_listening():
+                    return [
+                        f"line {step.line}: nothing listened for keys within {HEAR_TIMEOUT:g}s "
+                        f"to press {step.value!r}"
+                    ], steps
                 self.heard = []
                 self.log("caller", f"presses {step.value}")
                 self.runner.client.api(f"uuid_send_dtmf {self.caller_leg} {step.value}")
@@ -213,7 +261,26 @@ class _PlacedCall:
                 self.runner.client.uuid_kill(self.caller_leg)
             steps.pop(0)
         self.take_events(until=time.monotonic(), stop_when_done=False)
+        if not steps:
+            self.done_with_steps()
         return [], steps
+
+    def done_with_steps(self) -> None:
+        """The caller has done everything: an agent talking with them hangs up shortly."""
+        while not self.hung_up and self.take_one(time.monotonic() + END_TIMEOUT):
+            if self.agent_leg:
+                gevent.sleep(TALK_SECONDS)
+                self.log("agent", "hangs up")
+                self.runner.client.uuid_kill(self.agent_leg)
+                return
+
+    def await_listening(self) -> bool:
+        """Take events until FreeSWITCH listens for the caller's keys; False if it never does."""
+        deadline = time.monotonic() + HEAR_TIMEOUT
+        while not self.listening:
+            if self.hung_up or not self.take_one(deadline):
+                return False
+        return True
 
     def hear(self, words: str) -> bool:
         """Take FreeSWITCH's events until the words have been played; False when they never are."""
@@ -235,11 +302,20 @@ class _PlacedCall:
             message = self.events.get(timeout=max(deadline - time.monotonic(), 0))
         except Empty:
             return False
-        if message.event_name == "CHANNEL_HANGUP_COMPLETE":
+        name = message.event_name
+        if name == "CHANNEL_HANGUP_COMPLETE":
             self.hung_up = True
             self.log("ivr", f"call ends ({message.get('Hangup-Cause')})")
             return True
+        if name == "CHANNEL_BRIDGE":
+            self.agent_leg = message.get("Other-Leg-Unique-ID") or ""
+            self.log("ivr", "connects the caller")
+            return True
         application = message.get("Application") or ""
+        if name == "CHANNEL_EXECUTE_COMPLETE":
+            self.listening = False
+            return True
+        self.listening = _listens(message)
         if application in _PLAYING_APPS:
             argv = separate_string(message.get("Application-Data") or "", " ", 11)
             index = _PLAYING_APPS[application]
@@ -254,6 +330,15 @@ class _PlacedCall:
 
     def close(self) -> None:
         """Leave nothing up in FreeSWITCH, whatever the case did."""
-        if self.caller_leg and not self.hung_up:
+        if not self.hung_up:
             self.runner.client.uuid_kill(self.caller_leg)
         self.runner._events.pop(self.ivr_leg, None)
+
+
+def _listens(execute: ESLMessage) -> bool:
+    """Whether the application starting in ``execute`` takes the caller's keys."""
+    application = execute.get("Application") or ""
+    if application == "play_and_get_digits":
+        return True
+    terminators = execute.get("variable_playback_terminators") or "none"
+    return application == "playback" and terminators != "none"
