@@ -84,7 +84,7 @@ def test_a_yaml_table_broken_after_compiling_is_a_source_failure(tmp_path):
     path.write_text("a: {x: 1}\n")
     table = source(tmp_path, "{yaml: data/t.yml}")
     path.write_text("a: [1, 2\n")
-    with pytest.raises(DataSourceError, match=r"t\.yml:2:1: YAML syntax error"):
+    with pytest.raises(DataSourceError, match=r"t\.yml:1:4: YAML syntax error"):
         table.ask({"key": "a"})
 
 
