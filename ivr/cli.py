@@ -133,8 +133,8 @@ def cmd_graph(args: argparse.Namespace) -> int:
     """Print a flow as Mermaid or Graphviz dot."""
     path = Path(args.flow)
     if path.is_dir():
-        examples = sorted(p.name for p in flow_files(_flows_folder(path)))[:1]
-        hint = f", e.g. {_flows_folder(path) / examples[0]}" if examples else ""
+        examples = flow_files(_flows_folder(path))[:1]
+        hint = f", e.g. {examples[0]}" if examples else ""
         raise UsageError(f"{args.flow} is a folder: name one flow file{hint}")
     if not path.is_file():
         raise UsageError(f"{args.flow}: no such file")
