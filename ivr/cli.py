@@ -522,7 +522,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         raise UsageError("--skip-case left no case to call with")
     controller_cores, generator_cores = split_cores()
     port = free_port()
-    flows = Path(args.flows).resolve()
+    flows = _flows_folder(Path(args.flows)).resolve()
     with tempfile.TemporaryDirectory(prefix="ivr-loadtest-") as tmp:
         serve = serve_command(
             flows, port, Path(tmp), prompt_cache=args.prompt_cache, log_level=args.controller_log
