@@ -1,7 +1,8 @@
 """The ``ivr`` command: check, draw and test flows; later serve calls.
 
 Exit codes: 0 all good, 1 the flows or tests have problems, 2 the command was used wrongly
-(missing file, bad option).
+(missing file, bad option), 130 interrupted (Ctrl-C). A mistake on the command line is one line
+on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from ivr import __version__
 from ivr.docs import DEFAULT_OUTPUT, write_reference
 from ivr.flow.compiler import CONFIG_FILES, SCENARIO_SUFFIX, flow_files, load_project
 from ivr.flow.graph import to_dot, to_mermaid
@@ -36,13 +38,25 @@ class UsageError(Exception):
     """The command line names something that does not exist or cannot be used."""
 
 
+def _flows_folder(path: Path) -> Path:
+    """The folder of flows that a named folder stands for.
+
+    A project folder (as ``ivr init`` writes it, or this repository) stands for its ``flows/``.
+    """
+    if (path / "flows").is_dir() and not any(
+        p.suffix in (".yaml", ".yml") for p in path.iterdir() if p.is_file()
+    ):
+        return path / "flows"
+    return path
+
+
 def _folders(paths: list[str]) -> dict[Path, set[Path] | None]:
     """Group the paths by folder; None means the whole folder was named."""
     folders: dict[Path, set[Path] | None] = {}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            folders[path] = None
+            folders[_flows_folder(path)] = None
         elif path.is_file():
             chosen = folders.setdefault(path.parent, set())
             if chosen is not None:
@@ -105,9 +119,30 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write a starter project that validates, tests and demos as it stands."""
+    from ivr.starter import InitError, write_starter
+
+    folder = Path(args.folder)
+    try:
+        written = write_starter(folder)
+    except InitError as exc:
+        raise UsageError(str(exc)) from exc
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename or folder}: {exc.strerror or exc}") from exc
+    for path in written:
+        print(f"wrote {path}{'/' if path.is_dir() else ''}")
+    print(f"next: cd {folder} && ivr validate . && ivr test . && ivr demo --keys 0")
+    return 0
+
+
 def cmd_graph(args: argparse.Namespace) -> int:
     """Print a flow as Mermaid or Graphviz dot."""
     path = Path(args.flow)
+    if path.is_dir():
+        examples = flow_files(_flows_folder(path))[:1]
+        hint = f", e.g. {examples[0]}" if examples else ""
+        raise UsageError(f"{args.flow} is a folder: name one flow file{hint}")
     if not path.is_file():
         raise UsageError(f"{args.flow}: no such file")
     project = load_project(path.parent)
@@ -131,7 +166,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     for raw in args.paths:
         path = Path(raw)
         if path.is_dir():
-            paths.extend(sorted(path.glob(f"*{SCENARIO_SUFFIX}")))
+            paths.extend(sorted(_flows_folder(path).glob(f"*{SCENARIO_SUFFIX}")))
         elif path.is_file():
             paths.append(path)
         else:
@@ -224,6 +259,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str, port: str) -> int:
+    if int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: port {port} is not between 0 and 65535")
+    return int(port)
+
+
 def _address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not port.isdigit() or not host:
@@ -233,7 +274,7 @@ def _address(text: str) -> tuple[str, int]:
             f"{host} is not a loopback address: the controller only listens on 127.0.0.1 "
             "(run it on the FreeSWITCH host)"
         )
-    return host, int(port)
+    return host, _port(text, port)
 
 
 def _metrics_address(text: str) -> tuple[str, int]:
@@ -245,11 +286,11 @@ def _metrics_address(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _compiled(folder: str):
+def _compiled(folder: str | Path):
     path = Path(folder)
     if not path.is_dir():
         raise UsageError(f"{folder}: no such folder")
-    project = load_project(path)
+    project = load_project(_flows_folder(path))
     for item in project.diag.sorted():
         print(item.render(project.sources), file=sys.stderr)
     if not project.ok:
@@ -376,7 +417,7 @@ def _esl_address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not port.isdigit() or not host:
         raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:8021")
-    return host, int(port)
+    return host, _port(text, port)
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
@@ -442,9 +483,11 @@ def cmd_freeswitch_conf(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Call an example flow through the controller and a simulated FreeSWITCH."""
+    from ivr.bundled import bundled
     from ivr.demo import run_demo
 
-    project = _compiled(args.flows)
+    # Without a folder named: the one here, else the example flows that came with ivr.
+    project = _compiled(args.flows or ("flows" if Path("flows").is_dir() else bundled("flows")))
     keys = None
     if args.keys is not None:
         keys = [group.strip() for group in args.keys.split(",") if group.strip()]
@@ -520,7 +563,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         raise UsageError("--skip-case left no case to call with")
     controller_cores, generator_cores = split_cores()
     port = free_port()
-    flows = Path(args.flows).resolve()
+    flows = _flows_folder(Path(args.flows)).resolve()
     with tempfile.TemporaryDirectory(prefix="ivr-loadtest-") as tmp:
         serve = serve_command(
             flows, port, Path(tmp), prompt_cache=args.prompt_cache, log_level=args.controller_log
@@ -581,20 +624,45 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line, with the global options in every command.
+
+    ``add_subparsers`` makes every command's parser of this class too, so ``ivr -v serve`` and
+    ``ivr serve -v`` mean the same, whoever adds a command.
+    """
+
+    def __init__(self, *args, top: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument(
+            "-v",
+            "--verbose",
+            action="count",
+            # Only the top parser sets a default: a command's own must not reset a -v given
+            # before it.
+            default=0 if top else argparse.SUPPRESS,
+            help="log more (-v: calls and nodes, -vv: debug)",
+        )
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ivr`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ivr",
         description="Voice menus and contact-center queues for FreeSWITCH, written in YAML.",
+        epilog="Exit codes: 0 all good; 1 the command found problems (errors in flows, failed "
+        "tests, a refused change); 2 the command was used wrongly (a missing file, a bad option); "
+        "130 interrupted.",
+        top=True,
     )
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="count",
-        default=0,
-        help="log more (-v: calls and nodes, -vv: debug)",
-    )
+    parser.add_argument("--version", action="version", version=f"ivr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="write a starter project into a new folder")
+    p.add_argument("folder", metavar="DIR", help="a new or empty folder")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("validate", help="check flows, queues, agents, schedules and tenants")
     p.add_argument("paths", nargs="+", metavar="PATH", help="flow files or folders")
@@ -762,7 +830,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_freeswitch_conf)
 
     p = sub.add_parser("demo", help="call an example flow (no FreeSWITCH needed)")
-    p.add_argument("flows", nargs="?", default="flows", metavar="FLOWS_DIR")
+    p.add_argument(
+        "flows",
+        nargs="?",
+        metavar="FLOWS_DIR",
+        help="the flows to call (default: flows/ here, else the examples that come with ivr)",
+    )
     p.add_argument("--number", default="18005550100", help="the number to call")
     p.add_argument("--caller", default="+15550001111", help="the caller's number")
     p.add_argument(
@@ -778,8 +851,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--prompt-cache",
         metavar="DIR",
-        help="play prompts from this cache, as ivr prompts build filled it (default: a "
-        "temporary one, rendered as the call goes)",
+        help="play prompts from this cache, as ivr prompts build filled it (default: "
+        "~/.cache/ivr/prompts, rendered as the call goes)",
     )
     p.set_defaults(func=cmd_demo)
 
@@ -928,6 +1001,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

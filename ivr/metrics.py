@@ -88,6 +88,8 @@ def parse_metrics_address(text: str) -> tuple[str, int]:
             f"{host} is not a loopback address: metrics are served on 127.0.0.1 only "
             "(let Prometheus scrape through a local agent or a reverse proxy)"
         )
+    if int(port) > 65535:
+        raise ValueError(f"{text!r}: port {port} is not between 0 and 65535")
     return host, int(port)
 
 

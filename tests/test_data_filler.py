@@ -4,8 +4,6 @@ The back end is the test suite's HTTP server on 127.0.0.1; its delays are real t
 back end's are, and the call waits for it on real time too.
 """
 
-import time
-
 import pytest
 from flowkit import build, call, hangup, hear, press, said
 from test_http_sources import BackEnd, Reply
@@ -89,9 +87,8 @@ def test_the_default_filler_is_in_the_callers_language(tmp_path, backend):
 
 def test_a_back_end_past_its_timeout_takes_the_error_edge_after_the_filler(tmp_path, backend):
     backend.answer("/orders/123", Reply(json={"status": "late"}, delay=5))
-    started = time.monotonic()
     result = call(bank(tmp_path, backend, timeout="700ms"), press("123"))
-    assert time.monotonic() - started < 3
+    assert backend.answered == []  # the call gave up before the answer came
     assert said(result)[1] == "One moment please."
     assert said(result)[-1] == "Our systems are slow."
     assert result.record.path == ["ask", "find", "sorry"]
@@ -109,8 +106,7 @@ def test_a_failing_back_end_takes_the_error_edge_at_once(tmp_path, backend):
 
 def test_a_caller_who_hangs_up_during_the_filler_ends_the_call_and_the_wait(tmp_path, backend):
     backend.answer("/orders/123", Reply(json={"status": "late"}, delay=5))
-    started = time.monotonic()
-    result = call(bank(tmp_path, backend, timeout="4s"), press("123"), hear("moment"), hangup())
-    assert time.monotonic() - started < 2
+    result = call(bank(tmp_path, backend, timeout="10s"), press("123"), hear("moment"), hangup())
+    assert backend.answered == []  # the call ended without waiting for the answer or the timeout
     assert result.record.outcome == "ivr_hangup"
     assert result.record.path == ["ask", "find"]

@@ -21,14 +21,11 @@ from ivr.freeswitch.esl import (
     Headers,
 )
 
-TRACES = Path(__file__).resolve().parents[1].parent / "shared" / "fs-traces"
-NO_TRACES = f"the recorded FreeSWITCH traces are not at {TRACES}"
-needs_traces = pytest.mark.skipif(not TRACES.is_dir(), reason=NO_TRACES)
+# Recorded from a real FreeSWITCH, kept in the repository as the ground truth (see its README).
+TRACES = Path(__file__).resolve().parent / "fs_traces"
 
 
 def trace_names() -> list:
-    if not TRACES.is_dir():
-        return [pytest.param("no-traces", marks=pytest.mark.skip(reason=NO_TRACES))]
     return sorted(path.name.removesuffix(".recv.bin") for path in TRACES.glob("*.recv.bin"))
 
 
@@ -114,7 +111,6 @@ def test_every_recorded_message_parses_as_the_trace_index_describes_it(name, fee
         assert got.body == record.get("body", ""), where
 
 
-@needs_traces
 @pytest.mark.parametrize("name", TRACE_NAMES)
 def test_reading_event_headers_one_at_a_time_gives_what_the_full_parse_gives(name):
     # Events are parsed on demand: each lookup on a fresh message must agree with the full parse.
@@ -212,7 +208,6 @@ def test_every_recorded_message_is_reencoded_to_the_exact_bytes_freeswitch_sent(
 # --- what the parsed messages say ---------------------------------------------------------------
 
 
-@needs_traces
 def test_connect_reply_is_parsed_with_percent_decoded_channel_variables():
     reply = parsed("answer_playback.run1")[0]
 
@@ -230,7 +225,6 @@ def test_connect_reply_is_parsed_with_percent_decoded_channel_variables():
     assert list(reply.headers).index("Content-Type") == 105
 
 
-@needs_traces
 def test_hangup_complete_keeps_both_hangup_causes():
     hangup = message("answer_playback.run1", lambda m: m.event_name == "CHANNEL_HANGUP_COMPLETE")
 
@@ -241,7 +235,6 @@ def test_hangup_complete_keeps_both_hangup_causes():
     assert len(hangup.event.pairs()) == len(hangup.event) + 1
 
 
-@needs_traces
 def test_execute_events_carry_the_event_uuid_we_sent_as_application_uuid():
     sent = sent_commands("answer_playback.run1")
     playback = next(c for c in sent if b"execute-app-name: playback" in c)
@@ -256,7 +249,6 @@ def test_execute_events_carry_the_event_uuid_we_sent_as_application_uuid():
     assert complete.get("Application-Response") == "FILE PLAYED"
 
 
-@needs_traces
 def test_background_job_result_is_the_body_inside_the_event():
     job = message("inbound_api.run1", lambda m: m.event_name == "BACKGROUND_JOB")
 
@@ -266,7 +258,6 @@ def test_background_job_result_is_the_body_inside_the_event():
     assert job.headers["Content-Length"] == "629"
 
 
-@needs_traces
 def test_bgapi_reply_carries_the_job_uuid_as_its_own_header():
     reply = message("inbound_api.run1", lambda m: m.reply_text.startswith("+OK Job-UUID"))
 
@@ -274,7 +265,6 @@ def test_bgapi_reply_carries_the_job_uuid_as_its_own_header():
     assert reply.get("Job-UUID") == "bae1e66a-9e14-4b4a-b686-28079740bffc"
 
 
-@needs_traces
 def test_api_response_body_is_the_command_output_and_decides_ok():
     broke = message("moh_break.run1", lambda m: m.content_type == "api/response")
     too_late = message("caller_hangup_late_cmd.run1", lambda m: m.content_type == "api/response")
@@ -284,7 +274,6 @@ def test_api_response_body_is_the_command_output_and_decides_ok():
     assert too_late.event is None and too_late.event_name is None
 
 
-@needs_traces
 def test_linger_notice_has_no_body_and_final_notice_says_goodbye():
     linger_notice, final_notice = (
         m for m in parsed("answer_playback.run1") if m.content_type == "text/disconnect-notice"
@@ -297,7 +286,6 @@ def test_linger_notice_has_no_body_and_final_notice_says_goodbye():
     assert final_notice.body == DISCONNECT_MESSAGE
 
 
-@needs_traces
 def test_inbound_connection_starts_with_auth_request_and_wrong_password_is_refused():
     greeting, refusal, notice = parsed("inbound_badauth.run1")
 
@@ -541,7 +529,6 @@ def test_command_parser_reads_a_recorded_session_fed_byte_by_byte(name):
     assert [rebuild(command) for command in commands] == recorded
 
 
-@needs_traces
 def test_uuid_break_matches_the_api_command_sent_during_music_on_hold():
     recorded = next(c for c in sent_commands("moh_break.run1") if c.startswith(b"api "))
     uuid = recorded.split()[2].decode()

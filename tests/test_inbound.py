@@ -1,6 +1,6 @@
 """The inbound event-socket client against a fake FreeSWITCH that answers as the traces show.
 
-The fake speaks what ``shared/fs-traces`` recorded from FreeSWITCH 1.11.3 (inbound_api,
+The fake speaks what ``tests/fs_traces`` recorded from FreeSWITCH 1.11.3 (inbound_api,
 inbound_badauth): ``auth/request`` on connect, ``+OK accepted`` or ``-ERR invalid`` then the
 final notice and the close, ``api/response`` bodies, ``+OK Job-UUID: ...`` then a BACKGROUND_JOB
 event, the recorded channel events byte for byte, ``+OK bye`` on ``exit``. Like FreeSWITCH it
@@ -32,10 +32,8 @@ from ivr.freeswitch.inbound import (
     uuid_kill_command,
 )
 
-TRACES = Path(__file__).resolve().parents[1].parent / "shared" / "fs-traces"
-needs_traces = pytest.mark.skipif(
-    not TRACES.is_dir(), reason=f"the recorded FreeSWITCH traces are not at {TRACES}"
-)
+# Recorded from a real FreeSWITCH, kept in the repository as the ground truth (see its README).
+TRACES = Path(__file__).resolve().parent / "fs_traces"
 
 # `api status` as inbound_api.run1 recorded it.
 STATUS = (
@@ -330,7 +328,6 @@ def test_a_slow_answer_times_out_and_the_next_command_still_gets_its_own():
         fake.stop()
 
 
-@needs_traces
 def test_an_originate_returns_the_uuid_from_the_background_job(fake, client):
     uuid = client.originate("loopback/9999/default", "&park")
     assert uuid == ORIGINATED_UUID
@@ -339,7 +336,6 @@ def test_an_originate_returns_the_uuid_from_the_background_job(fake, client):
     assert sent.headers["job-uuid"]
 
 
-@needs_traces
 def test_an_originate_nobody_answers_raises_with_the_cause(fake, client):
     fake.originate_output = "-ERR NO_ANSWER\n"
     with pytest.raises(OriginateError) as failed:
@@ -348,7 +344,6 @@ def test_an_originate_nobody_answers_raises_with_the_cause(fake, client):
     assert str(failed.value) == "originate user/1001 &park failed: NO_ANSWER"
 
 
-@needs_traces
 def test_background_jobs_are_matched_by_job_uuid_whatever_order_they_finish_in(fake, client):
     fake.hold_jobs = True
     first = client.bgapi("originate loopback/1/default &park")
@@ -359,7 +354,6 @@ def test_background_jobs_are_matched_by_job_uuid_whatever_order_they_finish_in(f
     assert first.result(timeout=2) == f"+OK {ORIGINATED_UUID}\n"
 
 
-@needs_traces
 def test_waiting_for_a_job_leaves_the_callers_own_gevent_timeout_alone(fake, client):
     fake.hold_jobs = True
     job = client.bgapi("originate loopback/1/default &park")
@@ -416,7 +410,6 @@ def test_close_says_exit_and_later_commands_fail_clearly(fake, client):
 # ---------------------------------------------------------------- events
 
 
-@needs_traces
 def test_subscribed_events_reach_their_handlers_in_order(fake, client):
     client.subscribe(["CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"])
     seen = Queue()
@@ -439,7 +432,6 @@ def test_subscribed_events_reach_their_handlers_in_order(fake, client):
     )
 
 
-@needs_traces
 def test_a_handler_that_raises_does_not_stop_later_events(fake, client, caplog):
     def broken(message):
         raise KeyError("variable_missing")
@@ -481,7 +473,6 @@ def test_custom_events_reach_handlers_of_their_subclass(fake, client):
     )
 
 
-@needs_traces
 def test_a_handler_waiting_for_freeswitch_gets_an_error_instead_of_a_deadlock(fake, client, caplog):
     client.subscribe(["CHANNEL_CREATE"])
     client.on_event("CHANNEL_CREATE", lambda message: client.api("status"))

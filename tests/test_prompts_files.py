@@ -131,19 +131,25 @@ def test_two_calls_needing_the_same_new_prompt_render_it_once(tmp_path):
 
 
 def test_other_calls_go_on_while_a_prompt_renders(tmp_path):
-    files = PromptFiles(tmp_path / "cache", tmp_path / "sounds", speaker=ToneSpeaker(0.3))
-    ticks = []
+    rendering, other_call_ran = threading.Event(), threading.Event()
+
+    class WaitsForAnotherCall(ToneSpeaker):
+        def synthesize(self, text, voice_id):
+            rendering.set()
+            # Were the render to hold up every call, the other one could not run until it ended.
+            if not other_call_ran.wait(30):
+                raise ChannelError("no other call ran while the prompt rendered")
+            return super().synthesize(text, voice_id)
 
     def other_call():
-        while len(ticks) < 1000:
-            ticks.append(time.monotonic())
+        while not rendering.is_set():
             gevent.sleep(0.01)
+        other_call_ran.set()
 
-    ticker = gevent.spawn(other_call)
-    started = time.monotonic()
-    files.render("A long prompt.", "en", None)
-    ticker.kill()
-    assert len([t for t in ticks if t > started]) >= 10
+    files = PromptFiles(tmp_path / "cache", tmp_path / "sounds", speaker=WaitsForAnotherCall())
+    other = gevent.spawn(other_call)
+    assert files.render("A long prompt.", "en", None).exists()
+    assert other.dead
 
 
 def test_a_failed_rendering_fails_every_call_waiting_for_it_and_is_retried_later(tmp_path):

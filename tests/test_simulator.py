@@ -1,4 +1,4 @@
-"""The simulated FreeSWITCH against recordings of a real one (``shared/fs-traces``).
+"""The simulated FreeSWITCH against recordings of a real one (``tests/fs_traces``).
 
 A small fake controller, written here with the ESL codec's builders and parser, drives the
 simulator over TCP the way the trace driver drove FreeSWITCH 1.11.3; the messages it receives
@@ -31,10 +31,8 @@ from ivr.freeswitch.esl import ESLMessage
 from ivr.runtime.memory import Step
 from ivr.simulator import SimulatedCall, SimulatedFreeSWITCH
 
-TRACES = Path(__file__).resolve().parents[1].parent / "shared" / "fs-traces"
-needs_traces = pytest.mark.skipif(
-    not TRACES.is_dir(), reason=f"the recorded FreeSWITCH traces are not at {TRACES}"
-)
+# Recorded from a real FreeSWITCH, kept in the repository as the ground truth (see its README).
+TRACES = Path(__file__).resolve().parent / "fs_traces"
 START = dt.datetime(2026, 11, 23, 10, 0, 0, tzinfo=dt.UTC)
 TIMEOUT = 20.0
 
@@ -292,7 +290,6 @@ def answer_playback_script(s: ControllerSession) -> None:
 # ---------------------------------------------------------------- tests
 
 
-@needs_traces
 def test_answer_then_tone_then_missing_file_then_hangup_matches_the_trace():
     call, session = run_call(answer_playback_script)
     assert sequence(session.messages) == trace_sequence("answer_playback.run1")
@@ -309,7 +306,6 @@ def test_answer_then_tone_then_missing_file_then_hangup_matches_the_trace():
     assert call.hangup_cause == "NORMAL_CLEARING"
 
 
-@needs_traces
 def test_connect_reply_has_the_traces_headers_in_the_traces_order():
     def script(s: ControllerSession) -> None:
         s.start(linger=False)
@@ -336,7 +332,6 @@ def test_connect_reply_has_the_traces_headers_in_the_traces_order():
     )
 
 
-@needs_traces
 def test_every_event_of_a_simple_call_has_the_traces_header_names():
     _, session = run_call(answer_playback_script)
     recorded_events = [m for m in recorded("answer_playback.run1") if m.event is not None]
@@ -346,7 +341,6 @@ def test_every_event_of_a_simple_call_has_the_traces_header_names():
     assert all(m.get("Application-UUID") for m in ids)
 
 
-@needs_traces
 def test_a_key_in_playback_terminators_stops_the_prompt_like_barge_in():
     def script(s: ControllerSession) -> None:
         s.start()
@@ -364,7 +358,6 @@ def test_a_key_in_playback_terminators_stops_the_prompt_like_barge_in():
     assert call.remaining_steps == []
 
 
-@needs_traces
 def test_by_default_only_star_stops_a_playback_other_keys_are_reported():
     calls: list[SimulatedCall] = []
 
@@ -387,7 +380,6 @@ def test_by_default_only_star_stops_a_playback_other_keys_are_reported():
     assert sequence(sessions[0].messages) == trace_sequence("barge_in_default.run1")
 
 
-@needs_traces
 def test_play_and_get_digits_results_are_variables_as_in_the_trace():
     prompt = "tone_stream://%(2000,0,350)"
     short = "tone_stream://%(500,0,350)"
@@ -444,7 +436,6 @@ def test_play_and_get_digits_results_are_variables_as_in_the_trace():
     assert variable(timed_out, "read_terminator_used") == "#"
 
 
-@needs_traces
 def test_uuid_break_on_the_socket_stops_hold_music_then_the_call_goes_on():
     def script(s: ControllerSession) -> None:
         uuid = s.start().get("Unique-ID")
@@ -461,7 +452,6 @@ def test_uuid_break_on_the_socket_stops_hold_music_then_the_call_goes_on():
     assert sequence(session.messages) == trace_sequence("moh_break.run1")
 
 
-@needs_traces
 def test_caller_hanging_up_during_a_prompt_gives_the_traces_hangup_sequence():
     def script(s: ControllerSession, call: SimulatedCall) -> None:
         s.start()
@@ -501,7 +491,6 @@ def test_scripted_caller_hangs_up_while_waiting_on_hold_music():
     assert call.remaining_steps == []
 
 
-@needs_traces
 def test_without_linger_the_final_notice_follows_hangup_complete_and_the_socket_closes():
     def script(s: ControllerSession, call: SimulatedCall) -> None:
         s.start(linger=False)
@@ -516,7 +505,6 @@ def test_without_linger_the_final_notice_follows_hangup_complete_and_the_socket_
     assert session.messages[-1].body == esl.DISCONNECT_MESSAGE
 
 
-@needs_traces
 def test_linger_with_seconds_closes_that_long_after_the_hangup_without_exit():
     def script(s: ControllerSession, call: SimulatedCall) -> None:
         s.start(linger=False)
@@ -533,7 +521,6 @@ def test_linger_with_seconds_closes_that_long_after_the_hangup_without_exit():
     assert notice.headers.get("Linger-Time") == "5"
 
 
-@needs_traces
 def test_commands_after_the_hangup_get_ok_and_no_events_and_uuid_break_fails():
     def script(s: ControllerSession, call: SimulatedCall) -> None:
         uuid = s.start().get("Unique-ID")
@@ -551,7 +538,6 @@ def test_commands_after_the_hangup_get_ok_and_no_events_and_uuid_break_fails():
     assert sequence(session.messages) == trace_sequence("caller_hangup_late_cmd.run2")
 
 
-@needs_traces
 def test_hangup_call_command_hangs_up_without_application_events():
     def script(s: ControllerSession) -> None:
         s.start()
@@ -571,7 +557,6 @@ BRIDGE_AGENTS = {
 }
 
 
-@needs_traces
 def test_bridge_dispositions_are_the_traces_variables():
     targets = [
         "loopback/agent_busy/default",
@@ -644,7 +629,6 @@ def test_a_failed_bridge_hangs_up_the_caller_unless_continue_on_fail():
     assert call.hangup_cause == "USER_BUSY"
 
 
-@needs_traces
 @pytest.mark.parametrize(
     ("event_lock", "trace_name"),
     [(False, "nested_execute.run1"), (True, "nested_execute_eventlock.run1")],

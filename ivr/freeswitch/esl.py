@@ -10,7 +10,7 @@ commands framed the same way. This module holds, with no sockets and no gevent:
 - ``ESLCommandParser``: reads those commands the way FreeSWITCH does (for the simulator).
 
 What the frames look like was checked against recorded streams of FreeSWITCH 1.11.3
-(``shared/fs-traces``) and its source (``mod_event_socket.c``, ``switch_event_serialize``,
+(``tests/fs_traces``) and its source (``mod_event_socket.c``, ``switch_event_serialize``,
 ``switch_url_encode``, ``switch_ivr_parse_event``).
 """
 

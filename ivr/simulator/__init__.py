@@ -1,7 +1,7 @@
 """A simulated FreeSWITCH that speaks real ESL over TCP, with scripted and interactive callers.
 
 It plays FreeSWITCH's side of the outbound event socket for each simulated call, header for
-header and event for event as recorded from a real FreeSWITCH 1.11.3 (``shared/fs-traces``), so
+header and event for event as recorded from a real FreeSWITCH 1.11.3 (``tests/fs_traces``), so
 the controller's FreeSWITCH channel is exercised for real in tests and demos::
 
     sim = SimulatedFreeSWITCH(("127.0.0.1", port), agents={"user/1001": "available"})

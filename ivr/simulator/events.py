@@ -1,7 +1,7 @@
 """The data behind a channel's events: its variables, caller profiles and event headers.
 
 Header names, their order and which events carry ``variable_*`` follow the recorded FreeSWITCH
-1.11.3 traces (``shared/fs-traces``) and ``switch_channel_event_set_data``: the common
+1.11.3 traces (``tests/fs_traces``) and ``switch_channel_event_set_data``: the common
 ``Event-*`` block, the channel's basic data (state, answer state, codecs, ``Caller-*`` profile,
 ``Other-Leg-*`` once bridged), then the variables in the order they were set, then the headers of
 the event itself. Values are given unencoded; ``ivr.freeswitch.esl`` frames and encodes them.
