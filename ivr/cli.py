@@ -819,7 +819,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="where FreeSWITCH reads our sounds (Debian: /usr/share/freeswitch/sounds/ivr)",
     )
     p.add_argument(
-        "--esl-password", metavar="PASSWORD", help="the event socket's password (default: random)"
+        "--esl-password",
+        metavar="PASSWORD",
+        help="the event socket's password (default: the one installed before, else random)",
     )
     p.add_argument(
         "--controller",

@@ -121,15 +121,15 @@ class FreeSwitchChannel:
     def _take_typed_ahead(self) -> str:
         """The keys typed ahead since the last look, less a late terminator of a full entry."""
         keys, self._typed_ahead = self._typed_ahead, ""
-        if keys[:1] and keys[0] in self._entry_may_end:
-            keys = keys[1:]
-        if keys:
-            self._entry_may_end = ""
-        return keys
+        return self._after_entry(keys)
 
     def _take_ahead_of_app(self) -> str:
         """Keys FreeSWITCH dropped before the application that just ended had begun."""
         keys, self._ahead_of_app = self._ahead_of_app, ""
+        return self._after_entry(keys)
+
+    def _after_entry(self, keys: str) -> str:
+        """``keys`` less the terminator that ends the full-length entry before them."""
         if keys[:1] and keys[0] in self._entry_may_end:
             keys = keys[1:]
         if keys:

@@ -267,11 +267,14 @@ class _PlacedCall:
 
     def done_with_steps(self) -> None:
         """The caller has done everything: an agent talking with them hangs up shortly."""
-        while not self.hung_up and self.take_one(time.monotonic() + END_TIMEOUT):
+        deadline = time.monotonic() + END_TIMEOUT
+        while not self.hung_up:
             if self.agent_leg:
                 gevent.sleep(TALK_SECONDS)
                 self.log("agent", "hangs up")
                 self.runner.client.uuid_kill(self.agent_leg)
+                return
+            if not self.take_one(deadline):
                 return
 
     def await_listening(self) -> bool:
