@@ -63,6 +63,8 @@ HEAR_TIMEOUT = 30.0
 """Real seconds a ``hear`` step waits for its words before the case fails."""
 END_TIMEOUT = 20.0
 """Real seconds the call may go on after the caller's last step."""
+HEARD_SLACK = 0.5
+"""Real seconds allowed past a piece's length for FreeSWITCH to start and finish playing it."""
 TALK_SECONDS = 1.0
 """Real seconds an agent talks with a caller who has done every step, before hanging up."""
 IVR_NUMBER = "18005550100"
@@ -194,6 +196,8 @@ class _PlacedCall:
         self.events: Queue = Queue()
         self.transcript: list[Event] = []
         self.heard: list[str] = []
+        # When (real time) each piece of ``heard`` has played to its end.
+        self.heard_by: list[float] = []
         self.hung_up = False
         self.listening = False
         self.agent_leg = ""
@@ -249,11 +253,11 @@ class _PlacedCall:
                         f"line {step.line}: nothing listened for keys within {HEAR_TIMEOUT:g}s "
                         f"to press {step.value!r}"
                     ], steps
-                self.heard = []
+                self.heard, self.heard_by = [], []
                 self.log("caller", f"presses {step.value}")
                 self.runner.client.api(f"uuid_send_dtmf {self.caller_leg} {step.value}")
             elif step.kind == "wait":
-                self.heard = []
+                self.heard, self.heard_by = [], []
                 self.log("caller", f"waits {step.value:g}s")
                 self.take_events(until=time.monotonic() + step.value)
             elif step.kind == "hangup":
@@ -286,13 +290,26 @@ class _PlacedCall:
         return True
 
     def hear(self, words: str) -> bool:
-        """Take FreeSWITCH's events until the words have been played; False when they never are."""
+        """Take FreeSWITCH's events until the words have played to the end of their piece.
+
+        As a scripted caller hears them: a hang-up next does not cut them. False when they are
+        never played.
+        """
         wanted = words.lower()
         deadline = time.monotonic() + HEAR_TIMEOUT
-        while wanted not in " ".join(self.heard).lower():
+        while (last := self._piece_with(wanted)) is None:
             if self.hung_up or not self.take_one(deadline):
                 return False
+        while time.monotonic() < self.heard_by[last] and not self.hung_up:
+            self.take_one(min(self.heard_by[last], deadline))
         return True
+
+    def _piece_with(self, wanted: str) -> int | None:
+        """The index of the piece of ``heard`` by which ``wanted`` has been said, if it has."""
+        for end in range(len(self.heard)):
+            if wanted in " ".join(self.heard[: end + 1]).lower():
+                return end
+        return None
 
     def take_events(self, until: float, stop_when_done: bool = True) -> None:
         """Take events until ``until`` (real time), or until the controller's leg has ended."""
@@ -317,15 +334,21 @@ class _PlacedCall:
         application = message.get("Application") or ""
         if name == "CHANNEL_EXECUTE_COMPLETE":
             self.listening = False
+            # Stopped by a key, or over: whatever it was to play has been played.
+            now = time.monotonic()
+            self.heard_by = [min(by, now) for by in self.heard_by]
             return True
         self.listening = _listens(message)
         if application in _PLAYING_APPS:
             argv = separate_string(message.get("Application-Data") or "", " ", 11)
             index = _PLAYING_APPS[application]
             target = argv[index] if len(argv) > index else ""
+            ends = time.monotonic() + HEARD_SLACK
             for piece in resolve(target, self.runner.sounds_dir):
+                ends += piece.seconds or 0.0
                 if piece.text:
                     self.heard.append(piece.text)
+                    self.heard_by.append(ends)
                 self.log("ivr", piece.describe())
         elif application == "bridge":
             self.log("ivr", f"rings {message.get('Application-Data')}")
