@@ -179,12 +179,16 @@ def cmd_test(args: argparse.Namespace) -> int:
         )
     if args.via_esl and args.via_freeswitch:
         raise UsageError("--via-esl and --via-freeswitch: choose one")
+    if args.max_wait is not None and not args.via_freeswitch:
+        raise UsageError(
+            "--max-wait needs --via-freeswitch: elsewhere a case's waits take no real time"
+        )
     prompt_cache = Path(args.prompt_cache) if args.prompt_cache else None
     with contextlib.ExitStack() as stack:
         runner_for = None
         if args.via_freeswitch:
             runner_for = _freeswitch_runners(
-                stack, args.via_freeswitch, args.fs_password, prompt_cache
+                stack, args.via_freeswitch, args.fs_password, prompt_cache, args.max_wait
             )
         journal = _journal_writer(args.journal) if args.journal else None
         if journal is not None:
@@ -206,14 +210,14 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
-def _freeswitch_runners(stack, address, password, prompt_cache):
+def _freeswitch_runners(stack, address, password, prompt_cache, max_wait):
     """Connect to the FreeSWITCH and make a runner per folder that uses it; ``stack`` cleans up."""
     import shutil
     import tempfile
 
     from ivr.freeswitch.esl import ESLError
     from ivr.freeswitch.inbound import InboundClient
-    from ivr.testing.via_freeswitch import FreeSwitchRunner
+    from ivr.testing.via_freeswitch import MAX_WAIT, FreeSwitchRunner
 
     host, port = address
     try:
@@ -225,7 +229,8 @@ def _freeswitch_runners(stack, address, password, prompt_cache):
     work = Path(tempfile.mkdtemp(prefix="ivr-via-freeswitch-"))
     work.chmod(0o755)
     stack.callback(shutil.rmtree, work, ignore_errors=True)
-    return lambda project: FreeSwitchRunner(project, client, work, prompt_cache)
+    limit = MAX_WAIT if max_wait is None else max_wait
+    return lambda project: FreeSwitchRunner(project, client, work, prompt_cache, max_wait=limit)
 
 
 def _journal_writer(path: str):
@@ -277,6 +282,15 @@ def _address(text: str) -> tuple[str, int]:
     return host, _port(text, port)
 
 
+def _duration(text: str) -> float:
+    from ivr.flow.fields import parse_duration
+
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration, e.g. 90s or 15m")
+    return seconds
+
+
 def _metrics_address(text: str) -> tuple[str, int]:
     from ivr.metrics import parse_metrics_address
 
@@ -314,13 +328,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     project = _compiled(args.flows)
     prompts = PromptFiles(Path(args.prompt_cache), Path(args.sounds), args.rate)
     journal = _journal_writer(args.journal)
+    recordings = Path(args.recordings)
+    try:
+        # FreeSWITCH's record application hangs the caller up when it cannot create the file.
+        recordings.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--recordings {recordings}: {exc.strerror}") from exc
     center = _contact_center(args, project)
     controller = Controller(
         project,
         args.listen,
         prompts,
         max_calls=args.max_calls,
-        recordings_dir=Path(args.recordings),
+        recordings_dir=recordings,
         center=center,
     )
     metrics = ControllerMetrics(controller, journal)
@@ -898,6 +918,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PASSWORD",
         help="with --via-freeswitch: its event-socket password (default $IVR_FS_PASSWORD, "
         "else ClueCon)",
+    )
+    p.add_argument(
+        "--max-wait",
+        type=_duration,
+        metavar="DURATION",
+        help="with --via-freeswitch: run cases whose wait steps add up to at most this much "
+        "real time, e.g. 15m (default 1m); longer ones are skipped, saying so",
     )
     p.add_argument(
         "--journal",

@@ -59,6 +59,8 @@ def test_the_verbose_flag_is_taken_before_or_after_the_command(capsys, argv):
         (["validate", "nowhere"], "nowhere: no such file or folder"),
         (["test", "nowhere"], "nowhere: no such file or folder"),
         (["demo", "nowhere"], "nowhere: no such folder"),
+        (["test", "flows", "--max-wait", "5x"], "'5x' is not a duration, e.g. 90s or 15m"),
+        (["test", REPO / "flows", "--max-wait", "5m"], "--max-wait needs --via-freeswitch"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         ([], "the following arguments are required: COMMAND"),
         (["init"], "the following arguments are required: DIR"),

@@ -91,6 +91,7 @@ class CaseResult:
     """The outcome of one case: the call's record, its transcript, and failed expectations.
 
     ``callback`` is what became of the callback the call asked for, when it asked for one.
+    ``skipped`` says why the case was not run, when it was not (nothing was called then).
     """
 
     case: Case
@@ -98,6 +99,7 @@ class CaseResult:
     transcript: list[Event] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     callback: CallbackResult | None = None
+    skipped: str = ""
 
     @property
     def passed(self) -> bool:
@@ -257,6 +259,7 @@ class Summary:
 
     passed: int = 0
     failed: int = 0
+    skipped: int = 0
 
 
 def run_scenario_files(
@@ -298,7 +301,10 @@ def run_scenario_files(
     finally:
         for runner in esl_runners.values():
             runner.close()
-    out(f"{summary.passed} passed, {summary.failed} failed")
+    totals = f"{summary.passed} passed, {summary.failed} failed"
+    if summary.skipped:
+        totals += f", {summary.skipped} skipped"
+    out(totals)
     return summary
 
 
@@ -339,7 +345,10 @@ def _run_files(paths, out, summary, projects, esl_runners, hooks, runner_for=Non
                 on_record(project, result.record)
             if on_callback and result.record is not None and result.callback is not None:
                 on_callback(result.record.call_id, result.callback)
-            if result.passed:
+            if result.skipped:
+                summary.skipped += 1
+                out(f"SKIP  {path}: {case.name} ({result.skipped})")
+            elif result.passed:
                 summary.passed += 1
                 out(f"PASS  {path}: {case.name}")
             else:

@@ -9,7 +9,9 @@ controller. The other, parked leg is the caller's phone: the caller's keys are D
 FreeSWITCH listen for keys (as a scripted caller presses when asked); a ``hangup`` step hangs
 it up. FreeSWITCH does not transcribe, so ``hear`` is matched against what the controller had
 FreeSWITCH play, read from FreeSWITCH's own execute events and the words our TTS writes beside
-each file. ``wait`` is real waiting. A case's ``at:`` shifts the calls' clock to that time.
+each file. ``wait`` is real waiting, so a case whose waits add up to more than ``max_wait``
+(``ivr test --max-wait``, default one minute) is skipped with the reason, unless the limit is
+raised. A case's ``at:`` shifts the calls' clock to that time.
 
 Agents are FreeSWITCH endpoints behaving as the case says: an available agent is another
 loopback call into the echo test (it answers at once), a busy one ``error/user_busy``, one that
@@ -32,6 +34,7 @@ from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
 
 from ivr.flow.compiler import Project
+from ivr.flow.fields import format_duration
 from ivr.freeswitch.esl import ESLMessage
 from ivr.freeswitch.inbound import InboundClient, OriginateError
 from ivr.freeswitch.server import Controller
@@ -67,6 +70,8 @@ HEARD_SLACK = 0.5
 """Real seconds allowed past a piece's length for FreeSWITCH to start and finish playing it."""
 TALK_SECONDS = 1.0
 """Real seconds an agent talks with a caller who has done every step, before hanging up."""
+MAX_WAIT = 60.0
+"""Real seconds of ``wait`` steps a case may have before it is skipped (``--max-wait``)."""
 IVR_NUMBER = "18005550100"
 """The number dialled for a case that names none: the first service number of our dialplan."""
 _PLAYING_APPS = {"playback": 0, "play_and_get_digits": 5}
@@ -84,6 +89,7 @@ class FreeSwitchRunner:
         controller_host: the controller's address as FreeSWITCH reaches it.
         number: the number dialled for a case that names none (one the dialplan hands to the
             controller).
+        max_wait: real seconds of ``wait`` steps a case may have; longer cases are skipped.
     """
 
     def __init__(
@@ -94,8 +100,10 @@ class FreeSwitchRunner:
         prompt_cache: Path | None = None,
         controller_host: str = "127.0.0.1",
         number: str = IVR_NUMBER,
+        max_wait: float = MAX_WAIT,
     ) -> None:
         self.project = project
+        self.max_wait = max_wait
         self.client = client
         self.prompts = PromptFiles(
             prompt_cache or work_dir / "prompts", project.folder.parent / "sounds"
@@ -106,12 +114,16 @@ class FreeSwitchRunner:
         self._route = (None, None)
         self._placed: _PlacedCall | None = None
         self._events: dict[str, Queue] = {}
+        # FreeSWITCH records voicemail as its own user, and hangs up on a caller when it cannot.
+        recordings = work_dir / "recordings"
+        recordings.mkdir(exist_ok=True)
+        recordings.chmod(0o1777)
         self.controller = Controller(
             project,
             (controller_host, 0),
             self.prompts,
             on_call_end=self._ended,
-            recordings_dir=work_dir / "recordings",
+            recordings_dir=recordings,
             route=self._route_call,
         )
         self.controller.start()
@@ -154,6 +166,14 @@ class FreeSwitchRunner:
 
     def run_case(self, scenario: Scenario, case: Case) -> CaseResult:
         """Place the case's call through FreeSWITCH, play its steps, check its expectations."""
+        waits = sum(step.value for step in case.steps if step.kind == "wait")
+        if waits > self.max_wait:
+            return CaseResult(
+                case,
+                None,
+                skipped=f"waits {format_duration(waits)} in real time, more than "
+                f"--max-wait {format_duration(self.max_wait)}",
+            )
         flow = self.project.flows.get(scenario.flow)
         if flow is None:
             return CaseResult(case, None, failures=[f"flow '{scenario.flow}' is not loaded"])
