@@ -328,21 +328,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     project = _compiled(args.flows)
     prompts = PromptFiles(Path(args.prompt_cache), Path(args.sounds), args.rate)
     journal = _journal_writer(args.journal)
-    recordings = Path(args.recordings)
-    try:
-        # FreeSWITCH's record application hangs the caller up when it cannot create the file.
-        recordings.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--recordings {recordings}: {exc.strerror}") from exc
     center = _contact_center(args, project)
-    controller = Controller(
-        project,
-        args.listen,
-        prompts,
-        max_calls=args.max_calls,
-        recordings_dir=recordings,
-        center=center,
-    )
+    try:
+        controller = Controller(
+            project,
+            args.listen,
+            prompts,
+            max_calls=args.max_calls,
+            recordings_dir=Path(args.recordings),
+            center=center,
+        )
+    except OSError as exc:  # the only thing it touches on disk is the recordings folder
+        raise UsageError(f"--recordings {args.recordings}: {exc.strerror}") from exc
     metrics = ControllerMetrics(controller, journal)
 
     def call_ended(call) -> None:

@@ -768,6 +768,7 @@ def test_set_export_and_multiset_variables_show_in_later_events():
 
 def test_record_writes_a_wav_as_long_as_the_caller_talks(tmp_path):
     target = tmp_path / "voicemail" / "msg-1.wav"
+    target.parent.mkdir()
 
     def script(s: ControllerSession) -> None:
         s.start()
@@ -780,6 +781,23 @@ def test_record_writes_a_wav_as_long_as_the_caller_talks(tmp_path):
     run_call(script, [Step("wait", 12.0)])
     with wave.open(str(target), "rb") as audio:
         assert audio.getnframes() / audio.getframerate() == pytest.approx(12.0)
+
+
+def test_record_into_a_folder_that_is_not_there_hangs_the_caller_up_as_freeswitch_does(tmp_path):
+    # FreeSWITCH's record application cannot open the file and hangs up
+    # (switch_ivr_record_file: DESTINATION_OUT_OF_ORDER); it creates no folder.
+    target = tmp_path / "missing" / "msg-1.wav"
+
+    def script(s: ControllerSession) -> None:
+        s.start()
+        s.execute("answer")
+        s.execute("record", f"{target} 120 200 5")
+        s.finish()
+
+    _, session = run_call(script, [Step("wait", 12.0)])
+    hangup = session.events("CHANNEL_HANGUP_COMPLETE")[0]
+    assert hangup.get("Hangup-Cause") == "DESTINATION_OUT_OF_ORDER"
+    assert not target.parent.exists()
 
 
 def test_transfer_ends_the_socket_session_and_the_call_goes_on_elsewhere():

@@ -66,6 +66,8 @@ class Controller:
         self.max_calls = max_calls
         self.on_call_end = on_call_end
         self.route = route or (lambda info: project.route(info.dialed))
+        # FreeSWITCH's record application does not create folders: it hangs the caller up.
+        recordings_dir.mkdir(parents=True, exist_ok=True)
         self.services = CallServices(
             project,
             agents=center.pool if center else None,

@@ -12,6 +12,7 @@ reported as ``PLAYBACK ERROR``) are what a controller must cope with.
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 
@@ -404,6 +405,11 @@ def record(channel: SimulatedChannel, arg: str) -> None:
     if channel.hangup_point():
         return
     channel.variables.set("silence_hits_exhausted", "false")
+    if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        # As FreeSWITCH does when the file cannot be opened: the caller is hung up.
+        channel.log("ivr", f"cannot open {path} to record")
+        channel.hangup("DESTINATION_OUT_OF_ORDER")
+        return
     most = float(limit) if limit > 0 else math.inf
     seconds, then_hangup = channel.caller.recording(most)
     if math.isinf(seconds):

@@ -116,8 +116,8 @@ class FreeSwitchRunner:
         self._events: dict[str, Queue] = {}
         # FreeSWITCH records voicemail as its own user, and hangs up on a caller when it cannot.
         recordings = work_dir / "recordings"
-        recordings.mkdir(exist_ok=True)
-        recordings.chmod(0o1777)
+        recordings.mkdir(mode=0o1777, exist_ok=True)
+        recordings.chmod(0o1777)  # mkdir's mode is cut by the umask
         self.controller = Controller(
             project,
             (controller_host, 0),
