@@ -230,7 +230,9 @@ def _freeswitch_runners(stack, address, password, prompt_cache, max_wait):
     work.chmod(0o755)
     stack.callback(shutil.rmtree, work, ignore_errors=True)
     limit = MAX_WAIT if max_wait is None else max_wait
-    return lambda project: FreeSwitchRunner(project, client, work, prompt_cache, max_wait=limit)
+    return lambda project: FreeSwitchRunner(
+        project, client, work, prompt_cache, max_wait=limit, esl=(host, port, password)
+    )
 
 
 def _journal_writer(path: str):
@@ -471,17 +473,30 @@ def cmd_freeswitch_conf(args: argparse.Namespace) -> int:
         raise UsageError(
             "name the FreeSWITCH: --prefix DIR, or --conf-dir DIR and --sounds-dir DIR"
         )
+    numbers = None
+    if args.flows is not None:
+        project = _compiled(args.flows)
+        numbers = sorted(
+            {number for tenant in project.tenants.values() for number in tenant.numbers}
+        )
+        if not numbers:
+            raise UsageError(
+                f"--flows {args.flows}: its tenants.yaml gives no numbers for the dialplan"
+            )
     try:
         report = install_conf(
             conf_dir,
             sounds,
             esl_password=args.esl_password,
             controller=args.controller,
+            numbers=numbers,
         )
     except (ConfInstallError, OSError) as exc:
         raise UsageError(str(exc)) from exc
     for line in report.changes or ["nothing to change: installed already"]:
         print(line)
+    if numbers:
+        print(f"service numbers handed to the controller: {', '.join(numbers)}")
     for agent, agent_password in report.agent_passwords.items():
         print(f"agent {agent}: SIP password {agent_password}")
     if report.esl_password_made:
@@ -845,6 +860,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1:8084",
         metavar="HOST:PORT",
         help="where ivr serve listens (several: HOST:PORT|HOST:PORT; default 127.0.0.1:8084)",
+    )
+    p.add_argument(
+        "--flows",
+        metavar="FLOWS_DIR",
+        help="the project whose tenants' numbers the dialplan hands to the controller "
+        "(default: the numbers of the shipped examples)",
     )
     p.set_defaults(func=cmd_freeswitch_conf)
 

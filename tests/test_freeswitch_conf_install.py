@@ -125,3 +125,22 @@ def test_the_command_without_a_freeswitch_says_how_to_name_one(capsys):
     assert main(["freeswitch-conf", "install"]) == 2
 
     assert "--prefix DIR, or --conf-dir DIR and --sounds-dir DIR" in capsys.readouterr().err
+
+
+def test_the_dialplan_hands_over_the_tenants_numbers_of_the_flows_named(stock, tmp_path, capsys):
+    prefix = stock.parent.parent
+    (prefix / "share").mkdir()
+    flows = Path(__file__).resolve().parent.parent / "flows"
+
+    assert main(["freeswitch-conf", "install", "--prefix", str(prefix), "--flows", str(flows)]) == 0
+
+    out = capsys.readouterr().out
+    numbers = "18005550100, 18005550142, 18005550199"
+    assert f"service numbers handed to the controller: {numbers}" in out
+    dialplan = (stock / "dialplan/default/00_ivr_controller.xml").read_text()
+    assert 'expression="^(18005550100|18005550142|18005550199)$"' in dialplan
+
+
+def test_a_service_number_that_is_no_number_is_refused(stock, tmp_path):
+    with pytest.raises(ConfInstallError, match=r"service number '1800\|x'"):
+        install_conf(stock, tmp_path / "sounds", esl_password="s3cret", numbers=["1800|x"])

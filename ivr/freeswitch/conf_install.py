@@ -36,6 +36,9 @@ _GROUPS_INCLUDE = '<X-PRE-PROCESS cmd="include" data="ivr_groups/*.xml"/>'
 _OUR_SOCKET_CONF = "give the same password to the controller"
 """Words of our event_socket.conf.xml's comments, by which an earlier installation is known."""
 _AGENT_PASSWORD = re.compile(r'(<param name="password" value=")[^"]*"')
+_CONDITION = re.compile(r'(<condition field="destination_number" expression=")[^"]*"')
+"""The IVR extension's condition on the dialled number (the first in its file)."""
+_NUMBER = re.compile(r"[0-9+*#]+")
 
 
 class ConfInstallError(Exception):
@@ -81,6 +84,17 @@ def _set_var(text: str, name: str, value: str) -> str:
     if not pattern.search(text):
         raise ConfInstallError(f"vars_ivr.xml sets no {name}")
     return pattern.sub(lambda m: f"{m.group(1)}{value}{m.group(2)}", text)
+
+
+def _service_numbers(text: str, numbers: list[str]) -> str:
+    """The IVR extension with its condition matching exactly ``numbers``."""
+    for number in numbers:
+        if not _NUMBER.fullmatch(number):
+            raise ConfInstallError(
+                f"service number {number!r}: only digits, and + * # are allowed in a number"
+            )
+    expression = "^(" + "|".join(re.escape(number) for number in numbers) + ")$"
+    return _CONDITION.sub(lambda m: f'{m.group(1)}{expression}"', text, count=1)
 
 
 def _param(text: str, name: str, value: str) -> str:
@@ -163,6 +177,7 @@ def install_conf(
     *,
     esl_password: str | None = None,
     controller: str = "127.0.0.1:8084",
+    numbers: list[str] | None = None,
     agent_password: Callable[[str], str] | None = None,
     source: Path = CONF_SOURCE,
     sounds_source: Path = SOUNDS_SOURCE,
@@ -176,6 +191,8 @@ def install_conf(
             None keeps the one an earlier installation set (else makes a random one), so that
             running this again does not lock out a running controller.
         controller: where the controller listens (``host:port``, several joined by ``|``).
+        numbers: the service numbers the dialplan hands to the controller (the tenants'
+            numbers); None keeps the ones of the shipped extension.
         agent_password: makes the SIP password of a new agent user (default: random); agents
             that already have a password of their own keep it.
         source: the configuration to install.
@@ -226,11 +243,13 @@ def install_conf(
         f"$${{ivr_sounds_dir}}/en/{FALLBACK_NAME}.wav",
     )
     installer.write(conf_dir / "vars_ivr.xml", ivr_vars)
-    for name in (
-        "dialplan/default/00_ivr_controller.xml",
-        "autoload_configs/local_stream.conf.xml",
-    ):
-        installer.write(conf_dir / name, (source / name).read_text())
+    extension = "dialplan/default/00_ivr_controller.xml"
+    dialplan = (source / extension).read_text()
+    if numbers:
+        dialplan = _service_numbers(dialplan, numbers)
+    installer.write(conf_dir / extension, dialplan)
+    streams = "autoload_configs/local_stream.conf.xml"
+    installer.write(conf_dir / streams, (source / streams).read_text())
     socket_conf = (source / "autoload_configs/event_socket.conf.xml").read_text()
     changes = len(report.changes)
     installer.write(socket_path, _param(socket_conf, "password", esl_password))

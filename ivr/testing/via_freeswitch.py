@@ -17,7 +17,10 @@ Agents are FreeSWITCH endpoints behaving as the case says: an available agent is
 loopback call into the echo test (it answers at once), a busy one ``error/user_busy``, one that
 does not answer ``error/no_answer``, an unreachable one ``error/user_not_registered``, so the
 controller meets FreeSWITCH's own answers and hang-up causes. Once the caller has done every
-step, an agent who answered hangs up after ``TALK_SECONDS``.
+step, an agent who answered hangs up after ``TALK_SECONDS``. A callback the caller asked for is
+made as ``ivr serve`` makes it: the agent's phone is rung by ``originate`` over the event socket,
+then the caller's phone (behaving as the case's ``caller_phone`` says) from the agent's call; the
+case waits for it in real time, agents' ``until:`` and retries included.
 """
 
 from __future__ import annotations
@@ -30,11 +33,16 @@ import uuid as uuidlib
 from pathlib import Path
 
 import gevent
+import gevent.event
 from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
 
+from ivr.acd import CALLBACK_VARIABLE
+from ivr.acd.callbacks import CallbackResult
+from ivr.acd.center import ContactCenter, utc_now
 from ivr.flow.compiler import Project
 from ivr.flow.fields import format_duration
+from ivr.freeswitch.callbacks import InboundDialer
 from ivr.freeswitch.esl import ESLMessage
 from ivr.freeswitch.inbound import InboundClient, OriginateError
 from ivr.freeswitch.server import Controller
@@ -51,7 +59,7 @@ from ivr.testing.runner import (
     expectations,
     set_up_agents,
 )
-from ivr.testing.scenario import Case, Scenario
+from ivr.testing.scenario import AgentSetup, Case, Scenario
 
 ECHO = "9196"
 """The stock dialplan's echo test: answers and stays until the other side hangs up."""
@@ -70,6 +78,8 @@ HEARD_SLACK = 0.5
 """Real seconds allowed past a piece's length for FreeSWITCH to start and finish playing it."""
 TALK_SECONDS = 1.0
 """Real seconds an agent talks with a caller who has done every step, before hanging up."""
+CALLBACK_SLACK = 60.0
+"""Real seconds a callback may take beyond ``--max-wait`` from the call's start."""
 MAX_WAIT = 60.0
 """Real seconds of ``wait`` steps a case may have before it is skipped (``--max-wait``)."""
 IVR_NUMBER = "18005550100"
@@ -90,6 +100,8 @@ class FreeSwitchRunner:
         number: the number dialled for a case that names none (one the dialplan hands to the
             controller).
         max_wait: real seconds of ``wait`` steps a case may have; longer cases are skipped.
+        esl: the FreeSWITCH's event socket as host, port and password, for the connection
+            that rings agents for callbacks; None leaves callbacks in line, undialled.
     """
 
     def __init__(
@@ -101,6 +113,7 @@ class FreeSwitchRunner:
         controller_host: str = "127.0.0.1",
         number: str = IVR_NUMBER,
         max_wait: float = MAX_WAIT,
+        esl: tuple[str, int, str] | None = None,
     ) -> None:
         self.project = project
         self.max_wait = max_wait
@@ -127,6 +140,9 @@ class FreeSwitchRunner:
             route=self._route_call,
         )
         self.controller.start()
+        self.dialer: InboundDialer | None = None
+        if esl is not None:
+            self.dialer = InboundDialer(*esl, controller=self.controller.address)
         names = ["CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_BRIDGE"]
         names.append("CHANNEL_HANGUP_COMPLETE")
         client.subscribe(names)
@@ -135,6 +151,8 @@ class FreeSwitchRunner:
 
     def close(self) -> None:
         self.controller.drain(timeout=5)
+        if self.dialer is not None:
+            self.dialer.close()
 
     def _route_call(self, info: CallInfo):
         """The case's flow for the call the dialplan handed over; its events are followed."""
@@ -148,12 +166,15 @@ class FreeSwitchRunner:
             self._finished.set(call)
 
     def _event(self, message: ESLMessage) -> None:
+        if message.event_name == "CHANNEL_BRIDGE" and message.get(f"variable_{CALLBACK_VARIABLE}"):
+            # A callback's agent has reached the caller: they talk a moment, then hang up.
+            gevent.spawn_later(TALK_SECONDS, self.client.uuid_kill, message.unique_id)
         events = self._events.get(message.unique_id or "")
         if events is not None:
             events.put(message)
 
-    def _agents_as_endpoints(self, case: Case) -> Project:
-        """The project with each agent's endpoint behaving as the case says."""
+    def _phones_as_endpoints(self, case: Case) -> Project:
+        """The project with agents' and called-back callers' phones behaving as the case says."""
         project = copy.copy(self.project)
         phones = agent_phones(case)
         project.agents = {
@@ -162,11 +183,16 @@ class FreeSwitchRunner:
             )
             for agent_id, agent in self.project.agents.items()
         }
+        caller_phone = PHONE_ENDPOINTS[case.caller_phone or "available"]
+        project.queues = {
+            name: dataclasses.replace(queue, callback_endpoint=caller_phone)
+            for name, queue in self.project.queues.items()
+        }
         return project
 
     def run_case(self, scenario: Scenario, case: Case) -> CaseResult:
         """Place the case's call through FreeSWITCH, play its steps, check its expectations."""
-        waits = sum(step.value for step in case.steps if step.kind == "wait")
+        waits = real_waiting(case)
         if waits > self.max_wait:
             return CaseResult(
                 case,
@@ -179,29 +205,77 @@ class FreeSwitchRunner:
             return CaseResult(case, None, failures=[f"flow '{scenario.flow}' is not loaded"])
         tenant = self.project.route(case.dialed)[1] if case.dialed else None
         self._route = (flow, tenant)
-        project = self._agents_as_endpoints(case)
-        services = CallServices(project, recordings_dir=self.controller.services.recordings_dir)
+        project = self._phones_as_endpoints(case)
         start = case.at or DEFAULT_START
-        now = dt.datetime.now(dt.UTC)
-        self.controller.clock_shift = start.astimezone() - now
+        shift = start.astimezone() - dt.datetime.now(dt.UTC)
+        self.controller.clock_shift = shift
+        center = ContactCenter(project, dialer=self.dialer, clock=lambda: utc_now() + shift)
+        services = CallServices(
+            project,
+            agents=center.pool,
+            recordings_dir=self.controller.services.recordings_dir,
+            callbacks=center.callbacks,
+        )
         _, mistake = set_up_agents(project, case, services.agents, start)
         if mistake is not None:
             return CaseResult(case, None, failures=[mistake])
+        dialled = gevent.event.Event()
+        center.callbacks.on_dialed = lambda _, result: dialled.set()
         self.controller.services = services
         self._finished = AsyncResult()
         call = self._placed = _PlacedCall(self, case)
+        center.start(lambda call_id: call_id in self.controller.live)
+        callback = None
         try:
             failures, remaining = call.play()
             record_call: Call | None = self._finished.wait(END_TIMEOUT)
             if record_call is None:
                 failures.append(f"the call did not end within {END_TIMEOUT:g}s of the last step")
+            else:
+                callback = center.callbacks.results.get(record_call.record.call_id)
+                failures += self._await_callback(callback, dialled, call.started)
         finally:
+            center.stop()
             call.close()
             self._placed = None
         if record_call is None:
             return CaseResult(case, None, call.transcript, failures)
-        failures += expectations(case, record_call.record, record_call.vars, remaining)
-        return CaseResult(case, record_call.record, call.transcript, failures)
+        failures += expectations(case, record_call.record, record_call.vars, remaining, callback)
+        return CaseResult(case, record_call.record, call.transcript, failures, callback)
+
+    def _await_callback(
+        self, callback: CallbackResult | None, dialled: gevent.event.Event, started: float
+    ) -> list[str]:
+        """Wait for the callback the call asked for to be answered or given up, in real time.
+
+        Up to ``max_wait`` (and ``CALLBACK_SLACK``) from the call's start: retries an hour
+        apart take an hour.
+        """
+        if callback is None or self.dialer is None:
+            return []
+        deadline = max(started + self.max_wait, time.monotonic()) + CALLBACK_SLACK
+        while callback.status not in ("answered", "failed"):
+            dialled.clear()
+            if not dialled.wait(max(deadline - time.monotonic(), 0)):
+                return [
+                    f"the callback to {callback.number} was still {callback.status} after "
+                    f"--max-wait {format_duration(self.max_wait)} (its retries take real time)"
+                ]
+        return []
+
+
+def real_waiting(case: Case) -> float:
+    """Real seconds the case foresees: its ``wait`` steps, and its agents' timed states.
+
+    An agent busy ``until: 15m`` frees up (and makes the callback) fifteen minutes into the call.
+    """
+    waits = sum(step.value for step in case.steps if step.kind == "wait")
+    untils = [
+        setup.until
+        for setup in case.agents.values()
+        if isinstance(setup, AgentSetup) and setup.until is not None
+    ]
+    return max([waits, *untils])
 
 
 class _PlacedCall:
