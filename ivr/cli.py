@@ -32,6 +32,9 @@ DEFAULT_ACD_STORE = "var/acd.sqlite"
 """Where ``ivr serve`` keeps agent states and callbacks, and ``ivr agents`` finds them."""
 DEFAULT_AGENTS_API = ("127.0.0.1", 8085)
 """Where ``ivr serve`` answers the agents API and ``ivr agents`` asks it."""
+DRAIN_TIMEOUT_DEFAULT = 300.0
+"""Seconds ``ivr serve`` lets calls in progress go on after SIGTERM: most IVR calls end well
+within five minutes; a longer one is handed to the dialplan's failover, so nobody is cut off."""
 
 
 class UsageError(Exception):
@@ -327,10 +330,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.gc_full_every < 0:
         raise UsageError("--gc-full-every must be 0 or more")
+    if args.drain_timeout < 0:
+        raise UsageError("--drain-timeout must be 0 or more seconds")
     project = _compiled(args.flows)
     prompts = PromptFiles(Path(args.prompt_cache), Path(args.sounds), args.rate)
     journal = _journal_writer(args.journal)
-    center = _contact_center(args, project)
+    link = None
+    if args.esl is not None:
+        from ivr.freeswitch.link import FreeSwitchLink
+
+        link = FreeSwitchLink(args.esl[0], args.esl[1], args.esl_password)
+    center = _contact_center(args, project, link)
     try:
         controller = Controller(
             project,
@@ -364,7 +374,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {exc}") from exc
     center.start(lambda call_id: call_id in controller.live)
     where += f"; agents kept in {args.store}"
-    api = _agents_api(center, args.api)
+    if link is not None:
+        link.on_connected(_resynchronise(controller, center))
+        link.start()
+        where += f"; event socket {link.address}"
+    api = _agents_api(center, args.api, link.status if link is not None else None)
     if api is not None:
         where += f"; agents API at http://{api.server_host}:{api.server_port}/status"
     collect_for_serving(args.gc_full_every)
@@ -373,14 +387,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"{controller.address[0]}:{controller.address[1]}{where}",
         flush=True,
     )
-    stop = Event()
-    gevent.signal_handler(signal.SIGTERM, stop.set)
-    gevent.signal_handler(signal.SIGINT, stop.set)
+    stop, hurry = Event(), Event()
+
+    def signalled() -> None:
+        # The first signal starts the drain; another one ends it at once.
+        (hurry if stop.is_set() else stop).set()
+
+    gevent.signal_handler(signal.SIGTERM, signalled)
+    gevent.signal_handler(signal.SIGINT, signalled)
     stop.wait()
-    print(f"ivr: draining {len(controller.calls)} call(s)", flush=True)
-    controller.drain()
+    limit = args.drain_timeout or None
+    print(
+        f"ivr: draining {len(controller.calls)} call(s): new calls are refused (FreeSWITCH fails "
+        f"them over); calls in progress get {f'{limit:g}s' if limit else 'all the time they need'}"
+        "; signal again to stop now",
+        flush=True,
+    )
+    cut = controller.drain(limit, hurry=hurry)
+    if cut:
+        print(f"ivr: handed {cut} unfinished call(s) back to FreeSWITCH", flush=True)
     if api is not None:
         api.stop()
+    if link is not None:
+        link.stop()
     center.stop()
     journal.close()
     metrics.stop()
@@ -388,7 +417,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _contact_center(args: argparse.Namespace, project):
+def _resynchronise(controller, center):
+    """What ``ivr serve`` does on each connection to FreeSWITCH's event socket.
+
+    When FreeSWITCH came back as another run (it restarted or crashed), every call of its
+    earlier run is gone, even where the call's connection still looks open: those calls end
+    and are journaled, their callers leave the queues, their agents are freed; then the agents
+    are checked against the calls really running.
+    """
+    import logging
+
+    log = logging.getLogger("ivr.controller")
+
+    def resynchronise(client, before: str, now: str) -> None:
+        if not before or before == now:
+            return
+        ended = controller.end_calls_of(
+            before, f"FreeSWITCH restarted (core {now}): the call's channel is gone"
+        )
+        repairs = center.sweep()
+        log.warning(
+            "resynchronised with the restarted FreeSWITCH: %d call(s) of its earlier run ended, "
+            "%d agent repair(s)",
+            ended,
+            len(repairs),
+        )
+
+    return resynchronise
+
+
+def _contact_center(args: argparse.Namespace, project, link):
     from ivr.acd import SqliteAcdStore, StoreError
     from ivr.acd.center import ContactCenter
     from ivr.freeswitch.callbacks import InboundDialer
@@ -398,8 +456,8 @@ def _contact_center(args: argparse.Namespace, project):
     except StoreError as exc:
         raise UsageError(f"--store: {exc}") from exc
     dialer = None
-    if args.esl is not None:
-        dialer = InboundDialer(args.esl[0], args.esl[1], args.esl_password, args.listen)
+    if link is not None:
+        dialer = InboundDialer(link, args.listen)
     elif any(
         node.type_name == "queue" and node.opts.get("callback")
         for flow in project.flows.values()
@@ -412,13 +470,13 @@ def _contact_center(args: argparse.Namespace, project):
         raise UsageError(f"--store: {exc}") from exc
 
 
-def _agents_api(center, address: tuple[str, int] | str | None):
+def _agents_api(center, address: tuple[str, int] | str | None, links=None):
     from ivr.acd.api import serve_api
 
     if address == "off":
         return None
     try:
-        return serve_api(center, address or DEFAULT_AGENTS_API)
+        return serve_api(center, address or DEFAULT_AGENTS_API, links)
     except OSError as exc:
         host, port = address or DEFAULT_AGENTS_API
         if address is None:
@@ -788,7 +846,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--esl",
         type=_esl_address,
         metavar="HOST:PORT",
-        help="FreeSWITCH's event socket, to ring agents for callbacks (e.g. 127.0.0.1:8021)",
+        help="FreeSWITCH's event socket (e.g. 127.0.0.1:8021): kept connected, to ring agents "
+        "for callbacks and to notice a FreeSWITCH restart (its lost calls are then closed)",
     )
     p.add_argument(
         "--esl-password",
@@ -803,6 +862,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="run Python's full garbage collection on this timer instead of whenever the heap "
         f"grows (default {FULL_EVERY_DEFAULT:g}; 0: Python's own policy)",
+    )
+    p.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=DRAIN_TIMEOUT_DEFAULT,
+        metavar="SECONDS",
+        help="on SIGTERM, how long calls in progress may go on before they are handed back to "
+        f"FreeSWITCH's failover (default {DRAIN_TIMEOUT_DEFAULT:g}; 0: as long as they last)",
     )
     p.set_defaults(func=cmd_serve)
 

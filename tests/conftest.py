@@ -3,7 +3,8 @@
 Tests that need a live FreeSWITCH take the ``freeswitch`` fixture. It skips them unless one is
 named, with ``--fs-host HOST[:PORT]`` or ``IVR_FS_HOST``; nothing is ever faked in its place.
 The event-socket password comes from ``--fs-password`` or ``IVR_FS_PASSWORD`` (default
-``ClueCon``, FreeSWITCH's stock one).
+``ClueCon``, FreeSWITCH's stock one). Tests that stop or kill FreeSWITCH take
+``private_freeswitch`` (tests/realfs.py) instead: one of their own, from the installed one.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from typing import NamedTuple
 
 import pytest
+from realfs import private_freeswitch  # noqa: F401  (a fixture of every test module)
 
 DEFAULT_ESL_PORT = 8021
 DEFAULT_ESL_PASSWORD = "ClueCon"

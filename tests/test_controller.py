@@ -1,3 +1,4 @@
+import datetime as dt
 import logging
 import uuid
 from pathlib import Path
@@ -290,3 +291,95 @@ def test_ivr_serve_drains_on_sigterm_and_exits_when_the_last_call_ends(tmp_path)
     finally:
         if server.poll() is None:
             server.kill()
+
+
+QUEUE_FLOW = """\
+flow: default
+start: operator
+nodes:
+  operator: {type: queue, queue: help, max_wait: 1h, on_timeout: bye}
+  bye: {type: hangup}
+"""
+
+
+@pytest.fixture
+def queue_controller(tmp_path):
+    """A controller whose only flow queues the caller for one agent, whose phone is busy."""
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "default.yaml").write_text(QUEUE_FLOW)
+    (flows / "queues.yaml").write_text("queues:\n  help: {agents: [a1], ring_timeout: 5s}\n")
+    (flows / "agents.yaml").write_text("agents:\n  a1: {name: Anna, endpoint: user/a1}\n")
+    project = load_project(flows)
+    assert project.ok, project.diag.sorted()
+    calls = []
+    ctl = Controller(
+        project,
+        ("127.0.0.1", 0),
+        PromptFiles(tmp_path / "prompts", flows),
+        on_call_end=calls.append,
+    )
+    ctl.start()
+    ctl.finished = calls
+    sim = SimulatedFreeSWITCH(ctl.address, virtual_time=False, agents={"user/a1": "busy"})
+    yield ctl, sim
+    sim.close()
+    ctl.drain(timeout=5)
+
+
+def _line(ctl: Controller) -> list[dict]:
+    return ctl.services.agents.status(dt.datetime.now(dt.UTC))["queues"]["help"]["line"]
+
+
+def _queued(ctl: Controller, sim: SimulatedFreeSWITCH):
+    call = sim.place_call(None)
+    with gevent.Timeout(10):
+        while not _line(ctl):
+            gevent.sleep(0.01)
+    return call
+
+
+def _finished(ctl: Controller, count: int = 1):
+    with gevent.Timeout(10):
+        while len(ctl.finished) < count:
+            gevent.sleep(0.01)
+    return ctl.finished[0].record
+
+
+def test_a_queued_caller_freeswitch_hangs_up_as_it_shuts_down_did_not_abandon(queue_controller):
+    ctl, sim = queue_controller
+    call = _queued(ctl, sim)
+
+    sim.shutdown()
+
+    assert call.wait(timeout=10) and call.hangup_cause == "SYSTEM_SHUTDOWN"
+    record = _finished(ctl)
+    assert (record.outcome, record.hung_up_by_caller) == ("error", False)
+    assert record.error == "FreeSWITCH ended the call: SYSTEM_SHUTDOWN"
+
+
+def test_calls_of_a_freeswitch_run_that_is_gone_are_ended_and_leave_the_queue(queue_controller):
+    ctl, sim = queue_controller
+    _queued(ctl, sim)
+
+    assert ctl.end_calls_of(sim.host.core_uuid, "FreeSWITCH restarted") == 1
+
+    record = _finished(ctl)
+    assert record.outcome == "error" and "FreeSWITCH restarted" in record.error
+    assert ctl.live == set()
+    assert _line(ctl) == []
+    assert ctl.end_calls_of("another-core", "FreeSWITCH restarted") == 0
+
+
+def test_a_drain_whose_time_is_up_hands_its_calls_back_and_journals_them(controller):
+    sim = SimulatedFreeSWITCH(controller.address, virtual_time=False, default_agent="available")
+    sim.place_call(None, dialed=SHOP)  # a caller who stays on the line
+    with gevent.Timeout(10):
+        while controller.served < 1:
+            gevent.sleep(0.01)
+
+    assert controller.drain(timeout=0.2) == 1
+
+    record = controller.finished[0].record
+    assert record.outcome == "error" and "drain time up" in record.error
+    sim.close()

@@ -93,6 +93,7 @@ class FakeFreeSWITCH:
             after that delay, holding the later commands back as FreeSWITCH does.
         denied: Commands (``event``, ``bgapi``) refused as for a user whose event-socket
             permissions leave them out.
+        port: where to listen (0: a free port).
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class FakeFreeSWITCH:
         greeting: bytes = esl.encode_auth_request(),
         api: dict[str, str | tuple[float, str]] | None = None,
         denied: frozenset[str] = frozenset(),
+        port: int = 0,
     ) -> None:
         self.password = password
         self.denied = denied
@@ -113,7 +115,7 @@ class FakeFreeSWITCH:
         self.commands: list[esl.ESLCommand] = []
         self.subscribed: set[str] = set()
         self.connections: list[socket.socket] = []
-        self.server = StreamServer(("127.0.0.1", 0), self._serve)
+        self.server = StreamServer(("127.0.0.1", port), self._serve)
         self.server.start()
 
     @property

@@ -9,11 +9,12 @@ import datetime as dt
 from pathlib import Path
 
 from flowkit import build, call, hangup, hear, press, said, texts, wait
-from test_inbound import FakeFreeSWITCH
+from test_inbound import FakeFreeSWITCH, free_port
 
 from ivr.acd import AgentRing, Callback, CallbackAttempt, MemoryDialer
 from ivr.flow.config import AgentConfig
 from ivr.freeswitch.callbacks import InboundDialer
+from ivr.freeswitch.link import FreeSwitchLink
 from ivr.runtime.call import Call, CallServices
 from ivr.runtime.channel import CallInfo
 from ivr.runtime.memory import MemoryChannel
@@ -168,9 +169,10 @@ def attempt() -> CallbackAttempt:
 def test_the_real_dialer_rings_the_agent_with_originate_into_the_controllers_socket():
     fake = FakeFreeSWITCH()
     try:
-        dialer = InboundDialer("127.0.0.1", fake.port, "ClueCon", ("127.0.0.1", 8084))
-        ring = dialer.ring_agent(attempt())
-        dialer.close()
+        link = FreeSwitchLink("127.0.0.1", fake.port, "ClueCon")
+        link.start()
+        ring = InboundDialer(link, ("127.0.0.1", 8084)).ring_agent(attempt())
+        link.stop()
     finally:
         fake.stop()
     assert isinstance(ring, AgentRing) and ring.status == "answered"
@@ -184,10 +186,16 @@ def test_the_real_dialer_reports_a_busy_agent_as_busy_and_a_dead_socket_as_faile
     fake = FakeFreeSWITCH()
     fake.originate_output = "-ERR USER_BUSY\n"
     try:
-        dialer = InboundDialer("127.0.0.1", fake.port, "ClueCon", ("127.0.0.1", 8084))
-        assert dialer.ring_agent(attempt()).status == "busy"
-        dialer.close()
+        link = FreeSwitchLink("127.0.0.1", fake.port, "ClueCon")
+        link.start()
+        assert InboundDialer(link, ("127.0.0.1", 8084)).ring_agent(attempt()).status == "busy"
+        link.stop()
     finally:
         fake.stop()
-    nowhere = InboundDialer("127.0.0.1", 1, "ClueCon", ("127.0.0.1", 8084))
-    assert nowhere.ring_agent(attempt()).status == "failed"
+    nowhere = FreeSwitchLink("127.0.0.1", free_port(), "ClueCon")
+    nowhere.start()
+    try:
+        dialer = InboundDialer(nowhere, ("127.0.0.1", 8084), wait=0.5)
+        assert dialer.ring_agent(attempt()).status == "failed"
+    finally:
+        nowhere.stop()

@@ -1,6 +1,7 @@
 """The controller's small JSON HTTP API, on loopback only: queue status and agent control.
 
-``GET /status`` (queues and agents), ``GET /queues``, ``GET /agents``, ``GET /agents/ID``, and
+``GET /status`` (queues and agents, and with ``ivr serve --esl`` the event socket's connection
+under ``freeswitch``), ``GET /queues``, ``GET /agents``, ``GET /agents/ID``, and
 ``POST /agents/ID/login``, ``POST /agents/ID/logout``, ``POST /agents/ID/break`` (optional JSON
 body ``{"minutes": 15}`` for a timed break). Every answer is JSON; errors are
 ``{"error": "..."}`` with 404 (no such agent or path), 405 (wrong method), 409 (not possible in
@@ -40,8 +41,11 @@ class AgentApi:
         center: the controller's contact center.
     """
 
-    def __init__(self, center: ContactCenter) -> None:
+    def __init__(
+        self, center: ContactCenter, links: Callable[[], dict[str, Any]] | None = None
+    ) -> None:
         self.center = center
+        self.links = links
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -64,6 +68,8 @@ class AgentApi:
         now = self.center.clock()
         if method == "GET" and not (len(parts) == 3 and parts[2] in ACTIONS):
             status = pool.status(now)
+            if self.links is not None:
+                status["freeswitch"] = self.links()
             if parts == ["status"]:
                 return 200, status
             if parts == ["queues"]:
@@ -107,8 +113,17 @@ def _body(environ: dict) -> dict:
     return body
 
 
-def serve_api(center: ContactCenter, address: tuple[str, int]) -> HttpServer:
+def serve_api(
+    center: ContactCenter,
+    address: tuple[str, int],
+    links: Callable[[], dict[str, Any]] | None = None,
+) -> HttpServer:
     """Start the API on ``address``, which must be a loopback address; returns the server.
+
+    Args:
+        center: the controller's contact center.
+        address: where to listen.
+        links: what ``/status`` shows under ``freeswitch`` (the event socket's connection).
 
     Raises:
         ValueError: the address is not loopback.
@@ -116,6 +131,6 @@ def serve_api(center: ContactCenter, address: tuple[str, int]) -> HttpServer:
     host = "127.0.0.1" if address[0] == "localhost" else address[0]
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError(f"the API listens on loopback only, not {address[0]}")
-    server = HttpServer((host, address[1]), AgentApi(center), log=None, error_log=log)
+    server = HttpServer((host, address[1]), AgentApi(center, links), log=None, error_log=log)
     server.start()
     return server

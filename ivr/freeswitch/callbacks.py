@@ -13,7 +13,8 @@ import logging
 
 from ivr.acd import CALLBACK_VARIABLE, AgentRing, CallbackAttempt
 from ivr.freeswitch import esl
-from ivr.freeswitch.inbound import ESLConnectError, InboundClient, InboundClosed, OriginateError
+from ivr.freeswitch.inbound import ESLConnectError, InboundClosed, OriginateError
+from ivr.freeswitch.link import FreeSwitchLink
 
 log = logging.getLogger("ivr.freeswitch")
 
@@ -24,6 +25,9 @@ _STATUS = {
     "ALLOTTED_TIMEOUT": "no_answer",
 }
 """Originate failures that are not ``failed`` (unregistered, no route, refused)."""
+LINK_WAIT = 5.0
+"""Seconds a callback waits for the event socket while FreeSWITCH is being reconnected; after
+that the agent's ring counts as failed and the callback is tried again later."""
 
 
 def socket_destination(controller: tuple[str, int]) -> str:
@@ -46,28 +50,22 @@ class InboundDialer:
     """Rings agents for callbacks through FreeSWITCH's inbound event socket.
 
     Args:
-        host: FreeSWITCH's event socket host.
-        port: its port.
-        password: its password.
+        link: the controller's connection to the event socket (kept up by its owner).
         controller: the controller's outbound-socket address, where answered agents' calls go.
+        wait: seconds to wait for the link when it is down (see ``LINK_WAIT``).
     """
 
-    def __init__(self, host: str, port: int, password: str, controller: tuple[str, int]) -> None:
-        self.host = host
-        self.port = port
-        self.password = password
+    def __init__(
+        self, link: FreeSwitchLink, controller: tuple[str, int], *, wait: float = LINK_WAIT
+    ) -> None:
+        self.link = link
         self.controller = controller
-        self._client: InboundClient | None = None
-
-    def _connected(self) -> InboundClient:
-        if self._client is None or self._client.closed.is_set():
-            self._client = InboundClient.connect(self.host, self.port, password=self.password)
-        return self._client
+        self.wait = wait
 
     def ring_agent(self, attempt: CallbackAttempt) -> AgentRing:
         endpoint = attempt.agent.endpoint
         try:
-            self._connected().originate(
+            self.link.client(timeout=self.wait).originate(
                 endpoint,
                 socket_destination(self.controller),
                 variables=agent_variables(attempt),
@@ -80,11 +78,6 @@ class InboundDialer:
             log.error("callback %s: cannot ring %s: %s", attempt.callback.id, endpoint, exc)
             return AgentRing("failed", _now())
         return AgentRing("answered", _now())
-
-    def close(self) -> None:
-        """Close the event-socket connection."""
-        if self._client is not None:
-            self._client.close()
 
 
 def _now() -> dt.datetime:

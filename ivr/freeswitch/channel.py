@@ -28,7 +28,6 @@ from ivr.prompts.files import PromptFiles
 from ivr.runtime.channel import (
     BridgeResult,
     CallEnded,
-    CallerHungUp,
     CallInfo,
     Collected,
     RecordResult,
@@ -95,7 +94,10 @@ class FreeSwitchChannel:
         session.on_event(self._watch)
 
     def now(self) -> dt.datetime:
-        return (self.session.last_event_time or dt.datetime.now(dt.UTC)) + self.clock_shift
+        # After a lost connection no event tells the time any more: the call ended when the
+        # connection did, not at FreeSWITCH's last event (maybe minutes earlier, on hold).
+        at = self.session.lost_at or self.session.last_event_time or dt.datetime.now(dt.UTC)
+        return at + self.clock_shift
 
     def _files(self, prompts: list[Utterance]) -> list[str]:
         return [self.prompts.path_for(u) for u in prompts]
@@ -111,7 +113,7 @@ class FreeSwitchChannel:
         response = done.get("Application-Response", "")
         # A hang-up always shows as CHANNEL_HANGUP before the playback completes.
         if self.session.hungup.is_set():
-            raise CallerHungUp()
+            raise self.session.hung_up_error()
         if response == "FILE NOT FOUND":
             log.warning("[%s] prompt file not found: %s", self.info.call_id, target)
         elif response == "PLAYBACK ERROR":
@@ -199,7 +201,7 @@ class FreeSwitchChannel:
         finally:
             keys, self._keys_heard = self._keys_heard, None
         if self.session.hungup.is_set():
-            raise CallerHungUp()
+            raise self.session.hung_up_error()
         digits = done.get(f"variable_{DIGITS_VARIABLE}") or ""
         last = keys[-1] if keys else ""
         ended_by = last if last and last in terminators and len(digits) < max_digits else ""
@@ -346,7 +348,7 @@ class FreeSwitchChannel:
             if status == "answered":
                 status = "failed"  # SUCCESS without a bridge event: treat as not connected
             if self.session.hungup.is_set():
-                raise CallerHungUp()
+                raise self.session.hung_up_error()
             return BridgeResult(status, disposition)
         bridged = self._bridge_events["bridge"]
         ended = self._bridge_events.get("unbridge", self.now())

@@ -268,6 +268,14 @@ class InboundClient:
                 pass
         self._shutdown(_CLOSED_BY_US)
 
+    def abort(self, reason: str) -> None:
+        """Close at once, without a goodbye: FreeSWITCH is taken to be gone, for ``reason``.
+
+        Commands still waiting fail with ``InboundClosed`` naming it.
+        """
+        self._leaving = True
+        self._shutdown(reason)
+
     def _shutdown(self, reason: str, cause: BaseException | None = None) -> None:
         if not self.closed.is_set():
             self.close_reason = reason

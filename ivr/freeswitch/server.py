@@ -4,9 +4,13 @@ An event-driven gevent server (no polling accept loop, no fixed connection cap) 
 outbound-socket connection, routes the call by the dialed number (tenants.yaml numbers, else the
 ``default`` flow) and runs it in its own greenlet. A configurable limit refuses calls beyond it by
 closing the connection before ``connect``, which sends the caller down the dialplan's failover.
-Whatever one call does, the others go on. ``drain()`` stops taking calls and lets running calls
-finish (SIGTERM in ``ivr serve``). An agent's call for a callback (the ``ivr_callback`` variable,
-set when the callback dialer rang them) runs the callback instead of a flow.
+Whatever one call does, the others go on. ``drain()`` stops taking calls (FreeSWITCH's connection
+is refused, so new callers follow the dialplan's failover) and lets running calls finish (SIGTERM
+in ``ivr serve``); those still running when its time is up are handed back to FreeSWITCH, whose
+dialplan takes them to the fallback operators, and journaled as errors. ``end_calls_of`` ends
+the calls of a FreeSWITCH that restarted while their connections stayed open. An agent's call
+for a callback (the ``ivr_callback`` variable, set when the callback dialer rang them) runs the
+callback instead of a flow.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import gevent
+from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
@@ -32,6 +37,9 @@ from ivr.runtime.call import Call, CallServices
 from ivr.runtime.channel import CallInfo
 
 log = logging.getLogger("ivr.controller")
+
+HANDOVER_TIMEOUT = 10.0
+"""Seconds calls whose connection was closed under them get to write their journal entry."""
 
 
 class Controller:
@@ -78,6 +86,9 @@ class Controller:
         """How far calls' clocks run ahead of FreeSWITCH's (a rehearsal on another day's hours)."""
         self.live: set[str] = set()
         """The uuids of the calls in progress (the contact center's sweep checks against it)."""
+        self.sessions: dict[str, OutboundSession] = {}
+        """The connections of the calls in progress, by the call's uuid."""
+        self._greenlets: dict[str, gevent.Greenlet] = {}
         self.calls = Pool()
         self.refused = 0
         self.served = 0
@@ -91,11 +102,56 @@ class Controller:
         self.server.start()
         log.info("controller listening on %s:%d", *self.address)
 
-    def drain(self, timeout: float | None = None) -> None:
-        """Stop taking calls, then wait for the running ones to finish."""
+    def drain(self, timeout: float | None = None, *, hurry: Event | None = None) -> int:
+        """Stop taking calls, then wait for the running ones to finish.
+
+        Args:
+            timeout: seconds to wait; None waits as long as calls last. The calls still
+                running then are handed back to FreeSWITCH (their connections closed: the
+                dialplan's failover takes the caller) and journaled as errors.
+            hurry: when set, stop waiting at once, as when the time is up.
+
+        Returns:
+            How many calls were still running when the waiting ended.
+        """
         self.server.close()
         log.info("draining: %d call(s) in progress", len(self.calls))
-        self.calls.join(timeout=timeout)
+        finished = gevent.spawn(self.calls.join)
+        gevent.wait([finished] + ([hurry] if hurry is not None else []), timeout, count=1)
+        finished.kill()
+        left = list(self.sessions.values())
+        if left:
+            log.warning("stopped draining: handing %d call(s) back to FreeSWITCH", len(left))
+            for session in left:
+                session.lose("the controller stopped before the call ended (drain time up)")
+            self.calls.join(timeout=HANDOVER_TIMEOUT)
+        return len(left)
+
+    def end_calls_of(self, core_uuid: str, reason: str) -> int:
+        """End the calls a FreeSWITCH run (its ``Core-UUID``) handed over, and wait for them.
+
+        Used when FreeSWITCH came back with another ``Core-UUID``: the channels of its earlier
+        run are gone even where their connections look open (a host that went down closes
+        nothing). Each call ends as its flow ends on a lost connection: the caller leaves the
+        queue, an agent talking to them is freed, the journal gets the call as an error (or
+        ``answered``), with ``reason``.
+
+        Returns:
+            How many calls were ended.
+        """
+        stale = [
+            uuid
+            for uuid, session in self.sessions.items()
+            if (session.channel_data or {}).get("Core-UUID") == core_uuid
+        ]
+        for uuid in stale:
+            log.warning("[%s] %s", uuid, reason)
+            self.sessions[uuid].lose(reason)
+        gevent.joinall(
+            [self._greenlets[uuid] for uuid in stale if uuid in self._greenlets],
+            timeout=HANDOVER_TIMEOUT,
+        )
+        return len(stale)
 
     def _handle(self, sock, address) -> None:
         peer = f"{address[0]}:{address[1]}"
@@ -119,10 +175,14 @@ class Controller:
             session.close()
             return
         self.live.add(session.uuid)
+        self.sessions[session.uuid] = session
+        self._greenlets[session.uuid] = gevent.getcurrent()
         try:
             self._run(session)
         finally:
             self.live.discard(session.uuid)
+            self.sessions.pop(session.uuid, None)
+            self._greenlets.pop(session.uuid, None)
             session.close()
 
     def _run(self, session: OutboundSession) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import logging
+import time
 import uuid as uuidlib
 
 import gevent
@@ -19,7 +20,7 @@ from gevent.event import AsyncResult, Event
 from gevent.socket import socket as GeventSocket
 
 from ivr.freeswitch import esl
-from ivr.runtime.channel import CallerHungUp, ChannelError
+from ivr.runtime.channel import CallerHungUp, ChannelError, SwitchHungUp
 
 log = logging.getLogger("ivr.freeswitch")
 
@@ -30,6 +31,10 @@ REPLY_TIMEOUT = 30.0
 """Seconds to wait for a command reply; FreeSWITCH answers in milliseconds."""
 HANGUP_TIMEOUT = 5.0
 """Seconds to wait for the channel to go down after ``hangup`` was accepted."""
+SWITCH_CAUSES = frozenset({"SYSTEM_SHUTDOWN"})
+"""Hang-up causes by which FreeSWITCH ends calls itself: ``fsctl shutdown`` hangs up every
+channel with ``SYSTEM_SHUTDOWN`` (switch_core.c, ``runtime.shutdown_cause``)."""
+LOST = "the connection to FreeSWITCH was lost (FreeSWITCH stopped, crashed or is unreachable)"
 
 
 class SessionClosed(ChannelError):
@@ -47,7 +52,12 @@ class OutboundSession:
         self.hungup = Event()
         self.hangup_cause = ""
         self.closed = Event()
+        self.lost_reason = ""
+        """Why the connection ended without the channel hanging up (empty otherwise)."""
+        self.lost_at: dt.datetime | None = None
+        """FreeSWITCH's clock, as far as we can tell, when the connection was lost."""
         self._last_stamp: str | None = None
+        self._last_stamp_seen = 0.0
         self._parser = esl.ESLParser()
         self._replies: collections.deque[AsyncResult] = collections.deque()
         self._executions: dict[str, AsyncResult] = {}
@@ -81,17 +91,41 @@ class OutboundSession:
                 pass
         self._shutdown()
 
+    def lose(self, reason: str) -> None:
+        """End a session whose FreeSWITCH is known to be gone although its socket is open.
+
+        A FreeSWITCH host that went down (or a FreeSWITCH restarted behind a proxy) leaves the
+        connection open with nobody at the other end; whatever the call waits for fails with
+        ``SessionClosed`` naming ``reason``, and the call ends.
+        """
+        if not self.closed.is_set() and not self.hungup.is_set():
+            self.lost_reason = reason
+        self._shutdown()
+
     def _shutdown(self) -> None:
         if not self.closed.is_set():
+            if not self.hungup.is_set():
+                self.lost_reason = self.lost_reason or LOST
+                self.lost_at = self._clock_now()
             self.closed.set()
             try:
                 self.sock.close()
             except OSError:
                 pass
-        failure = SessionClosed("the connection to FreeSWITCH is closed")
+        failure = SessionClosed(
+            f"the connection to FreeSWITCH is closed: {self.lost_reason}"
+            if self.lost_reason
+            else "the connection to FreeSWITCH is closed"
+        )
         while self._replies:
             self._replies.popleft().set_exception(failure)
-        self._end_executions(CallerHungUp if self.hungup.is_set() else lambda: failure)
+        self._end_executions(self.hung_up_error if self.hungup.is_set() else lambda: failure)
+
+    def hung_up_error(self) -> CallerHungUp:
+        """What a channel operation raises once the channel has hung up."""
+        if self.hangup_cause in SWITCH_CAUSES:
+            return SwitchHungUp(self.hangup_cause)
+        return CallerHungUp()
 
     def _end_executions(self, error) -> None:
         """Fail every execution still waiting for its CHANNEL_EXECUTE_COMPLETE with ``error()``."""
@@ -133,7 +167,7 @@ class OutboundSession:
             ChannelError: FreeSWITCH refused the command.
         """
         if self.hungup.is_set():
-            raise CallerHungUp()
+            raise self.hung_up_error()
         event_uuid = str(uuidlib.uuid4())
         done = AsyncResult()
         self._executions[event_uuid] = done
@@ -233,7 +267,7 @@ class OutboundSession:
                 # Applications running at the hang-up complete before this event. One sent as
                 # the caller hung up gets +OK and never runs, and with linger the socket stays
                 # open: without this its call would wait forever (found under load).
-                self._end_executions(CallerHungUp)
+                self._end_executions(self.hung_up_error)
         for hook in self._event_hooks:
             hook(message)
 
@@ -247,6 +281,14 @@ class OutboundSession:
         stamp = headers.get("Event-Date-Timestamp")
         if stamp and stamp.isdigit():
             self._last_stamp = stamp
+            self._last_stamp_seen = time.monotonic()
+
+    def _clock_now(self) -> dt.datetime | None:
+        """FreeSWITCH's clock now: its latest event's time plus the time since it came."""
+        last = self.last_event_time
+        if last is None:
+            return None
+        return last + dt.timedelta(seconds=time.monotonic() - self._last_stamp_seen)
 
     @property
     def last_event_time(self) -> dt.datetime | None:

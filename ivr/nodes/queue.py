@@ -495,11 +495,13 @@ nodes:
         by_endpoint = {a.config.endpoint: a for a in agents}
         ring_start = call.channel.now()
         connected = []
+        record = call.record
 
         def on_answer(endpoint: str) -> None:
             agent = by_endpoint.get(endpoint, agents[0])
             connected.append(agent)
-            pool.answered(entry, agent.id, call.channel.now())
+            record.agent, record.agent_answered_at = agent.id, call.channel.now()
+            pool.answered(entry, agent.id, record.agent_answered_at)
 
         try:
             result = call.channel.bridge(
@@ -512,15 +514,21 @@ nodes:
                 on_answer=on_answer,
             )
         except BaseException:
-            # The caller hung up or the line broke: a conversation that began is over; agents
-            # still ringing are freed when the caller leaves the line.
+            # The caller hung up or the line broke (FreeSWITCH went down mid-conversation): a
+            # conversation that began is over and stays in the journal, talk time to the end;
+            # agents still ringing are freed when the caller leaves the line.
             if connected:
-                pool.finish(connected[0].id, call.channel.now(), queue=queue.name)
+                now = call.channel.now()
+                record.talk_seconds = max((now - record.agent_answered_at).total_seconds(), 0.0)
+                pool.finish(
+                    connected[0].id, now, talk_seconds=record.talk_seconds, queue=queue.name
+                )
             raise
         now = call.channel.now()
         if result.status != "answered":
             call.log.info("agents %s: %s", ",".join(a.id for a in agents), result.status)
             if connected:
+                record.agent = record.agent_answered_at = None
                 pool.finish(connected[0].id, now, queue=queue.name)
             pool.not_answered(entry, result.status, now)
             return False
@@ -528,7 +536,6 @@ nodes:
         answered_at = ring_start + dt.timedelta(seconds=result.ring_seconds)
         if not connected:
             pool.answered(entry, agent.id, answered_at)
-        record = call.record
         record.agent = agent.id
         record.agent_answered_at = answered_at
         record.talk_seconds = result.talk_seconds

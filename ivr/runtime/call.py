@@ -4,7 +4,8 @@ One ``Call`` per phone call. Nodes do their work through the helpers here (rende
 collecting keys, variables, goals), so they never see how the channel is implemented. Failures
 come in two kinds, as in jambonz: a recoverable node failure (``NodeError``, a template error)
 takes the node's error edge; anything else ends the call politely with the outcome ``error``.
-A hang-up (``CallerHungUp``) unwinds everything and the record is still closed.
+A hang-up (``CallerHungUp``) unwinds everything and the record is still closed; one by
+FreeSWITCH itself (``SwitchHungUp``, it shut down) is journaled as an error, not as the caller's.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ivr.runtime.channel import (
     Channel,
     ChannelError,
     Collected,
+    SwitchHungUp,
     Utterance,
     split_entry,
 )
@@ -145,6 +147,9 @@ class Call:
         try:
             if self._run_flow(self.flow):
                 self._hangup()  # a top-level `return` ends the call like `hangup`
+        except SwitchHungUp as exc:
+            self.log.warning("%s", exc)
+            self.record.error = str(exc)
         except CallerHungUp:
             self.record.hung_up_by_caller = True
             self.log.info("caller hung up")

@@ -21,6 +21,22 @@ class CallerHungUp(CallEnded):
     """The caller hung up; raised from any channel operation once the line is gone."""
 
 
+class SwitchHungUp(CallerHungUp):
+    """FreeSWITCH itself ended the call as it shut down (``SYSTEM_SHUTDOWN``), not the caller.
+
+    It unwinds the call as a hang-up does (it is a ``CallerHungUp``), but the journal does not
+    count it as the caller's: a queued caller is not ``abandoned``, the call ends as ``error``
+    (or ``answered`` when an agent had taken it).
+
+    Attributes:
+        cause: FreeSWITCH's hang-up cause.
+    """
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"FreeSWITCH ended the call: {cause}")
+        self.cause = cause
+
+
 class ChannelError(Exception):
     """The channel could not carry out an operation (media failure, lost connection)."""
 

@@ -232,6 +232,18 @@ class SimulatedFreeSWITCH:
         self._greenlets.append(gevent.spawn(self._run, call, channel))
         return call
 
+    def shutdown(self, cause: str = "SYSTEM_SHUTDOWN") -> None:
+        """Hang up every call still up with ``cause``, as ``fsctl shutdown`` does.
+
+        FreeSWITCH's shutdown hangs up all channels (``switch_core_session_hupall`` with its
+        ``shutdown_cause``, ``SYSTEM_SHUTDOWN`` unless set otherwise) before it stops.
+        """
+        for call in self.calls:
+            channel = call._channel
+            if channel is not None and channel.hangup_cause is None:
+                channel.log("freeswitch", f"shuts down: {cause}")
+                channel.hangup(cause)
+
     def _run(self, call: SimulatedCall, channel: SimulatedChannel) -> None:
         connection = None
         reader = None

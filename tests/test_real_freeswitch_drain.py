@@ -1,0 +1,151 @@
+"""SIGTERM drains ``ivr serve`` on a real FreeSWITCH: no caller is cut off by a controller stop.
+
+After SIGTERM the controller refuses new calls, so FreeSWITCH's dialplan fails them over (the
+apology and the fallback operators, freeswitch_conf/dialplan/default/00_ivr_controller.xml); the
+calls in progress go on to their end, and the process exits 0 after the last one. A call still
+going when the drain time (``--drain-timeout``) is up is handed back to FreeSWITCH, whose
+failover takes the caller, and is journaled as an error. Each test has a FreeSWITCH of its own
+(``private_freeswitch``); the caller is a loopback call to the IVR number, pressing keys with
+``uuid_send_dtmf``.
+"""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+from realfs import ServeProcess, events_of, next_event, readable_dir
+
+IVR_NUMBER = "18005550100"
+FALLBACK_PROMPT = "ivr-fallback.wav"
+MENU_FLOW = """\
+flow: default
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompt: "For sales press 1."
+    choices: {1: thanks}
+    timeout: 60s
+    attempts: 1
+    on_fail: bye
+  thanks: {type: play, prompt: "Thank you.", goal: served, next: bye}
+  bye: {type: hangup}
+"""
+
+
+@pytest.fixture
+def serving(private_freeswitch):
+    """Starts ``ivr serve`` on the private FreeSWITCH's controller address with the menu."""
+    started = []
+    with readable_dir() as work:
+        flows = work / "flows"
+        flows.mkdir()
+        (flows / "default.yaml").write_text(MENU_FLOW)
+
+        def start(*extra: str) -> ServeProcess:
+            started.append(ServeProcess(work, flows, private_freeswitch.controller, *extra))
+            return started[-1]
+
+        try:
+            yield start
+        finally:
+            for serve in started:
+                serve.stop()
+
+
+@pytest.fixture
+def fs(private_freeswitch):
+    client = private_freeswitch.connect()
+    yield client
+    client.close()
+
+
+def ivr_leg(message) -> bool:
+    """The leg that runs the IVR number's dialplan (loopback's b side), not the caller's."""
+    return message.get("Caller-Destination-Number") == IVR_NUMBER and (
+        message.get("Channel-Name") or ""
+    ).endswith("-b")
+
+
+def in_the_menu(events) -> str:
+    """Wait until the controller plays the menu; returns the IVR leg's uuid."""
+    menu = next_event(
+        events,
+        lambda m: (
+            m.event_name == "CHANNEL_EXECUTE"
+            and ivr_leg(m)
+            and m.get("Application") == "play_and_get_digits"
+        ),
+        "the menu played by the controller",
+        timeout=30,
+    )
+    return menu.unique_id
+
+
+def expect_failover(events, leg: str | None = None, other_than: str = "") -> str:
+    """Wait for the apology and the ring to the fallback operators; returns the leg's uuid."""
+    apology = next_event(
+        events,
+        lambda m: (
+            m.event_name == "CHANNEL_EXECUTE_COMPLETE"
+            and ivr_leg(m)
+            and (leg is None or m.unique_id == leg)
+            and m.unique_id != other_than
+            and m.get("Application") == "playback"
+        ),
+        "playback of the failover apology",
+        timeout=30,
+    )
+    assert FALLBACK_PROMPT in apology.get("Application-Data")
+    bridge = next_event(
+        events,
+        lambda m: (
+            m.event_name == "CHANNEL_EXECUTE"
+            and m.unique_id == apology.unique_id
+            and m.get("Application") == "bridge"
+        ),
+        "bridge to the fallback operators",
+    )
+    assert bridge.get("Application-Data").startswith("group/ivr_fallback@")
+    return apology.unique_id
+
+
+def call_the_ivr_number(fs) -> str:
+    """A caller dialling the IVR number; returns the caller's uuid once the call is answered."""
+    return fs.originate(f"loopback/{IVR_NUMBER}/default", "&park", timeout=20)
+
+
+def test_sigterm_lets_a_call_in_the_menu_finish_fails_new_callers_over_and_exits_0(fs, serving):
+    serve = serving("--drain-timeout", "60")
+    events = events_of(fs, "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+    caller = call_the_ivr_number(fs)
+    menu_leg = in_the_menu(events)
+
+    serve.process.send_signal(signal.SIGTERM)
+
+    serve.next_line("ivr: draining 1 call(s)")
+    # A new caller meanwhile is refused by the controller and taken by the dialplan's failover.
+    call_the_ivr_number(fs)
+    expect_failover(events, other_than=menu_leg)
+    assert serve.process.poll() is None, "ivr serve left before its call ended"
+    # The caller in the menu goes on: presses 1, hears the thanks, and the call ends.
+    assert fs.api(f"uuid_send_dtmf {caller} 1").startswith("+OK")
+    assert serve.process.wait(timeout=30) == 0
+    entries = serve.calls()
+    assert [(e["call_id"], e["outcome"]) for e in entries] == [(menu_leg, "self_served")]
+
+
+def test_a_call_still_going_when_the_drain_time_is_up_is_handed_to_the_fallback(fs, serving):
+    serve = serving("--drain-timeout", "2")
+    events = events_of(fs, "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+    call_the_ivr_number(fs)
+    menu_leg = in_the_menu(events)
+
+    serve.process.send_signal(signal.SIGTERM)
+
+    assert serve.process.wait(timeout=30) == 0
+    assert expect_failover(events, leg=menu_leg) == menu_leg
+    [entry] = serve.calls()
+    assert (entry["call_id"], entry["outcome"]) == (menu_leg, "error")
+    assert "drain time up" in entry["error"]
