@@ -12,10 +12,14 @@ the files it wrote, and the journal's record of the call. Run them where FreeSWI
 
 from __future__ import annotations
 
+import array
 import datetime as dt
+import json
+import wave
 from pathlib import Path
 
 import pytest
+from gevent.pywsgi import WSGIServer
 from realfs import is_loopback, live_ivr, next_event, readable_dir
 
 from ivr.freeswitch.inbound import InboundClient
@@ -455,3 +459,223 @@ def test_a_lookup_answers_from_the_flows_data(fs, folder: Path, order: str, answ
     assert done.record.lookups == [
         ("find", "orders", "found" if "shipped" in answer else "not_found")
     ]
+
+
+CALLER_VOICE = "&playback(tone_stream://%(600000,0,600))"
+"""The caller's phone talks: ten minutes of a 600 Hz tone, for the voicemail to record."""
+
+
+def test_a_record_node_leaves_a_voicemail_that_freeswitch_wrote(fs, folder: Path):
+    body = """\
+      message:
+        type: record
+        prompt: "Please leave a message after the beep."
+        max: 2s
+        next: thanks
+      thanks:
+        type: hangup
+        prompt: "Thank you."
+"""
+    with live_ivr(fs, folder, {"default.yaml": flow(body, "message")}) as ivr:
+        call = ivr.call(phone_app=CALLER_VOICE)
+        prompt = call.next("PLAYBACK_START")
+        beep = call.next("PLAYBACK_START", Playback_File_Type="tone_stream")
+        started = call.next("RECORD_START")
+        stopped = call.next("RECORD_STOP")
+        thanks = call.next("PLAYBACK_START")
+        done = call.ended()
+
+    path = Path(done.record.voicemail)
+    assert beep.get("Playback-File-Path") == "tone_stream://%(500,0,800)"
+    assert started.get("Record-File-Path") == stopped.get("Record-File-Path") == str(path)
+    assert path.parent == folder / "recordings"
+    with wave.open(str(path)) as audio:
+        frames = audio.readframes(audio.getnframes())
+    assert audio.getnframes() >= audio.getframerate()  # at least a second of it
+    assert max(abs(s) for s in array.array("h", frames)) > 1000  # the caller's tone, not silence
+    assert spoken(prompt) == "Please leave a message after the beep."
+    assert spoken(thanks) == "Thank you."
+    assert done.record.path == ["message", "thanks"]
+    assert done.record.outcome == "voicemail"
+
+
+ECHO = "9196"
+"""The stock dialplan's echo test, an extension outside the IVR that answers and stays."""
+
+
+@pytest.mark.parametrize(
+    ("to", "then", "sent"),
+    [
+        (ECHO, "echo", f"{ECHO} XML default"),
+        # Without its dialplan a loopback leg would inherit the caller's (inline) one.
+        (f"loopback/{ECHO}/default/XML", "bridge", f"bridge:loopback/{ECHO}/default/XML inline"),
+    ],
+    ids=["extension", "endpoint"],
+)
+def test_a_blind_transfer_hands_the_call_to_the_dialplan_and_leaves_it_up(
+    fs, folder: Path, to: str, then: str, sent: str
+):
+    body = f"""\
+      handoff:
+        type: transfer
+        to: "{to}"
+        prompt: "Putting you through."
+"""
+    with live_ivr(fs, folder, {"default.yaml": flow(body, "handoff")}) as ivr:
+        call = ivr.call()
+        transfer = call.next("CHANNEL_EXECUTE", Application="transfer")
+        done = call.ended()
+        ivr.controller.drain(timeout=5)  # the controller has let go of the call
+        # The dialplan runs the destination's application on the caller's leg: the echo
+        # test's, or the bridge to the endpoint, which connects them.
+        call.next("CHANNEL_EXECUTE", Application=then)
+        if then == "bridge":
+            call.next("CHANNEL_BRIDGE")
+        still_up = fs.api(f"uuid_exists {call.ivr_leg}").strip()
+
+    assert transfer.get("Application-Data") == sent
+    assert still_up == "true"  # the controller let it go: the caller talks to the echo test
+    assert done.record.transferred_to == to
+    assert done.record.outcome == "transferred"
+
+
+def test_an_attended_transfer_bridges_the_caller_to_an_answering_extension(fs, folder: Path):
+    body = f"""\
+      handoff:
+        type: transfer
+        to: "{ECHO}"
+        ring_timeout: 5s
+        on_fail: sorry
+      sorry:
+        type: hangup
+        prompt: "Nobody can take your call."
+"""
+    with live_ivr(fs, folder, {"default.yaml": flow(body, "handoff")}) as ivr:
+        call = ivr.call()
+        ring = call.next("CHANNEL_EXECUTE", Application="bridge")
+        call.next("CHANNEL_BRIDGE")
+        call.hang_up()
+        done = call.ended()
+
+    assert f"loopback/{ECHO}/default" in ring.get("Application-Data")
+    assert done.record.transferred_to == ECHO
+    assert done.record.outcome == "transferred"
+
+
+def test_a_transfer_to_a_busy_destination_goes_on_to_on_fail(fs, folder: Path):
+    body = """\
+      handoff:
+        type: transfer
+        to: error/user_busy
+        ring_timeout: 5s
+        on_fail: sorry
+      sorry:
+        type: hangup
+        prompt: "Nobody can take your call."
+"""
+    with live_ivr(fs, folder, {"default.yaml": flow(body, "handoff")}) as ivr:
+        call = ivr.call()
+        call.next("CHANNEL_EXECUTE", Application="bridge")
+        done_ringing = call.next("CHANNEL_EXECUTE_COMPLETE", Application="bridge")
+        sorry = call.next("PLAYBACK_START")
+        done = call.ended()
+
+    assert done_ringing.get("variable_originate_disposition") == "USER_BUSY"
+    assert spoken(sorry) == "Nobody can take your call."
+    assert done.record.path == ["handoff", "sorry"]
+    assert done.record.transferred_to is None
+
+
+class CardService:
+    """A JSON web API on 127.0.0.1 that blocks cards and keeps the requests it got."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict]] = []
+        self.server = WSGIServer(("127.0.0.1", 0), self._app, log=None, error_log=None)
+        self.server.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def _app(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], body))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"reference": "R42", "status": "blocked"}).encode()]
+
+
+@pytest.fixture
+def card_service():
+    service = CardService()
+    yield service
+    service.server.stop()
+
+
+def test_an_http_node_calls_the_web_api_and_tells_the_caller_its_answer(
+    fs, folder: Path, card_service: CardService
+):
+    body = """\
+      block:
+        type: http
+        source: cards
+        save_as: block
+        next: blocked
+        on_error: sorry
+      blocked:
+        type: hangup
+        prompt: "Your reference is {{ block.reference }}."
+        goal: card_blocked
+      sorry:
+        type: hangup
+        prompt: "Sorry."
+"""
+    data = (
+        f'{{cards: {{http: {{url: "{card_service.url}/cards/{{{{ caller }}}}/block", '
+        "method: POST, json: {reason: lost}, fields: {reference: reference}}, timeout: 2s}}"
+    )
+    with live_ivr(fs, folder, {"default.yaml": flow(body, "block", data=data)}) as ivr:
+        call = ivr.call(caller="15550001111")
+        said = spoken(call.next("PLAYBACK_START"))
+        done = call.ended()
+
+    assert card_service.requests == [("POST", "/cards/15550001111/block", {"reason": "lost"})]
+    assert said == "Your reference is R42."
+    assert done.record.path == ["block", "blocked"]
+    assert done.record.outcome == "self_served"
+
+
+QUEUES = """\
+    queues:
+      support:
+        agents: [1001]
+        ring_timeout: 5s
+        wrap_up: 1s
+"""
+AGENTS = f"""\
+    agents:
+      1001: {{name: Anna, endpoint: loopback/{ECHO}/default}}
+"""
+
+
+def test_a_queue_node_puts_the_caller_through_to_an_agent(fs, folder: Path):
+    body = """\
+      wait:
+        type: queue
+        queue: support
+        max_wait: 20s
+        on_timeout: bye
+      bye:
+        type: hangup
+"""
+    files = {"default.yaml": flow(body, "wait"), "queues.yaml": QUEUES, "agents.yaml": AGENTS}
+    with live_ivr(fs, folder, files) as ivr:
+        call = ivr.call()
+        bridged = call.next("CHANNEL_BRIDGE")
+        call.hang_up()
+        done = call.ended()
+
+    assert bridged.get("Other-Leg-Unique-ID")
+    assert done.record.agent == "1001"
+    assert done.record.outcome == "answered"
