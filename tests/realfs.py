@@ -250,10 +250,17 @@ class LiveIVR:
         )
         return call
 
+    def arriving(self) -> LiveCall:
+        """A call that comes in another way (a SIP phone), followed once the controller has it."""
+        call = LiveCall(self, "")
+        self.calls.append(call)
+        return call
+
     def close(self) -> None:
         """Hang up whatever is still up, then stop the controller."""
         for call in self.calls:
-            self.client.uuid_kill(call.caller_leg)
+            if call.caller_leg:
+                self.client.uuid_kill(call.caller_leg)
             if call.ivr_leg:
                 self.client.uuid_kill(call.ivr_leg)
         self.controller.drain(timeout=5)

@@ -15,12 +15,15 @@ from __future__ import annotations
 import array
 import datetime as dt
 import json
+import shutil
+import socket
 import wave
 from pathlib import Path
 
 import pytest
+from gevent import subprocess
 from gevent.pywsgi import WSGIServer
-from realfs import is_loopback, live_ivr, next_event, readable_dir
+from realfs import IVR_NUMBER, is_loopback, live_ivr, next_event, readable_dir
 
 from ivr.freeswitch.inbound import InboundClient
 
@@ -679,3 +682,86 @@ def test_a_queue_node_puts_the_caller_through_to_an_agent(fs, folder: Path):
     assert bridged.get("Other-Leg-Unique-ID")
     assert done.record.agent == "1001"
     assert done.record.outcome == "answered"
+
+
+# ---------------------------------------------------------------- a SIP caller's own keys
+
+SIPP_CALLER = Path(__file__).parent / "fixtures" / "sipp_rfc2833_caller.xml"
+RFC2833_ONE = "dtmf_2833_1.pcap"
+"""RTP telephone-events of the key 1, shipped with sipp (Debian's sip-tester)."""
+SIPP_PCAP_DIRS = [
+    Path("/usr/share/sip-tester"),
+    Path("/usr/share/sipp"),
+    Path("/usr/share/sipp/pcap"),
+]
+
+
+def sipp_and_its_pcaps() -> tuple[str, Path]:
+    """sipp and the folder of its RFC 2833 recordings; skips the test when there are none."""
+    sipp = shutil.which("sipp")
+    if sipp is None:
+        pytest.skip("sipp is not installed (Debian: apt-get install sip-tester; scripts/setup)")
+    for folder in SIPP_PCAP_DIRS:
+        if (folder / RFC2833_ONE).is_file():
+            return sipp, folder
+    pytest.skip(f"sipp's {RFC2833_ONE} is in none of {', '.join(map(str, SIPP_PCAP_DIRS))}")
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_key_a_sip_caller_presses_in_its_rtp_reaches_the_menu(fs, folder: Path):
+    # A trunk's call comes to the external profile, unauthenticated, in the public context:
+    # our public/00_ivr_controller.xml hands the number on to the IVR's extension, which
+    # sends it to the global controller (a SIP call carries no ivr_controller of its own).
+    sipp, pcaps = sipp_and_its_pcaps()
+    host, _, port = fs.api("global_getvar ivr_controller").strip().rpartition(":")
+    sip_port = fs.api("global_getvar external_sip_port").strip()
+    body = """\
+      menu:
+        type: menu
+        prompt: {sound: tone10}
+        choices: {1: chosen}
+        timeout: 2s
+        attempts: 1
+        on_fail: bye
+      chosen:
+        type: hangup
+        goal: chose_one
+      bye:
+        type: hangup
+"""
+    with live_ivr(
+        fs, folder, {"default.yaml": flow(body, "menu")}, listen=(host, int(port))
+    ) as ivr:
+        call = ivr.arriving()
+        # Through gevent's subprocess: the controller's greenlets run while sipp calls.
+        caller = subprocess.Popen(
+            [sipp, f"127.0.0.1:{sip_port}", "-sf", str(SIPP_CALLER), "-s", IVR_NUMBER]
+            + ["-m", "1", "-i", "127.0.0.1", "-mp", str(free_udp_port()), "-nostdin"]
+            + ["-timeout", "30", "-timeout_error"],
+            cwd=pcaps,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            prompt = call.next("PLAYBACK_START")
+            key = call.next("DTMF", DTMF_Digit="1")
+            stopped = call.next("PLAYBACK_STOP")
+            done = call.ended()
+            output, _ = caller.communicate(timeout=30)
+        finally:
+            if caller.poll() is None:
+                caller.kill()
+                caller.wait()
+
+    assert caller.returncode == 0, output.decode(errors="replace")[-2000:]  # it got the BYE
+    assert prompt.get("Channel-Name", "").startswith("sofia/external/")
+    assert key.get("DTMF-Source") == "RTP"
+    assert stopped.get("Playback-Status") == "break"
+    assert done.record.caller == "15550001111"
+    assert done.record.path == ["menu", "chosen"]
+    assert done.record.outcome == "self_served"

@@ -228,6 +228,7 @@ def install_conf(
     installer.write(conf_dir / "vars_ivr.xml", ivr_vars)
     for name in (
         "dialplan/default/00_ivr_controller.xml",
+        "dialplan/public/00_ivr_controller.xml",
         "autoload_configs/local_stream.conf.xml",
     ):
         installer.write(conf_dir / name, (source / name).read_text())
