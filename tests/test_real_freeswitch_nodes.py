@@ -121,8 +121,16 @@ def test_a_key_pressed_over_a_text_to_speech_prompt_stops_it_and_the_menu_takes_
         call.next("DTMF", DTMF_Digit="2")
         stopped = call.next("PLAYBACK_STOP")
         done = call.ended()
+        rendered = ivr.controller.prompts.stats.renders
+        again = ivr.call()
+        replayed = again.next("PLAYBACK_START")
+        again.press("2")
+        again.ended()
 
     played = Path(started.get("Playback-File-Path"))
+    # The next caller hears the same file from the cache: nothing is spoken anew.
+    assert replayed.get("Playback-File-Path") == str(played)
+    assert ivr.controller.prompts.stats.renders == rendered == 1
     assert played.is_relative_to(folder / "prompts") and played.suffix == ".wav"
     assert spoken(started) == "For sales press 2. For anything else, please stay on the line."
     assert stopped.get("Playback-File-Path") == str(played)
