@@ -5,7 +5,11 @@ FreeSWITCH's installed dialplan (``ivr freeswitch-conf install``) from a loopbac
 call carries ``ivr_controller``, so the IVR extension hands it to that controller as it does a
 real caller's. What the tests check is what a caller notices and what FreeSWITCH reports:
 the files it played (PLAYBACK_START/STOP), the keys it heard (DTMF), the applications it ran,
-the files it wrote, and the journal's record of the call. Run them where FreeSWITCH runs::
+the files it wrote, and the journal's record of the call. One caller is a real SIP user agent
+(sipp, Debian's sip-tester) calling the external profile as a trunk would, pressing its key in
+RTP (RFC 2833); that call goes to the dialplan's global controller, where its test listens.
+Flows use short timeouts and tones (``{sound: tone5}``) so that every test takes seconds.
+Run them where FreeSWITCH runs::
 
     IVR_FS_HOST=127.0.0.1:8021 IVR_FS_PASSWORD=... pytest -rs tests/test_real_freeswitch_nodes.py
 """
