@@ -65,3 +65,5 @@ def test_values_that_would_corrupt_a_command_are_refused(call, message):
 def test_record_and_transfer_arguments():
     assert apps.record("/var/rec/x.wav", 120) == "/var/rec/x.wav 120 200 5"
     assert apps.transfer("2000", "default") == "2000 XML default"
+    assert apps.transfer("2000", "sales") == "2000 XML sales"
+    assert apps.transfer("user/2000", "default") == "bridge:user/2000 inline"

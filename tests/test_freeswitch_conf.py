@@ -176,3 +176,13 @@ def test_fallback_group_holds_both_agents():
     group = ET.parse(FALLBACK_GROUP).getroot().find("group[@name='ivr_fallback']")
     pointers = {u.get("id") for u in group.iter("user") if u.get("type") == "pointer"}
     assert pointers == {"1001", "1002"}
+
+
+def test_a_trunks_call_to_a_service_number_goes_from_public_to_the_ivr_extension():
+    public = ET.parse(CONF / "dialplan" / "public" / "00_ivr_controller.xml").getroot()
+    [condition] = public.iter("condition")
+    ivr_condition = next(ET.parse(DIALPLAN).getroot().iter("condition"))
+    assert condition.get("expression") == ivr_condition.get("expression")
+    assert [(a.get("application"), a.get("data")) for a in condition.iter("action")] == [
+        ("transfer", "$1 XML default")
+    ]

@@ -50,6 +50,7 @@ def test_install_sets_the_password_controller_sounds_and_includes(stock, tmp_pat
     assert vars_xml.rstrip().endswith('data="vars_ivr.xml"/>\n</include>')
     assert "default_password=1234" not in vars_xml
     assert 'data="ivr_groups/*.xml"' in (stock / "directory/default.xml").read_text()
+    assert "XML default" in (stock / "dialplan/public/00_ivr_controller.xml").read_text()
     assert (sounds / "music/8000/ivr-hold.wav").is_file()
     assert (sounds / "en/8000/ivr-fallback.wav").is_file()
     assert set(report.agent_passwords) == {"1001", "1002"}

@@ -16,13 +16,11 @@ from textwrap import dedent
 
 import pytest
 from gevent.event import AsyncResult
-from realfs import events_of, is_loopback, next_event
+from realfs import TonePrompts, events_of, is_loopback, next_event
 
 from ivr.flow.compiler import load_project
 from ivr.freeswitch.inbound import ESLAuthError, InboundClient
 from ivr.freeswitch.server import Controller
-from ivr.prompts.files import PromptFiles
-from ivr.runtime.channel import Utterance
 
 TONE = "tone_stream://%(1000,0,440)"
 PARK_TEST = "loopback/9999/default"  # as in the recorded inbound_api trace
@@ -43,16 +41,6 @@ TONE_FLOW = """\
       bye:
         type: hangup
 """
-
-
-class TonePrompts(PromptFiles):
-    """Prompt files where the recording ``tone`` is FreeSWITCH's own tone generator.
-
-    A generated tone needs no file that FreeSWITCH, running as its own user, must be able to read.
-    """
-
-    def path_for(self, utterance: Utterance) -> str:
-        return TONE if utterance.sound == "tone" else super().path_for(utterance)
 
 
 @pytest.fixture

@@ -1101,3 +1101,32 @@ def test_a_command_is_timed_when_it_reaches_the_simulator_not_when_a_busy_simula
         thread.join(TIMEOUT)
         listener.close()
     assert 0.05 <= call.timings.setup < 0.25
+
+
+def test_keys_typed_while_no_application_runs_are_dropped_as_in_the_trace():
+    calls: list[SimulatedCall] = []
+    digits = "1 2 1 2000 # silence_stream://250 silence_stream://1 typed ^\\d+$ 1000"
+
+    def script(s: ControllerSession) -> None:
+        s.start()
+        s.execute("answer")
+        s.execute("set", "playback_terminators=none")
+        s.execute("playback", "tone_stream://%(500,0,440)")
+        mark = len(s.messages)
+        calls[0].press("12")
+        s.wait_for(lambda m: m.event_name == "DTMF" and m.get("DTMF-Digit") == "2", start=mark)
+        done = s.execute("play_and_get_digits", digits)
+        assert variable(done, "typed") is None
+        assert variable(done, "read_result") == "failure"
+        s.execute("hangup", "NORMAL_CLEARING")
+        s.finish()
+
+    with controller(script) as (address, sessions):
+        sim = SimulatedFreeSWITCH(address)
+        calls.append(sim.place_call(start=START))
+        assert calls[0].wait(TIMEOUT)
+        assert sessions[0].finished.wait(TIMEOUT)
+    assert sequence(sessions[0].messages) == trace_sequence("typed_ahead.run1")
+    assert sequence(sessions[0].messages) == trace_sequence("typed_ahead.run2")
+    recorded_keys = [e["DTMF-Digit"] for e in trace_events("typed_ahead.run1", "DTMF")]
+    assert [m.get("DTMF-Digit") for m in sessions[0].events("DTMF")] == recorded_keys == ["1", "2"]

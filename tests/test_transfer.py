@@ -5,6 +5,11 @@ from textwrap import dedent
 import pytest
 
 from ivr.cli import main
+from ivr.flow.compiler import load_project
+from ivr.freeswitch.server import Controller
+from ivr.prompts.files import PromptFiles
+from ivr.runtime.memory import Step
+from ivr.simulator import SimulatedFreeSWITCH
 
 FLOW = """
 flow: desk
@@ -95,3 +100,44 @@ def test_an_unknown_destination_state_is_a_scenario_mistake(folder, capsys):
     out = capsys.readouterr().out
     assert "'engaged' is not one of: available, busy, no_answer, unreachable" in out
     assert "desk.test.yaml:8:28: error:" in out
+
+
+BLIND = """
+flow: default
+start: front_desk
+nodes:
+  front_desk:
+    type: transfer
+    to: "2000"
+    prompt: "Putting you through."
+"""
+
+
+def test_a_call_transferred_blind_is_left_to_its_destination_not_hung_up(tmp_path):
+    # FreeSWITCH runs a hangup the controller sends after a transfer on the transferred call
+    # (the real one cut the caller off from the echo test so); the simulated one does too.
+    (tmp_path / "default.yaml").write_text(dedent(BLIND))
+    project = load_project(tmp_path)
+    assert project.ok
+    ended = []
+    controller = Controller(
+        project,
+        ("127.0.0.1", 0),
+        PromptFiles(tmp_path / "prompts", tmp_path / "sounds"),
+        on_call_end=ended.append,
+        recordings_dir=tmp_path / "rec",
+    )
+    controller.start()
+    try:
+        freeswitch = SimulatedFreeSWITCH(controller.address, sounds_dir=tmp_path / "sounds")
+        call = freeswitch.place_call([Step("wait", 5.0)], dialed="100")
+        assert call.wait(timeout=20), "the call did not end"
+    finally:
+        controller.drain(timeout=5)
+
+    [done] = ended
+    assert done.record.outcome == "transferred"
+    lines = [(event.who, event.text) for event in call.transcript]
+    after = lines[lines.index(("ivr", "transfers the call to 2000")) :]
+    assert ("ivr", "hangs up") not in after, call.transcript
+    assert ("system", "2000 hangs up") in after, call.transcript

@@ -132,8 +132,17 @@ def record(path: str, max_seconds: float) -> str:
 
 
 def transfer(destination: str, context: str) -> str:
-    """The argument of ``transfer``: an extension in the XML dialplan of ``context``."""
-    return f"{_no_space(destination, 'destination')} XML {_no_space(context, 'context')}"
+    """The argument of ``transfer``: an extension in the XML dialplan of ``context``.
+
+    An endpoint (``user/2000``, ``sofia/gateway/pstn/15551234567``) is no extension: the call
+    goes to an inline dialplan that bridges it there.
+    """
+    destination = _no_space(destination, "destination")
+    if "/" in destination:
+        if not re.fullmatch(r"[A-Za-z_]+/[^\s,{}\[\]]+", destination):
+            raise AppArgumentError(f"{destination!r} is not an endpoint like user/1001")
+        return f"bridge:{destination} inline"
+    return f"{destination} XML {_no_space(context, 'context')}"
 
 
 def scoped(variables: Mapping[str, str], target: str) -> str:

@@ -72,6 +72,8 @@ class FreeSwitchChannel:
             dialed=data.get("Caller-Destination-Number", ""),
         )
         self._terminators: str | None = None
+        self.transferred = False
+        """The call was handed to the dialplan: it is no longer the controller's to hang up."""
         self._keys_heard: list[str] | None = None
         self._app_running = False
         # Keys FreeSWITCH dropped while no application ran, oldest first; those that came
@@ -360,8 +362,17 @@ class FreeSwitchChannel:
             talk_seconds=(ended - bridged).total_seconds(),
         )
 
-    def transfer(self, destination: str) -> None:
-        self.session.execute("transfer", apps.transfer(destination, self.transfer_context))
+    def transfer(self, destination: str, context: str | None = None) -> None:
+        # When the controller lets go, socket_resume (set by our dialplan for the failover)
+        # would reset the channel wherever the transfer took it, cutting off a bridge that is
+        # ringing: the call is the destination's now, not the failover's.
+        self.session.execute("set", apps.set_var("socket_resume", "false"))
+        self.session.execute(
+            "transfer", apps.transfer(destination, context or self.transfer_context)
+        )
+        # The call runs on in the dialplan; commands sent on this session still reach it (a
+        # hangup would cut the caller off from the destination), so none is sent any more.
+        self.transferred = True
 
     def record(self, path: str, *, max_seconds: float, beep: bool) -> RecordResult:
         self._take_typed_ahead()

@@ -243,11 +243,14 @@ def install_conf(
         f"$${{ivr_sounds_dir}}/en/{FALLBACK_NAME}.wav",
     )
     installer.write(conf_dir / "vars_ivr.xml", ivr_vars)
-    extension = "dialplan/default/00_ivr_controller.xml"
-    dialplan = (source / extension).read_text()
-    if numbers:
-        dialplan = _service_numbers(dialplan, numbers)
-    installer.write(conf_dir / extension, dialplan)
+    for extension in (
+        "dialplan/default/00_ivr_controller.xml",
+        "dialplan/public/00_ivr_controller.xml",
+    ):
+        dialplan = (source / extension).read_text()
+        if numbers:
+            dialplan = _service_numbers(dialplan, numbers)
+        installer.write(conf_dir / extension, dialplan)
     streams = "autoload_configs/local_stream.conf.xml"
     installer.write(conf_dir / streams, (source / streams).read_text())
     socket_conf = (source / "autoload_configs/event_socket.conf.xml").read_text()

@@ -207,7 +207,7 @@ class Controller:
         call = Call(self.services, flow, channel, tenant)
         try:
             call.run()
-            if not session.hungup.is_set():
+            if not session.hungup.is_set() and not channel.transferred:
                 try:
                     channel.hangup()
                 except (SessionClosed, gevent.Timeout):

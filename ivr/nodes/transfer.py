@@ -76,7 +76,7 @@ nodes:
             call.say(self.opts["prompt"])
         if self.opts["on_fail"] is None:
             call.log.info("transfer to %s", destination)
-            call.channel.transfer(destination)
+            call.channel.transfer(destination, self.opts["context"])
             call.record.transferred_to = destination
             return None
         call.ensure_answered()

@@ -194,8 +194,11 @@ class Channel(Protocol):
         endpoint that answered as soon as the two are connected.
         """
 
-    def transfer(self, destination: str) -> None:
-        """Hand the call to another destination (dialplan extension or endpoint)."""
+    def transfer(self, destination: str, context: str = "default") -> None:
+        """Hand the call to another destination (an extension of ``context``, or an endpoint).
+
+        The call leaves the flow: the controller lets go of it without hanging it up.
+        """
 
     def record(self, path: str, *, max_seconds: float, beep: bool) -> RecordResult:
         """Record the caller to ``path`` (after a beep), until silence, a key or ``max_seconds``."""

@@ -363,7 +363,7 @@ class MemoryChannel:
             "answered", "SUCCESS", endpoint, RING_SECONDS, self._elapsed - talk_start
         )
 
-    def transfer(self, destination: str) -> None:
+    def transfer(self, destination: str, context: str = "default") -> None:
         self._check_line()
         self._log("ivr", f"transfers the call to {destination}")
         self.ivr_hung_up = True

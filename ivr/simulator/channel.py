@@ -340,7 +340,9 @@ class SimulatedChannel:
         self._leaving = False
         self._set_state("CS_ROUTING")
         self._set_state("CS_EXECUTE")
-        self.talk("system", self.transferred_to)
+        # The controller's session still reaches the channel there (FreeSWITCH runs a hangup
+        # it sends while the destination's application runs): commands run meanwhile.
+        self.talk("system", self.transferred_to, commands=True)
         self.hangup("NORMAL_CLEARING")
 
     def _report(self) -> None:
@@ -765,11 +767,12 @@ class SimulatedChannel:
             return Listen(keys=keys, key_from=self.now() + prompt_left)
         return Listen(keys=keys, key_from=since + KEY_SECONDS, waiting=True)
 
-    def talk(self, who: str, other: str) -> None:
+    def talk(self, who: str, other: str, *, commands: bool = False) -> None:
         """The caller talks to ``other`` until one of them hangs up.
 
         Keys pressed meanwhile pass through as DTMF. Once the caller has nothing more to do,
-        ``other`` hangs up ``DEFAULT_TALK_SECONDS`` later (as in memory.py).
+        ``other`` hangs up ``DEFAULT_TALK_SECONDS`` later (as in memory.py). With ``commands``
+        the controller's commands run meanwhile (a hangup ends the talk).
         """
         listen = Listen(keys=ALL_KEYS, key_from=self.now() + KEY_SECONDS, waiting=True)
         quiet_from: float | None = None
@@ -784,7 +787,7 @@ class SimulatedChannel:
                     None,
                     listen,
                     keys_stop=True,
-                    nested=False,
+                    nested=commands,
                     breaks=False,
                     until=lambda: self.caller.idle,
                 )
@@ -799,7 +802,7 @@ class SimulatedChannel:
                 left,
                 listen,
                 keys_stop=True,
-                nested=False,
+                nested=commands,
                 breaks=False,
                 until=lambda: not self.caller.idle,
             )
