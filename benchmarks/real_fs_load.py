@@ -304,25 +304,31 @@ class Caller:
         except (InboundClosed, TimeoutError):
             pass
 
+    def _originate(self, number: str, caller: str) -> str | None:
+        """Place the call (it returns once the IVR leg answers); why it failed, or None."""
+        try:
+            self.client.originate(
+                f"loopback/{number}/{CONTEXT}",
+                "&park()",
+                variables={"origination_uuid": caller},
+                timeout=max(math.ceil(self.timeout), 1),
+            )
+        except OriginateError as exc:
+            return f"originate -ERR {exc.cause}"
+        except (InboundClosed, TimeoutError) as exc:
+            return f"originate: {exc}"
+        return None
+
     def _follow(self, number: str, caller: str, events: Queue, result: CallResult) -> str | None:
         """Place the call and take its events; the failure, or None when it went as it should."""
-        placing = gevent.spawn(
-            self.client.originate,
-            f"loopback/{number}/{CONTEXT}",
-            "&park()",
-            variables={"origination_uuid": caller},
-            timeout=max(math.ceil(self.timeout), 1),
-        )
+        placing = gevent.spawn(self._originate, number, caller)
         deadline = time.monotonic() + self.timeout
         waiting_for = "no prompt"
         answered = first = menu = answer = key = created = None
         ivr_ended = caller_ended = False
         while not (ivr_ended and caller_ended):
-            if placing.ready() and not placing.successful():
-                error = placing.exception
-                if isinstance(error, OriginateError):
-                    return f"originate -ERR {error.cause}"
-                return f"originate: {error}"
+            if placing.ready() and placing.value is not None:
+                return placing.value
             try:
                 message = events.get(timeout=max(deadline - time.monotonic(), 0.0))
             except Empty:
