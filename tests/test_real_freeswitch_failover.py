@@ -2,7 +2,8 @@
 
 These need FreeSWITCH with our configuration installed (``ivr freeswitch-conf install``, as
 scripts/test does with the FreeSWITCH beside the repository): the dialplan sends 18005550100 to
-the controller at 127.0.0.1:8084 and, when it is down, refuses or dies mid-call, apologises and
+the controller at its global ``ivr_controller`` (127.0.0.1:8084 as installed) and, when it
+is down, refuses or dies mid-call, apologises and
 rings the ``ivr_fallback`` operators. The caller is a loopback channel dialling that number.
 """
 
@@ -103,8 +104,9 @@ def test_with_the_controller_down_the_caller_hears_the_apology_and_the_operators
 
 
 @pytest.fixture
-def serving():
-    """Starts ``ivr serve`` where the dialplan sends calls (127.0.0.1:8084) in its own process."""
+def serving(fs):
+    """Starts ``ivr serve`` where the dialplan sends calls (``ivr_controller``), in a process."""
+    listen = fs.api("global_getvar ivr_controller").strip().split("|")[0]
     processes = []
 
     def start(flows: Path, prompts: Path, *extra: str) -> subprocess.Popen:
@@ -116,7 +118,7 @@ def serving():
                 "serve",
                 str(flows),
                 "--listen",
-                "127.0.0.1:8084",
+                listen,
                 "--prompt-cache",
                 str(prompts),
                 "--journal",
