@@ -143,7 +143,7 @@ class FreeSwitchChannel:
     def answer(self) -> None:
         self.session.execute("answer")
 
-    def play(self, prompts: list[Utterance], *, barge_in: bool) -> str:
+    def play(self, prompts: list[Utterance], *, barge_in: bool, keys: str = "") -> str:
         if not prompts:
             return ""
         ahead = self._take_typed_ahead()
@@ -151,17 +151,31 @@ class FreeSwitchChannel:
             # The caller pressed before the prompt began: it is stopped before it starts.
             self._keep_typed_ahead(ahead[1:])
             return ahead[0]
-        self._set_terminators("0123456789*#" if barge_in else "")
+        if not barge_in:
+            return self._play_for_keys(prompts, keys, ahead)
+        self._set_terminators("0123456789*#")
         done = self._playback(apps.playback_target(self._files(prompts)))
         late = self._take_ahead_of_app()
-        if not barge_in:
-            # FreeSWITCH's playback eats the keys pressed over a prompt that cannot be stopped.
-            return ""
         used = done.get("variable_playback_terminator_used") or ""
         if late:
             self._keep_typed_ahead(late[1:] + used)
             return late[0]
         return used
+
+    def _play_for_keys(self, prompts: list[Utterance], keys: str, ahead: str) -> str:
+        """Prompts only ``keys`` stop; the first of them pressed is returned, others are lost.
+
+        FreeSWITCH's playback eats the keys pressed over a prompt that are no terminator, as
+        it does those of a prompt that cannot be stopped at all (no ``keys``).
+        """
+        pressed = next((key for key in ahead if key in keys), "")
+        if pressed:
+            return pressed
+        self._set_terminators(keys)
+        done = self._playback(apps.playback_target(self._files(prompts)))
+        late = next((key for key in self._take_ahead_of_app() if key in keys), "")
+        used = done.get("variable_playback_terminator_used") or ""
+        return late or (used if used and used in keys else "")
 
     def collect(
         self,
