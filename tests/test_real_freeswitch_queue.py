@@ -104,6 +104,41 @@ def test_a_waiting_caller_hears_the_queues_hold_music_between_position_announcem
     center.expect_no_leg_left()
 
 
+def test_hold_music_freeswitch_cannot_find_gives_way_to_the_default_music(fs_center):
+    center: QueueCenter = fs_center(
+        {
+            "support.yaml": QUEUE_FLOW,
+            "tenants.yaml": TENANTS,
+            "queues.yaml": queues_yaml(["1001"], hold_music="/nonexistent/hold.wav"),
+            "agents.yaml": agents_yaml(a1001=ANSWERS),
+        },
+        logged_out=["1001"],
+    )
+    call = center.call(IVR_NUMBER, caller=CALLER)
+
+    next_event(
+        center.events,
+        lambda m: (
+            m.event_name == "PLAYBACK_START"
+            and m.unique_id == call.ivr_leg
+            and m.get("Playback-File-Path") == HOLD_MUSIC
+        ),
+        "the default hold music",
+    )
+    center.hang_up(call)
+
+    assert center.journal_entry(call)["outcome"] == "abandoned"
+    tried = [
+        m
+        for m in center.history
+        if m.event_name == "CHANNEL_EXECUTE_COMPLETE"
+        and m.unique_id == call.ivr_leg
+        and m.get("Application-Data") == "/nonexistent/hold.wav"
+    ]
+    assert [m.get("Application-Response") for m in tried] == ["FILE NOT FOUND"]
+    center.expect_no_leg_left()
+
+
 QUEUE_FLOW = """\
     flow: support
     start: operator
