@@ -212,3 +212,27 @@ def test_hold_music_that_cannot_be_played_gives_way_to_the_default_music(tmp_pat
     # Once: the default music plays for the rest of the wait, not the missing file again.
     assert lines[missing + 1 :] == ["plays hold music local_stream://moh", "hangs up"]
     assert result.record.outcome == "abandoned"
+
+
+def test_the_default_music_stays_the_ringback_when_an_agent_is_rung_after_it(tmp_path):
+    proj = build(
+        tmp_path,
+        "flow: t\nstart: q\nnodes:\n  q: {type: queue, queue: help}\n",
+        **{"agents.yaml": "agents:\n  a1: {name: Anna, endpoint: user/a1}\n"},
+        **{"queues.yaml": MISSING_MUSIC_QUEUES},
+    )
+    scenario = Scenario(Path(tmp_path / "t.test.yaml"), "t", [])
+    case = Case(
+        name="missing music, then an agent",
+        steps=[wait(10)],
+        agents={"a1": AgentSetup("busy", 5.0)},
+        expect={"outcome": "answered"},
+    )
+    runner = EslRunner(proj)
+    try:
+        result = runner.run_case(scenario, case)
+    finally:
+        runner.close()
+    assert result.failures == [], result.report()
+    rings = [e.text for e in result.transcript if e.text.startswith("rings user/a1")]
+    assert rings and all(r.endswith("(caller hears local_stream://moh)") for r in rings), rings
