@@ -390,6 +390,34 @@ def test_a_caller_who_hangs_up_while_the_agent_rings_is_abandoned_and_the_agent_
     center.expect_no_leg_left()
 
 
+def test_a_caller_who_hangs_up_while_the_agent_hears_the_whisper_is_abandoned(fs_center):
+    center: QueueCenter = fs_center(
+        {
+            "support.yaml": QUEUE_FLOW,
+            "tenants.yaml": TENANTS,
+            "queues.yaml": queues_yaml(["1001"]),
+            "agents.yaml": agents_yaml(a1001=ANSWERS),
+        }
+    )
+    call = center.call(IVR_NUMBER, caller=CALLER)
+    next_event(
+        center.events,
+        lambda m: (
+            m.event_name == "PLAYBACK_START"
+            and "Call for Acme Bank." in center.words_of(m.get("Playback-File-Path") or "")
+        ),
+        "the whisper to the agent",
+    )
+
+    center.hang_up(call)
+
+    entry = center.journal_entry(call)
+    assert (entry["outcome"], entry["agent"]) == ("abandoned", None)
+    agent = center.center.pool.agents["1001"]
+    assert (agent.state, agent.missed) == ("available", 0)
+    center.expect_no_leg_left()
+
+
 CALLBACK_FLOW = """\
     flow: support
     start: operator
