@@ -2,8 +2,9 @@
 
 These need FreeSWITCH with our configuration installed (``ivr freeswitch-conf install``, as
 scripts/test does with the FreeSWITCH beside the repository): the dialplan sends 18005550100 to
-the controller at 127.0.0.1:8084 and, when it is down, refuses or dies mid-call, apologises and
-rings the ``ivr_fallback`` operators. The caller is a loopback channel dialling that number.
+the controller at its global ``ivr_controller`` (127.0.0.1:8084 by default) and, when it is
+down, refuses or dies mid-call, apologises and rings the ``ivr_fallback`` operators. The caller
+is a loopback channel dialling that number.
 """
 
 from __future__ import annotations
@@ -103,8 +104,10 @@ def test_with_the_controller_down_the_caller_hears_the_apology_and_the_operators
 
 
 @pytest.fixture
-def serving():
-    """Starts ``ivr serve`` where the dialplan sends calls (127.0.0.1:8084) in its own process."""
+def serving(fs):
+    """Starts ``ivr serve`` where the dialplan sends calls (its global ``ivr_controller``)."""
+    # The first of the dialplan's controllers (host:port|host:port) is the one tried first.
+    listen = fs.api("global_getvar ivr_controller").strip().split("|")[0]
     processes = []
 
     def start(flows: Path, prompts: Path, *extra: str) -> subprocess.Popen:
@@ -116,7 +119,7 @@ def serving():
                 "serve",
                 str(flows),
                 "--listen",
-                "127.0.0.1:8084",
+                listen,
                 "--prompt-cache",
                 str(prompts),
                 "--journal",
