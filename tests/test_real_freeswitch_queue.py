@@ -49,6 +49,7 @@ def agents_yaml(**endpoints: str) -> str:
 
 
 def queues_yaml(agents: list[str], **options: str) -> str:
+    """queues.yaml with the one queue ``retail`` of ``agents`` and its ``options``."""
     extra = "".join(f"    {key}: {value}\n" for key, value in options.items())
     return f"queues:\n  retail:\n    agents: [{', '.join(agents)}]\n{extra}"
 
