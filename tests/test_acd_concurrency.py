@@ -96,7 +96,7 @@ class GreenChannel:
     def answer(self) -> None:
         self._pass(0)
 
-    def play(self, prompts, *, barge_in: bool) -> str:
+    def play(self, prompts, *, barge_in: bool, keys: str = "") -> str:
         self._pass(len(prompts))
         return ""
 

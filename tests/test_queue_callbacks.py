@@ -199,3 +199,63 @@ def test_the_real_dialer_reports_a_busy_agent_as_busy_and_a_dead_socket_as_faile
         assert dialer.ring_agent(attempt()).status == "failed"
     finally:
         nowhere.stop()
+
+
+OFFER_NOW = FLOW.replace("offer_after: 1m", "offer_after: 0s")
+OFFER = "To be called back without losing your place in line, press 1."
+
+
+def after_the_offer(lines: list[str]) -> list[str]:
+    """The transcript lines after the first announcement that offers the callback."""
+    return lines[next(i for i, line in enumerate(lines) if OFFER in line) + 1 :]
+
+
+def test_the_callback_key_pressed_over_the_offer_stops_it_and_asks_for_the_number(tmp_path):
+    steps = [hear("press 1"), press("1"), hear("We will call you back at"), press("1")]
+    result = call(
+        project(tmp_path, OFFER_NOW),
+        *steps,
+        hear("Goodbye"),
+        agents=BUSY_FOR_10M,
+        expect={"outcome": "callback"},
+    )
+    assert result.failures == [], result.report()
+    assert after_the_offer(texts(result))[:2] == ["presses 1", "prompt stopped by a key"]
+
+
+def test_another_key_over_the_offer_is_not_heard_and_the_caller_keeps_waiting(tmp_path):
+    result = call(
+        project(tmp_path, OFFER_NOW),
+        hear("press 1"),
+        press("7"),
+        wait(5),
+        hangup(),
+        agents=BUSY_FOR_10M,
+    )
+    lines = after_the_offer(texts(result))
+    assert lines[:2] == ["presses 7", "ignores 7 (not a key for this prompt)"]
+    assert result.record.outcome == "abandoned"
+    assert result.record.inputs == []
+
+
+def test_the_callback_key_over_the_offer_through_the_controller_and_the_simulated_freeswitch(
+    tmp_path,
+):
+    scenario = Scenario(Path(tmp_path / "t.test.yaml"), "t", [])
+    case = Case(
+        name="callback key over the offer",
+        steps=[hear("press 1"), press("1"), hear("call you back at"), press("1"), hear("Goodbye")],
+        dialed="18005550100",
+        agents=BUSY_FOR_10M,
+        expect={"outcome": "callback"},
+    )
+    runner = EslRunner(project(tmp_path, OFFER_NOW))
+    try:
+        result = runner.run_case(scenario, case)
+    finally:
+        runner.close()
+    assert result.failures == [], result.report()
+    # The key stopped the offer: no hold music came between it and the question.
+    lines = after_the_offer([e.text for e in result.transcript])
+    assert lines[0] == "presses 1"
+    assert lines[1].startswith("says: We will call you back at")

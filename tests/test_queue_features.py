@@ -1,5 +1,7 @@
 """The rest of the hold experience: overflow, messages, skills, estimates, music, event wake-ups."""
 
+from pathlib import Path
+
 import gevent
 from flowkit import build, call, hangup, said, texts, wait
 
@@ -8,7 +10,8 @@ from ivr.freeswitch.server import Controller
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.call import CallServices
 from ivr.simulator import SimulatedFreeSWITCH
-from ivr.testing.scenario import AgentSetup
+from ivr.testing.scenario import AgentSetup, Case, Scenario
+from ivr.testing.via_esl import EslRunner
 
 AGENTS = """
 agents:
@@ -184,3 +187,52 @@ def test_an_agent_logging_in_stops_the_hold_music_and_rings_at_once_over_freeswi
     finally:
         sim.close()
         controller.drain(timeout=5)
+
+
+MISSING_MUSIC_QUEUES = "queues:\n  help: {agents: [a1], hold_music: /nonexistent/hold.wav}\n"
+
+
+def test_hold_music_that_cannot_be_played_gives_way_to_the_default_music(tmp_path):
+    proj = build(
+        tmp_path,
+        "flow: t\nstart: q\nnodes:\n  q: {type: queue, queue: help}\n",
+        **{"agents.yaml": "agents:\n  a1: {name: Anna, endpoint: user/a1}\n"},
+        **{"queues.yaml": MISSING_MUSIC_QUEUES},
+    )
+    scenario = Scenario(Path(tmp_path / "t.test.yaml"), "t", [])
+    case = Case(name="missing music", steps=[wait(30), hangup()], agents={"a1": "busy"})
+    runner = EslRunner(proj)
+    try:
+        result = runner.run_case(scenario, case)
+    finally:
+        runner.close()
+    assert result.failures == [], result.report()
+    lines = [e.text for e in result.transcript]
+    missing = lines.index("cannot play /nonexistent/hold.wav: file not found")
+    # Once: the default music plays for the rest of the wait, not the missing file again.
+    assert lines[missing + 1 :] == ["plays hold music local_stream://moh", "hangs up"]
+    assert result.record.outcome == "abandoned"
+
+
+def test_the_default_music_stays_the_ringback_when_an_agent_is_rung_after_it(tmp_path):
+    proj = build(
+        tmp_path,
+        "flow: t\nstart: q\nnodes:\n  q: {type: queue, queue: help}\n",
+        **{"agents.yaml": "agents:\n  a1: {name: Anna, endpoint: user/a1}\n"},
+        **{"queues.yaml": MISSING_MUSIC_QUEUES},
+    )
+    scenario = Scenario(Path(tmp_path / "t.test.yaml"), "t", [])
+    case = Case(
+        name="missing music, then an agent",
+        steps=[wait(10)],
+        agents={"a1": AgentSetup("busy", 5.0)},
+        expect={"outcome": "answered"},
+    )
+    runner = EslRunner(proj)
+    try:
+        result = runner.run_case(scenario, case)
+    finally:
+        runner.close()
+    assert result.failures == [], result.report()
+    rings = [e.text for e in result.transcript if e.text.startswith("rings user/a1")]
+    assert rings and all(r.endswith("(caller hears local_stream://moh)") for r in rings), rings

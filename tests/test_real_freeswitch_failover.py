@@ -3,7 +3,8 @@
 These need FreeSWITCH with our configuration installed (``ivr freeswitch-conf install``, as
 scripts/test does with the FreeSWITCH beside the repository): the dialplan sends 18005550100 to
 the controller at its global ``ivr_controller`` (127.0.0.1:8084 as installed) and, when it
-is down, refuses or dies mid-call, apologises and rings the ``ivr_fallback`` operators. The caller is a loopback channel dialling that number.
+is down, refuses or dies mid-call, apologises and rings the ``ivr_fallback`` operators. The
+caller is a loopback channel dialling that number.
 """
 
 from __future__ import annotations

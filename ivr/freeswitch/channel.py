@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import gevent
 
+from ivr.flow.config import DEFAULT_HOLD_MUSIC
 from ivr.freeswitch import apps
 from ivr.freeswitch.session import OutboundSession, SessionClosed
 from ivr.prompts.files import PromptFiles
@@ -93,6 +94,7 @@ class FreeSwitchChannel:
         self._waiting = False
         self._wait_started = False
         self._break_sent = False
+        self._missing_music: set[str] = set()
         session.on_event(self._watch)
 
     def now(self) -> dt.datetime:
@@ -147,7 +149,7 @@ class FreeSwitchChannel:
     def answer(self) -> None:
         self.session.execute("answer")
 
-    def play(self, prompts: list[Utterance], *, barge_in: bool) -> str:
+    def play(self, prompts: list[Utterance], *, barge_in: bool, keys: str = "") -> str:
         if not prompts:
             return ""
         ahead = self._take_typed_ahead()
@@ -155,17 +157,31 @@ class FreeSwitchChannel:
             # The caller pressed before the prompt began: it is stopped before it starts.
             self._keep_typed_ahead(ahead[1:])
             return ahead[0]
-        self._set_terminators("0123456789*#" if barge_in else "")
+        if not barge_in:
+            return self._play_for_keys(prompts, keys, ahead)
+        self._set_terminators("0123456789*#")
         done = self._playback(apps.playback_target(self._files(prompts)))
         late = self._take_ahead_of_app()
-        if not barge_in:
-            # FreeSWITCH's playback eats the keys pressed over a prompt that cannot be stopped.
-            return ""
         used = done.get("variable_playback_terminator_used") or ""
         if late:
             self._keep_typed_ahead(late[1:] + used)
             return late[0]
         return used
+
+    def _play_for_keys(self, prompts: list[Utterance], keys: str, ahead: str) -> str:
+        """Prompts only ``keys`` stop; the first of them pressed is returned, others are lost.
+
+        FreeSWITCH's playback eats the keys pressed over a prompt that are no terminator, as
+        it does those of a prompt that cannot be stopped at all (no ``keys``).
+        """
+        pressed = next((key for key in ahead if key in keys), "")
+        if pressed:
+            return pressed
+        self._set_terminators(keys)
+        done = self._playback(apps.playback_target(self._files(prompts)))
+        late = next((key for key in self._take_ahead_of_app() if key in keys), "")
+        used = done.get("variable_playback_terminator_used") or ""
+        return late or (used if used and used in keys else "")
 
     def collect(
         self,
@@ -235,23 +251,41 @@ class FreeSwitchChannel:
         whole = max(int(round(seconds)), 2)  # FreeSWITCH ignores playback_timeout_sec <= 1
         self._waiting, self._wait_started, self._break_sent = True, False, False
         try:
-            if music:
-                # Scoped to this playback: set on the channel, the limit would cut later prompts.
-                # Without timeout_as_success FreeSWITCH reports the timeout as PLAYBACK ERROR.
-                done = self._playback(
-                    apps.scoped(
-                        {"playback_timeout_sec": str(whole), "playback_timeout_as_success": "true"},
-                        music,
-                    )
-                )
-            else:
-                done = self._playback(f"silence_stream://{whole * 1000}")
+            done = self._hold(music, whole)
         finally:
             self._waiting = self._wait_started = False
         self._woken = False
         used = done.get("variable_playback_terminator_used") or ""
         late = next((key for key in self._take_ahead_of_app() if key in keys), "")
         return late or (used if used and used in keys else "")
+
+    def _hold(self, music: str | None, seconds: int) -> dict:
+        """Play ``music`` for ``seconds``, else the default hold music, else silence.
+
+        Music FreeSWITCH cannot find (a wrong path in queues.yaml) ends at once: the wait would
+        be over before it began and the caller would hear silence while the queue asks again
+        and again. It is set aside for this call, with a warning, and the next choice plays.
+        """
+        for choice in dict.fromkeys([music, DEFAULT_HOLD_MUSIC] if music else []):
+            if choice in self._missing_music:
+                continue
+            # Scoped to this playback: set on the channel, the limit would cut later prompts.
+            # Without timeout_as_success FreeSWITCH reports the timeout as PLAYBACK ERROR.
+            done = self._playback(
+                apps.scoped(
+                    {"playback_timeout_sec": str(seconds), "playback_timeout_as_success": "true"},
+                    choice,
+                )
+            )
+            if done.get("Application-Response") != "FILE NOT FOUND" or self._woken:
+                return done
+            log.warning(
+                "[%s] hold music %s cannot be played; the caller hears the next choice",
+                self.info.call_id,
+                choice,
+            )
+            self._missing_music.add(choice)
+        return self._playback(f"silence_stream://{seconds * 1000}")
 
     def wake(self) -> None:
         self._woken = True
@@ -314,6 +348,8 @@ class FreeSwitchChannel:
     ) -> BridgeResult:
         # Keys typed before talking to someone are for nobody: not for a menu after the bridge.
         self._take_typed_ahead()
+        if ringback in self._missing_music:
+            ringback = DEFAULT_HOLD_MUSIC  # as the wait before it played
         legs = {str(uuidlib.uuid4()): endpoint for endpoint in endpoints}
         common = {
             "leg_timeout": str(max(int(timeout), 1)),

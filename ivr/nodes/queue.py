@@ -377,18 +377,28 @@ nodes:
             if "timeout" in due:
                 call.log.info("waited %s in queue %s: timeout", now - start, entry.queue)
                 return "timeout"
+            key = ""
             if "overflow" in due:
                 moments["overflow"] = None
                 self._overflow(call, pool, entry, overflow["queue"], now)
-            elif "announce" in due:
+                continue
+            if "announce" in due:
                 offer = callback["key"] if callback and moments["callback"] is None else None
-                call.channel.play(self._announcement(call, pool, entry, offer), barge_in=False)
+                key = call.channel.play(
+                    self._announcement(call, pool, entry, offer),
+                    barge_in=False,
+                    keys=self._listening(keys, callback, moments),
+                )
                 moments["announce"] = call.channel.now() + dt.timedelta(seconds=announce["every"])
             elif "callback" in due:
                 moments["callback"] = None
                 if not announcing:
                     text = _text(_CALLBACK_OFFER, call.language).format(key=callback["key"])
-                    call.channel.play([self._say(call, text)], barge_in=False)
+                    key = call.channel.play(
+                        [self._say(call, text)],
+                        barge_in=False,
+                        keys=self._listening(keys, callback, moments),
+                    )
             elif "message" in due:
                 prompts = messages["prompts"]
                 call.say(prompts[told % len(prompts)])
@@ -396,22 +406,32 @@ nodes:
                 moments["message"] = call.channel.now() + dt.timedelta(seconds=messages["every"])
             else:
                 key = self._hold(call, pool, entry, music, moments, keys, callback)
-                if key is None:
-                    continue
-                call.note_input("queue_key", key, sensitive=False)
-                if callback is not None and key == callback["key"]:
-                    if entry.offer:
-                        continue  # an operator is free right now: better than a callback
-                    if self._take_callback(call, pool, entry, callback, music):
-                        return None
-                    continue
-                return key
+            if not key:
+                continue
+            call.note_input("queue_key", key, sensitive=False)
+            if callback is not None and key == callback["key"]:
+                if entry.offer:
+                    continue  # an operator is free right now: better than a callback
+                if self._take_callback(call, pool, entry, callback, music):
+                    return None
+                continue
+            return key
 
     @staticmethod
     def _after(start: dt.datetime, seconds: float | None) -> dt.datetime | None:
         return None if seconds is None else start + dt.timedelta(seconds=seconds)
 
-    def _hold(self, call, pool, entry, music, moments, keys, callback) -> str | None:
+    @staticmethod
+    def _listening(keys: str, callback: dict | None, moments: dict) -> str:
+        """The keys a waiting caller may press now: ``keys:``, and the callback's once offered.
+
+        The callback is offered once its moment has passed (then set to None).
+        """
+        if callback is not None and moments["callback"] is None:
+            return keys + callback["key"]
+        return keys
+
+    def _hold(self, call, pool, entry, music, moments, keys, callback) -> str:
         """Hold music until the next moment something is due, an agent is offered, or a key."""
         now = call.channel.now()
         upcoming = [m for m in moments.values() if m is not None]
@@ -421,11 +441,11 @@ nodes:
             # on time even where nothing else keeps the pool's clock.
             upcoming += [m for m in [pool.next_due()] if m is not None]
         pause = min([(m - now).total_seconds() for m in upcoming] + [LONGEST_PAUSE])
-        if callback is not None and moments["callback"] is None:
-            keys += callback["key"]
-        key = call.channel.wait(max(pause, 0.0), music=music, keys=keys)
+        key = call.channel.wait(
+            max(pause, 0.0), music=music, keys=self._listening(keys, callback, moments)
+        )
         pool.advance(call.channel.now())
-        return key or None
+        return key
 
     def _overflow(self, call, pool, entry, queue: str, now: dt.datetime) -> None:
         call.log.info("overflows from queue %s to %s", entry.queue, queue)

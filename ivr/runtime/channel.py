@@ -144,8 +144,12 @@ class Channel(Protocol):
     def answer(self) -> None:
         """Answer the call (idempotent)."""
 
-    def play(self, prompts: list[Utterance], *, barge_in: bool) -> str:
-        """Play prompts in a row; with ``barge_in`` a key press stops them and is returned."""
+    def play(self, prompts: list[Utterance], *, barge_in: bool, keys: str = "") -> str:
+        """Play prompts in a row; with ``barge_in`` a key press stops them and is returned.
+
+        Without ``barge_in``, a key among ``keys`` stops them and is returned (others are not
+        heard): a caller in a queue presses the callback key while it is being offered.
+        """
 
     def collect(
         self,

@@ -206,15 +206,21 @@ class MemoryChannel:
         )
         self._advance(seconds)
 
-    def play(self, prompts: list[Utterance], *, barge_in: bool) -> str:
+    def play(self, prompts: list[Utterance], *, barge_in: bool, keys: str = "") -> str:
         for utterance in prompts:
             # A caller whose next step is to hang up does so before the next piece plays.
             self._check_line()
             self._say(utterance)
-            if barge_in and self._take_keys():
-                keys, self._pending_keys = self._pending_keys, ""
-                self._log("ivr", "prompt stopped by a key")
-                return keys
+            if (barge_in or keys) and self._take_keys():
+                pressed, self._pending_keys = self._pending_keys, ""
+                if barge_in:
+                    self._log("ivr", "prompt stopped by a key")
+                    return pressed
+                key = next((k for k in pressed if k in keys), "")
+                if key:
+                    self._log("ivr", "prompt stopped by a key")
+                    return key
+                self._log("ivr", f"ignores {pressed} (not a key for this prompt)")
         return ""
 
     def collect(

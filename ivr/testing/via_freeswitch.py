@@ -45,6 +45,7 @@ from ivr.flow.fields import format_duration
 from ivr.freeswitch.callbacks import InboundDialer
 from ivr.freeswitch.esl import ESLMessage
 from ivr.freeswitch.inbound import InboundClient, OriginateError
+from ivr.freeswitch.link import FreeSwitchLink
 from ivr.freeswitch.server import Controller
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.call import Call, CallServices
@@ -140,9 +141,12 @@ class FreeSwitchRunner:
             route=self._route_call,
         )
         self.controller.start()
+        self.link: FreeSwitchLink | None = None
         self.dialer: InboundDialer | None = None
         if esl is not None:
-            self.dialer = InboundDialer(*esl, controller=self.controller.address)
+            self.link = FreeSwitchLink(*esl)
+            self.link.start()
+            self.dialer = InboundDialer(self.link, self.controller.address)
         names = ["CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_BRIDGE"]
         names.append("CHANNEL_HANGUP_COMPLETE")
         client.subscribe(names)
@@ -151,8 +155,8 @@ class FreeSwitchRunner:
 
     def close(self) -> None:
         self.controller.drain(timeout=5)
-        if self.dialer is not None:
-            self.dialer.close()
+        if self.link is not None:
+            self.link.stop()
 
     def _route_call(self, info: CallInfo):
         """The case's flow for the call the dialplan handed over; its events are followed."""
