@@ -109,7 +109,7 @@ def readable_dir() -> Iterator[Path]:
 
 
 INSTALLED_PREFIX = Path("/opt/fs")
-"""Where scripts/test installs FreeSWITCH (``../shared/freeswitch/install.sh``)."""
+"""Where scripts/test installs FreeSWITCH (the prebuilt one beside the repository)."""
 PRIVATE_PASSWORD = "ivr-private-esl-password"
 START_TIMEOUT = 60.0
 """Seconds a private FreeSWITCH may take to come up (it loads every module of its config)."""
