@@ -420,6 +420,51 @@ def wait_for(check: Callable[[], object], what: str, timeout: float = 30.0, ever
 
 IVR_NUMBER = "18005550100"
 """The first service number of our dialplan (``00_ivr_controller.xml``)."""
+FALLBACK_PROMPT = "ivr-fallback.wav"
+"""The failover apology our dialplan plays when the controller cannot take a call."""
+
+
+def ivr_leg(message: ESLMessage) -> bool:
+    """The leg that runs the IVR number's dialplan (loopback's b side), not the caller's."""
+    return message.get("Caller-Destination-Number") == IVR_NUMBER and (
+        message.get("Channel-Name") or ""
+    ).endswith("-b")
+
+
+def call_the_ivr_number(fs: InboundClient) -> str:
+    """A caller dialling the IVR number; returns the caller's uuid once the call is answered."""
+    return fs.originate(f"loopback/{IVR_NUMBER}/default", "&park", timeout=20)
+
+
+def expect_failover(events: Queue, leg: str | None = None, other_than: str = "") -> ESLMessage:
+    """Wait for the apology (on ``leg``, or on any IVR leg but ``other_than``) and the ring to
+    the fallback operators; returns the apology's CHANNEL_EXECUTE_COMPLETE."""
+    apology = next_event(
+        events,
+        lambda m: (
+            m.event_name == "CHANNEL_EXECUTE_COMPLETE"
+            and ivr_leg(m)
+            and (leg is None or m.unique_id == leg)
+            and m.unique_id != other_than
+            and m.get("Application") == "playback"
+        ),
+        "playback of the failover apology",
+        timeout=30,
+    )
+    assert FALLBACK_PROMPT in apology.get("Application-Data")
+    bridge = next_event(
+        events,
+        lambda m: (
+            m.event_name == "CHANNEL_EXECUTE"
+            and m.unique_id == apology.unique_id
+            and m.get("Application") == "bridge"
+        ),
+        "bridge to the fallback operators",
+    )
+    assert bridge.get("Application-Data").startswith("group/ivr_fallback@")
+    return apology
+
+
 CALL_EVENTS = [
     "CHANNEL_ANSWER",
     "CHANNEL_EXECUTE",

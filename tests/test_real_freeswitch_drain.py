@@ -14,10 +14,16 @@ from __future__ import annotations
 import signal
 
 import pytest
-from realfs import ServeProcess, events_of, next_event, readable_dir
+from realfs import (
+    ServeProcess,
+    call_the_ivr_number,
+    events_of,
+    expect_failover,
+    ivr_leg,
+    next_event,
+    readable_dir,
+)
 
-IVR_NUMBER = "18005550100"
-FALLBACK_PROMPT = "ivr-fallback.wav"
 MENU_FLOW = """\
 flow: default
 start: menu
@@ -61,13 +67,6 @@ def fs(private_freeswitch):
     client.close()
 
 
-def ivr_leg(message) -> bool:
-    """The leg that runs the IVR number's dialplan (loopback's b side), not the caller's."""
-    return message.get("Caller-Destination-Number") == IVR_NUMBER and (
-        message.get("Channel-Name") or ""
-    ).endswith("-b")
-
-
 def in_the_menu(events) -> str:
     """Wait until the controller plays the menu; returns the IVR leg's uuid."""
     menu = next_event(
@@ -81,39 +80,6 @@ def in_the_menu(events) -> str:
         timeout=30,
     )
     return menu.unique_id
-
-
-def expect_failover(events, leg: str | None = None, other_than: str = "") -> str:
-    """Wait for the apology and the ring to the fallback operators; returns the leg's uuid."""
-    apology = next_event(
-        events,
-        lambda m: (
-            m.event_name == "CHANNEL_EXECUTE_COMPLETE"
-            and ivr_leg(m)
-            and (leg is None or m.unique_id == leg)
-            and m.unique_id != other_than
-            and m.get("Application") == "playback"
-        ),
-        "playback of the failover apology",
-        timeout=30,
-    )
-    assert FALLBACK_PROMPT in apology.get("Application-Data")
-    bridge = next_event(
-        events,
-        lambda m: (
-            m.event_name == "CHANNEL_EXECUTE"
-            and m.unique_id == apology.unique_id
-            and m.get("Application") == "bridge"
-        ),
-        "bridge to the fallback operators",
-    )
-    assert bridge.get("Application-Data").startswith("group/ivr_fallback@")
-    return apology.unique_id
-
-
-def call_the_ivr_number(fs) -> str:
-    """A caller dialling the IVR number; returns the caller's uuid once the call is answered."""
-    return fs.originate(f"loopback/{IVR_NUMBER}/default", "&park", timeout=20)
 
 
 def test_sigterm_lets_a_call_in_the_menu_finish_fails_new_callers_over_and_exits_0(fs, serving):
@@ -145,7 +111,7 @@ def test_a_call_still_going_when_the_drain_time_is_up_is_handed_to_the_fallback(
     serve.process.send_signal(signal.SIGTERM)
 
     assert serve.process.wait(timeout=30) == 0
-    assert expect_failover(events, leg=menu_leg) == menu_leg
+    assert expect_failover(events, leg=menu_leg).unique_id == menu_leg
     [entry] = serve.calls()
     assert (entry["call_id"], entry["outcome"]) == (menu_leg, "error")
     assert "drain time up" in entry["error"]

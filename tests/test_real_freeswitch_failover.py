@@ -17,12 +17,19 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
-from realfs import events_of, is_loopback, next_event, readable_dir
+from realfs import (
+    IVR_NUMBER,
+    call_the_ivr_number,
+    events_of,
+    expect_failover,
+    is_loopback,
+    ivr_leg,
+    next_event,
+    readable_dir,
+)
 
 from ivr.freeswitch.inbound import InboundClient
 
-IVR_NUMBER = "18005550100"
-FALLBACK_PROMPT = "ivr-fallback.wav"
 SLOW_FLOW = """\
     flow: default
     start: menu
@@ -56,51 +63,11 @@ def fs(freeswitch):
     client.close()
 
 
-def ivr_leg(message) -> bool:
-    """The leg that runs the IVR number's dialplan (loopback's b side), not the caller's."""
-    return message.get("Caller-Destination-Number") == IVR_NUMBER and (
-        message.get("Channel-Name") or ""
-    ).endswith("-b")
-
-
-def expect_failover(events, leg: str | None = None) -> str:
-    """Wait for the apology and the ring to the fallback operators; returns the leg's uuid."""
-    apology = next_event(
-        events,
-        lambda m: (
-            m.event_name == "CHANNEL_EXECUTE_COMPLETE"
-            and ivr_leg(m)
-            and (leg is None or m.unique_id == leg)
-            and m.get("Application") == "playback"
-        ),
-        "playback of the failover apology",
-        timeout=30,
-    )
-    assert FALLBACK_PROMPT in apology.get("Application-Data")
-    assert apology.get("Application-Response") == "FILE PLAYED"
-    bridge = next_event(
-        events,
-        lambda m: (
-            m.event_name == "CHANNEL_EXECUTE"
-            and m.unique_id == apology.unique_id
-            and m.get("Application") == "bridge"
-        ),
-        "bridge to the fallback operators",
-    )
-    assert bridge.get("Application-Data").startswith("group/ivr_fallback@")
-    return apology.unique_id
-
-
-def call_the_ivr_number(fs: InboundClient) -> str:
-    """A caller dialling the IVR number; returns the caller's uuid once the call is answered."""
-    return fs.originate(f"loopback/{IVR_NUMBER}/default", "&park", timeout=20)
-
-
 def test_with_the_controller_down_the_caller_hears_the_apology_and_the_operators_ring(fs):
     events = events_of(fs, "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
     call_the_ivr_number(fs)
 
-    expect_failover(events)
+    assert expect_failover(events).get("Application-Response") == "FILE PLAYED"
 
 
 @pytest.fixture
@@ -167,7 +134,9 @@ def test_a_controller_killed_mid_call_hands_its_caller_to_the_fallback_operators
 
         controller.send_signal(signal.SIGKILL)
 
-        assert expect_failover(events, leg=menu.unique_id) == menu.unique_id
+        apology = expect_failover(events, leg=menu.unique_id)
+        assert apology.unique_id == menu.unique_id
+        assert apology.get("Application-Response") == "FILE PLAYED"
 
 
 def test_a_controller_at_its_call_limit_refuses_and_the_caller_fails_over(fs, serving):
@@ -179,4 +148,4 @@ def test_a_controller_at_its_call_limit_refuses_and_the_caller_fails_over(fs, se
 
         call_the_ivr_number(fs)
 
-        expect_failover(events)
+        assert expect_failover(events).get("Application-Response") == "FILE PLAYED"
