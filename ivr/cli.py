@@ -204,7 +204,11 @@ def cmd_test(args: argparse.Namespace) -> int:
             on_callback=journal.submit_callback if journal else None,
             prompt_cache=prompt_cache,
             runner_for=runner_for,
+            select=args.case,
         )
+    if args.case is not None and not (summary.passed or summary.failed or summary.skipped):
+        print(f"ivr: no case's name holds {args.case!r}", file=sys.stderr)
+        return 1
     if journal is not None:
         written = f"{journal.written} call(s)"
         if journal.callbacks_written:
@@ -1010,6 +1014,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="with --via-freeswitch: run cases whose wait steps add up to at most this much "
         "real time, e.g. 15m (default 1m); longer ones are skipped, saying so",
+    )
+    p.add_argument(
+        "-k",
+        "--case",
+        metavar="TEXT",
+        help="run only the cases whose name holds TEXT (in any case)",
     )
     p.add_argument(
         "--journal",

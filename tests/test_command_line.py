@@ -153,3 +153,17 @@ def test_a_project_folder_stands_for_its_flows(capsys):
 @pytest.mark.parametrize("name", BUNDLED)
 def test_the_bundled_folders_are_found_from_a_checkout(name):
     assert bundled(name) == REPO / name
+
+
+def test_ivr_test_k_runs_only_the_cases_whose_name_holds_the_text(capsys):
+    code, out, _ = run(capsys, "test", "-k", "WRONG pin", REPO / "flows" / "acme_bank.test.yaml")
+    assert code == 0
+    ran = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL", "SKIP"))]
+    assert ran and all("wrong PIN" in line for line in ran)
+    assert out.splitlines()[-1].endswith(f"{len(ran)} passed, 0 failed, 25 deselected")
+
+
+def test_ivr_test_k_that_matches_no_case_fails_saying_so(capsys):
+    code, _, err = run(capsys, "test", "--case", "no such case", REPO / "flows")
+    assert code == 1
+    assert "no case's name holds 'no such case'" in err

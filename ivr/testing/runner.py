@@ -260,6 +260,7 @@ class Summary:
     passed: int = 0
     failed: int = 0
     skipped: int = 0
+    deselected: int = 0
 
 
 def run_scenario_files(
@@ -271,8 +272,12 @@ def run_scenario_files(
     on_callback: Callable[[str, CallbackResult], None] | None = None,
     prompt_cache: Path | None = None,
     runner_for: Callable[[Project], CaseRunner] | None = None,
+    select: str | None = None,
 ) -> Summary:
     """Run every case of the given scenario files, printing a line per case.
+
+    With ``select`` only the cases whose name holds it (in any case) run; the others count as
+    deselected.
 
     With ``via_esl`` each case runs through the controller and the simulated FreeSWITCH over
     TCP instead of the in-memory channel; ``runner_for`` makes another runner for a folder's
@@ -297,18 +302,22 @@ def run_scenario_files(
     try:
         hooks = (on_record, on_callback)
         runners = esl_runners if runner_for else None
-        _run_files(paths, out, summary, projects, runners, hooks, runner_for)
+        _run_files(paths, out, summary, projects, runners, hooks, runner_for, select)
     finally:
         for runner in esl_runners.values():
             runner.close()
     totals = f"{summary.passed} passed, {summary.failed} failed"
     if summary.skipped:
         totals += f", {summary.skipped} skipped"
+    if summary.deselected:
+        totals += f", {summary.deselected} deselected"
     out(totals)
     return summary
 
 
-def _run_files(paths, out, summary, projects, esl_runners, hooks, runner_for=None) -> None:
+def _run_files(
+    paths, out, summary, projects, esl_runners, hooks, runner_for=None, select=None
+) -> None:
     on_record, on_callback = hooks
     for path in paths:
         folder = path.resolve().parent
@@ -335,6 +344,9 @@ def _run_files(paths, out, summary, projects, esl_runners, hooks, runner_for=Non
             summary.failed += max(len(scenario.cases) if scenario else 1, 1)
             continue
         for index, case in enumerate(scenario.cases):
+            if select is not None and select.casefold() not in case.name.casefold():
+                summary.deselected += 1
+                continue
             if esl_runners is None:
                 result = run_case(project, scenario, case, call_id=f"{path.stem}-{index + 1}")
             else:

@@ -294,10 +294,16 @@ class _PlacedCall:
         self.events: Queue = Queue()
         self.transcript: list[Event] = []
         self.heard: list[str] = []
-        # When (real time) each piece of ``heard`` has played to its end.
+        # When (real time) each piece of ``heard`` has played to its end, and which
+        # application played it: the last piece of a prompt is over when its application is.
         self.heard_by: list[float] = []
+        self.heard_in: list[str] = []
+        # Where the next ``hear`` starts looking: what an earlier one matched is not heard twice.
+        self.heard_from = 0
         self.hung_up = False
         self.listening = False
+        # The application FreeSWITCH runs on the controller's leg, "" between two.
+        self.running = ""
         self.agent_leg = ""
         self.started = time.monotonic()
 
@@ -351,14 +357,17 @@ class _PlacedCall:
                         f"line {step.line}: nothing listened for keys within {HEAR_TIMEOUT:g}s "
                         f"to press {step.value!r}"
                     ], steps
-                self.heard, self.heard_by = [], []
+                self.forget_heard()
                 self.log("caller", f"presses {step.value}")
                 self.runner.client.api(f"uuid_send_dtmf {self.caller_leg} {step.value}")
             elif step.kind == "wait":
-                self.heard, self.heard_by = [], []
+                self.forget_heard()
                 self.log("caller", f"waits {step.value:g}s")
                 self.take_events(until=time.monotonic() + step.value)
             elif step.kind == "hangup":
+                self.await_next_piece()
+                if self.hung_up:
+                    break
                 self.log("caller", "hangs up")
                 self.runner.client.uuid_kill(self.caller_leg)
             steps.pop(0)
@@ -379,6 +388,23 @@ class _PlacedCall:
             if not self.take_one(deadline):
                 return
 
+    def forget_heard(self) -> None:
+        """The caller acts: a later ``hear`` is matched against what plays from now on."""
+        self.heard, self.heard_by, self.heard_in = [], [], []
+        self.heard_from = 0
+
+    def await_next_piece(self) -> None:
+        """Wait, as a scripted caller about to hang up does, for the controller to go on.
+
+        The simulator's caller hangs up before the next prompt piece or listening point, or at
+        once while something plays: when FreeSWITCH has finished what the controller asked, the
+        caller waits until the controller asks for the next thing (or hangs up itself), so that
+        the call's path and goals hold what the controller did after the words were heard.
+        """
+        deadline = time.monotonic() + HEAR_TIMEOUT
+        while not self.running and not self.hung_up and self.take_one(deadline):
+            pass
+
     def await_listening(self) -> bool:
         """Take events until FreeSWITCH listens for the caller's keys; False if it never does."""
         deadline = time.monotonic() + HEAR_TIMEOUT
@@ -393,20 +419,32 @@ class _PlacedCall:
         As a scripted caller hears them: a hang-up next does not cut them. False when they are
         never played.
         """
-        wanted = words.lower()
+        wanted = " ".join(words.lower().split())
         deadline = time.monotonic() + HEAR_TIMEOUT
-        while (last := self._piece_with(wanted)) is None:
+        while (found := self._pieces_with(wanted)) is None:
             if self.hung_up or not self.take_one(deadline):
                 return False
+        first, last = found
+        self.heard_from = first
         while time.monotonic() < self.heard_by[last] and not self.hung_up:
-            self.take_one(min(self.heard_by[last], deadline))
+            if not self.take_one(min(self.heard_by[last], deadline)) and (
+                time.monotonic() >= deadline
+            ):
+                break
         return True
 
-    def _piece_with(self, wanted: str) -> int | None:
-        """The index of the piece of ``heard`` by which ``wanted`` has been said, if it has."""
-        for end in range(len(self.heard)):
-            if wanted in " ".join(self.heard[: end + 1]).lower():
-                return end
+    def _pieces_with(self, wanted: str) -> tuple[int, int] | None:
+        """The first and last pieces of ``heard`` in which ``wanted`` is said, if it has been.
+
+        Only pieces from ``heard_from`` on count, as the simulator's caller looks on from
+        where its previous ``hear`` matched.
+        """
+        for end in range(self.heard_from, len(self.heard)):
+            if wanted in " ".join(self.heard[self.heard_from : end + 1]).lower():
+                first = end
+                while wanted not in " ".join(self.heard[first : end + 1]).lower():
+                    first -= 1
+                return first, end
         return None
 
     def take_events(self, until: float, stop_when_done: bool = True) -> None:
@@ -430,24 +468,36 @@ class _PlacedCall:
             self.log("ivr", "connects the caller")
             return True
         application = message.get("Application") or ""
+        run = message.get("Application-UUID") or ""
         if name == "CHANNEL_EXECUTE_COMPLETE":
             self.listening = False
+            self.running = ""
             # Stopped by a key, or over: whatever it was to play has been played.
             now = time.monotonic()
-            self.heard_by = [min(by, now) for by in self.heard_by]
+            self.heard_by = [
+                min(by, now) if played_in == run else by
+                for by, played_in in zip(self.heard_by, self.heard_in, strict=True)
+            ]
             return True
         self.listening = _listens(message)
+        self.running = run or application
         if application in _PLAYING_APPS:
             argv = separate_string(message.get("Application-Data") or "", " ", 11)
             index = _PLAYING_APPS[application]
             target = argv[index] if len(argv) > index else ""
             ends = time.monotonic() + HEARD_SLACK
+            pieces = len(self.heard)
             for piece in resolve(target, self.runner.sounds_dir):
                 ends += piece.seconds or 0.0
                 if piece.text:
                     self.heard.append(piece.text)
                     self.heard_by.append(ends)
+                    self.heard_in.append(run)
                 self.log("ivr", piece.describe())
+            if len(self.heard) > pieces and not self.listening:
+                # The prompt's last words are over when FreeSWITCH says the playback is, however
+                # late a loaded FreeSWITCH started it.
+                self.heard_by[-1] = float("inf")
         elif application == "bridge":
             self.log("ivr", f"rings {message.get('Application-Data')}")
         return True
