@@ -1,9 +1,9 @@
-"""Say-as values that cannot be said, languages without word tables, counts, and word pieces."""
+"""Say-as values that cannot be said, languages without word tables, and word pieces."""
 
 import pytest
 
 from ivr.prompts.pieces import PAUSE, SpokenValue, pieces_of, spoken_value, vocabulary
-from ivr.prompts.sayas import SayAsError, say_as, say_count
+from ivr.prompts.sayas import SayAsError, say_as
 
 
 @pytest.mark.parametrize(
@@ -52,27 +52,6 @@ def test_an_unknown_gender_is_a_say_as_error():
 )
 def test_languages_without_word_tables_get_numerals_the_tts_engine_reads(kind, value, text):
     assert say_as(kind, value, "de", currency="EUR") == text
-
-
-@pytest.mark.parametrize(
-    ("n", "unit", "language", "words"),
-    [
-        (1, "minute", "en", "one minute"),
-        (5, "minute", "en", "five minutes"),
-        (1, "minute", "ru", "одна минута"),
-        (2, "minute", "ru", "две минуты"),
-        (5, "minute", "ru", "пять минут"),
-        (21, "minute", "ru", "двадцать одна минута"),
-        (1, "hour", "ru", "один час"),
-        (3, "hour", "ru", "три часа"),
-        (1, "minute", "bg", "една минута"),
-        (2, "minute", "bg", "две минути"),
-        (21, "hour", "bg", "двадесет и един часа"),
-        (7, "minute", "de", "7 minutes"),
-    ],
-)
-def test_a_count_of_minutes_or_hours_takes_the_right_noun_form(n, unit, language, words):
-    assert say_count(n, unit, language) == words
 
 
 def test_a_value_in_a_language_with_word_tables_is_played_from_word_pieces():

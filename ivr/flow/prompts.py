@@ -15,9 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ivr.flow.source import Diagnostics, LDict, LList, Mark, suggest
-from ivr.prompts.sayas import CURRENCIES, GENDERS, KINDS
 
-SAY_KINDS = KINDS
+SAY_KINDS = ("number", "digits", "money", "date", "time", "ordinal")
+"""How a ``{say: ...}`` part may say its value."""
+GENDERS = ("masculine", "feminine", "neuter")
+"""What a number or ordinal may agree with (Russian and Bulgarian)."""
+CURRENCIES = ("USD", "EUR", "GBP", "BGN", "RUB")
+"""The currencies money is said in."""
 LANGUAGE_CODE = re.compile(r"[a-z]{2}(-[a-z]{2})?")
 _SAY_OPTIONS = {"say", "value", "currency", "gender"}
 _SOUND_OPTIONS = {"sound", "text"}
