@@ -35,13 +35,17 @@ then says goodbye and hangs up.
 The rate climbs through ``--steps`` (calls per second, evenly spaced for ``--step-seconds``);
 the two variants take turns at each rate, so both meet the same machine. A variant stops
 climbing at the first step where a call fails or setup p99 passes ``--setup-limit`` (1 s); its
-maximum is the last rate it passed. Between steps FreeSWITCH is left to empty. The run is
+maximum is the last rate it passed. A step whose calls the generator placed more than
+``LAG_LIMIT`` (p99) late was not offered at its rate: the climb stops there and the maximum is
+a lower bound ("at least"). Between steps FreeSWITCH is left to empty. The run is
 bounded by ``--max-calls`` and ``--max-seconds`` and stops by itself; Ctrl-C or SIGTERM stops it
 early, cleaning up the same way.
 
 CPU, from ``/proc/<pid>/stat`` over each step (the arrivals and until the last call ended), in
 percent of one core: FreeSWITCH's, the controller's (ivr steps) and this generator's own (all
-three share the machine; nothing is pinned).
+three share the machine; nothing is pinned). FreeSWITCH runs itself at real-time priority
+(SCHED_FIFO 1); ``--realtime`` (as root) gives the controller and the generator the same, so
+that a loaded FreeSWITCH does not starve them.
 
 Prints a table per step, the two maxima and their ratio (ivr / plain; the goal is 0.9 or more,
 FreeSWITCH itself being the limit); asserts nothing. Run as root (FreeSWITCH then runs as its
@@ -49,7 +53,7 @@ own user) or as a user who can run the prefix's binary::
 
     .venv/bin/python benchmarks/real_fs_load.py [--prefix /opt/fs] [--steps 5,10,20,30,40,...]
         [--step-seconds 10] [--timeout 5] [--setup-limit 1] [--max-calls 20000]
-        [--max-seconds 900] [--prompt-seconds S] [--output real_fs_load.json]
+        [--max-seconds 900] [--prompt-seconds S] [--realtime] [--output real_fs_load.json]
 """
 
 from __future__ import annotations
@@ -97,6 +101,8 @@ AFTER_ANSWER = ("bench_hours", "bench_goodbye")
 EVENTS = ["CHANNEL_ANSWER", "PLAYBACK_START", "DTMF", "CHANNEL_HANGUP_COMPLETE"]
 IDLE_TIMEOUT = 30.0
 """Seconds to wait between steps for FreeSWITCH to have no channel left."""
+LAG_LIMIT = 0.1
+"""Seconds (p99) the generator may place calls late before a step was not really offered."""
 
 PLAIN_MENU = """\
     <!-- The benchmark menu (benchmarks/menu/menu.yaml) as a FreeSWITCH administrator would write
@@ -221,13 +227,27 @@ class StepResult:
     def lag_ms(self) -> dict:
         return percentiles_ms([c.lag for c in self.calls])
 
+    @property
+    def offered(self) -> bool:
+        """Whether the generator placed the calls at the step's rate (its lag p99 within limit).
+
+        A generator that falls behind offers fewer calls a second than the step says: what the
+        system under test did then says nothing about that rate.
+        """
+        p99 = self.lag_ms["p99"]
+        return p99 is None or p99 <= LAG_LIMIT * 1000.0
+
     def passed(self, setup_limit: float) -> bool:
         p99 = self.setup_ms["p99"]
-        return not self.failures and p99 is not None and p99 <= setup_limit * 1000.0
+        return (
+            self.offered and not self.failures and p99 is not None and p99 <= setup_limit * 1000.0
+        )
 
     def verdict(self, setup_limit: float) -> str:
         if self.passed(setup_limit):
             return "ok"
+        if not self.offered:
+            return f"not offered: generator lag p99 {self.lag_ms['p99']} ms"
         failures = self.failures
         if failures:
             reason, count = failures.most_common(1)[0]
@@ -248,6 +268,7 @@ class StepResult:
             "answer_ms": self.answer_ms,
             "key_to_prompt_ms": self.key_ms,
             "generator_lag_ms": self.lag_ms,
+            "offered": self.offered,
             "cpu_percent": self.cpu,
         }
 
@@ -484,10 +505,23 @@ def maximum(steps: list[StepResult], setup_limit: float) -> tuple[float, str]:
     """The highest rate passed before the first failed step, and how the climb ended."""
     best = 0.0
     for step in steps:
+        if not step.offered:
+            return best, (
+                f"at least: the generator could not offer {step.cps:g} CPS "
+                f"({step.verdict(setup_limit)})"
+            )
         if not step.passed(setup_limit):
             return best, f"the step at {step.cps:g} CPS: {step.verdict(setup_limit)}"
         best = step.cps
     return best, "at least: no step failed before the ladder ended"
+
+
+def realtime(pid: int, who: str) -> None:
+    """Give ``pid`` (0: this process) the real-time priority FreeSWITCH runs itself at."""
+    try:
+        os.sched_setscheduler(pid, os.SCHED_FIFO, os.sched_param(1))
+    except OSError as exc:
+        raise SystemExit(f"real_fs_load: --realtime: cannot give {who} SCHED_FIFO: {exc}") from exc
 
 
 def prompt_seconds(folder: Path, names: tuple[str, ...]) -> float:
@@ -514,6 +548,12 @@ def main() -> int:
         "--prompt-seconds",
         type=float,
         help="make every prompt this long (default: as long as its words take to say)",
+    )
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="run the controller and this generator at FreeSWITCH's own real-time priority "
+        "(SCHED_FIFO 1; needs root), so that all three compete for the cores alike",
     )
     parser.add_argument("--output", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args()
@@ -548,6 +588,9 @@ def main() -> int:
             serve += ["--prompt-cache", f"{work}/prompts"]
             controller = ProcessUnderTest(serve, controller_port, None, Path(work) / "serve.log")
             controller.start()
+            if args.realtime:
+                realtime(0, "the generator")
+                realtime(controller._proc.pid, "the controller")
             watched = {"freeswitch": fs.process, "controller": controller}
             caller = Caller(client, args.timeout, prompt_seconds(rate_folder, AFTER_ANSWER))
             print(

@@ -44,3 +44,40 @@ def test_real_freeswitch_load_serves_both_menus_and_prints_both_maxima():
         "maximum, ivr controller: 2 CPS (at least: no step failed before the ladder ended)" in lines
     )
     assert "ratio, ivr controller / plain dialplan: 1.00 (goal: 0.9 or more)" in lines
+
+
+def _real_fs_load():
+    """benchmarks/real_fs_load.py as a module (it imports its neighbours as a script does)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import real_fs_load
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return real_fs_load
+
+
+def test_a_load_step_the_generator_placed_late_gives_a_lower_bound_not_a_maximum():
+    bench = _real_fs_load()
+    on_time = bench.CallResult(setup=0.05, key_to_prompt=0.02, lag=0.001)
+    late = bench.CallResult(setup=0.05, key_to_prompt=0.02, lag=bench.LAG_LIMIT * 3)
+    steps = [
+        bench.StepResult("plain", 10, calls=[on_time] * 100),
+        bench.StepResult("plain", 20, calls=[on_time] * 150 + [late] * 50),
+    ]
+    best, end = bench.maximum(steps, setup_limit=1.0)
+    assert best == 10
+    assert end.startswith("at least: the generator could not offer 20 CPS (not offered:")
+
+
+def test_a_load_step_with_a_failed_call_ends_the_climb_at_the_rate_before():
+    bench = _real_fs_load()
+    on_time = bench.CallResult(setup=0.05, key_to_prompt=0.02, lag=0.001)
+    failed = bench.CallResult(failure="no prompt within 5s", lag=0.001)
+    steps = [
+        bench.StepResult("ivr", 10, calls=[on_time] * 100),
+        bench.StepResult("ivr", 20, calls=[on_time] * 199 + [failed]),
+    ]
+    assert bench.maximum(steps, setup_limit=1.0) == (
+        10,
+        "the step at 20 CPS: 1 failed (1: no prompt within 5s)",
+    )

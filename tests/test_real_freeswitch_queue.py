@@ -39,19 +39,25 @@ HOLD_FLOW = """\
 """
 
 
-def agents_yaml(**endpoints: str) -> str:
-    """agents.yaml with agents ``a1001``... as ``1001: {name, endpoint}``."""
-    lines = ["agents:"]
-    for agent_id, endpoint in endpoints.items():
-        number = agent_id.removeprefix("a")
-        lines.append(f"  {number}: {{name: Agent {number}, endpoint: {endpoint}}}")
-    return "\n".join(lines) + "\n"
+def project(flow: str, agents: dict[str, str], **queue_options: str) -> dict[str, str]:
+    """The files of a project: ``flow``, one tenant, the queue ``retail`` of ``agents``.
 
-
-def queues_yaml(agents: list[str], **options: str) -> str:
-    """queues.yaml with the one queue ``retail`` of ``agents`` and its ``options``."""
-    extra = "".join(f"    {key}: {value}\n" for key, value in options.items())
-    return f"queues:\n  retail:\n    agents: [{', '.join(agents)}]\n{extra}"
+    Args:
+        flow: support.yaml.
+        agents: each agent's number and the endpoint its phone is.
+        queue_options: more options of the queue, as YAML values.
+    """
+    people = "".join(
+        f"  {number}: {{name: Agent {number}, endpoint: {endpoint}}}\n"
+        for number, endpoint in agents.items()
+    )
+    extra = "".join(f"    {key}: {value}\n" for key, value in queue_options.items())
+    return {
+        "support.yaml": flow,
+        "tenants.yaml": TENANTS,
+        "queues.yaml": f"queues:\n  retail:\n    agents: [{', '.join(agents)}]\n{extra}",
+        "agents.yaml": f"agents:\n{people}",
+    }
 
 
 @pytest.fixture
@@ -76,14 +82,22 @@ def heard_on(center: QueueCenter, leg: str, words: str, timeout: float = 10.0):
     )
 
 
+def playing_on(center: QueueCenter, leg: str, path: str, what: str):
+    """The PLAYBACK_START on ``leg`` of the file or stream ``path``."""
+    return next_event(
+        center.events,
+        lambda m: (
+            m.event_name == "PLAYBACK_START"
+            and m.unique_id == leg
+            and m.get("Playback-File-Path") == path
+        ),
+        what,
+    )
+
+
 def test_a_waiting_caller_hears_the_queues_hold_music_between_position_announcements(fs_center):
     center: QueueCenter = fs_center(
-        {
-            "support.yaml": HOLD_FLOW,
-            "tenants.yaml": TENANTS,
-            "queues.yaml": queues_yaml(["1001"], hold_music=HOLD_MUSIC),
-            "agents.yaml": agents_yaml(a1001=ANSWERS),
-        },
+        project(HOLD_FLOW, {"1001": ANSWERS}, hold_music=HOLD_MUSIC),
         logged_out=["1001"],
     )
     call = center.call(IVR_NUMBER, caller=CALLER)
@@ -107,25 +121,12 @@ def test_a_waiting_caller_hears_the_queues_hold_music_between_position_announcem
 
 def test_hold_music_freeswitch_cannot_find_gives_way_to_the_default_music(fs_center):
     center: QueueCenter = fs_center(
-        {
-            "support.yaml": QUEUE_FLOW,
-            "tenants.yaml": TENANTS,
-            "queues.yaml": queues_yaml(["1001"], hold_music="/nonexistent/hold.wav"),
-            "agents.yaml": agents_yaml(a1001=ANSWERS),
-        },
+        project(QUEUE_FLOW, {"1001": ANSWERS}, hold_music="/nonexistent/hold.wav"),
         logged_out=["1001"],
     )
     call = center.call(IVR_NUMBER, caller=CALLER)
 
-    next_event(
-        center.events,
-        lambda m: (
-            m.event_name == "PLAYBACK_START"
-            and m.unique_id == call.ivr_leg
-            and m.get("Playback-File-Path") == HOLD_MUSIC
-        ),
-        "the default hold music",
-    )
+    playing_on(center, call.ivr_leg, HOLD_MUSIC, "the default hold music")
     center.hang_up(call)
 
     assert center.journal_entry(call)["outcome"] == "abandoned"
@@ -151,14 +152,7 @@ QUEUE_FLOW = """\
 
 
 def test_the_agent_alone_hears_the_whisper_and_sees_the_company_in_the_caller_id_name(fs_center):
-    center: QueueCenter = fs_center(
-        {
-            "support.yaml": QUEUE_FLOW,
-            "tenants.yaml": TENANTS,
-            "queues.yaml": queues_yaml(["1001"], wrap_up="5s"),
-            "agents.yaml": agents_yaml(a1001=ANSWERS),
-        }
-    )
+    center: QueueCenter = fs_center(project(QUEUE_FLOW, {"1001": ANSWERS}, wrap_up="5s"))
     call = center.call(IVR_NUMBER, caller=CALLER, caller_name="Jane Doe")
 
     agent_leg = connected_agent(center, call)
@@ -212,12 +206,7 @@ def rung(center: QueueCenter, call) -> list[str]:
 
 def test_an_agent_who_lets_it_ring_out_is_put_on_a_break_and_the_next_agent_answers(fs_center):
     center: QueueCenter = fs_center(
-        {
-            "support.yaml": QUEUE_FLOW,
-            "tenants.yaml": TENANTS,
-            "queues.yaml": queues_yaml(["1001", "1002"], ring_timeout="2s", max_no_answer="1"),
-            "agents.yaml": agents_yaml(a1001=RINGS, a1002=ANSWERS),
-        }
+        project(QUEUE_FLOW, {"1001": RINGS, "1002": ANSWERS}, ring_timeout="2s", max_no_answer="1")
     )
     call = center.call(IVR_NUMBER, caller=CALLER)
 
@@ -233,14 +222,7 @@ def test_an_agent_who_lets_it_ring_out_is_put_on_a_break_and_the_next_agent_answ
 
 
 def test_a_busy_agent_is_passed_over_for_a_while_and_the_next_agent_answers(fs_center):
-    center: QueueCenter = fs_center(
-        {
-            "support.yaml": QUEUE_FLOW,
-            "tenants.yaml": TENANTS,
-            "queues.yaml": queues_yaml(["1001", "1002"]),
-            "agents.yaml": agents_yaml(a1001=BUSY, a1002=ANSWERS),
-        }
-    )
+    center: QueueCenter = fs_center(project(QUEUE_FLOW, {"1001": BUSY, "1002": ANSWERS}))
     call = center.call(IVR_NUMBER, caller=CALLER)
 
     agent_leg = connected_agent(center, call)
@@ -257,8 +239,8 @@ def test_a_busy_agent_is_passed_over_for_a_while_and_the_next_agent_answers(fs_c
 
 def test_when_no_agent_answers_the_caller_goes_on_at_max_wait(fs_center):
     center: QueueCenter = fs_center(
-        {
-            "support.yaml": """\
+        project(
+            """\
                 flow: support
                 start: operator
                 nodes:
@@ -271,10 +253,8 @@ def test_when_no_agent_answers_the_caller_goes_on_at_max_wait(fs_center):
                     type: hangup
                     prompt: "Sorry, nobody is free. Please call again later."
             """,
-            "tenants.yaml": TENANTS,
-            "queues.yaml": queues_yaml(["1001"]),
-            "agents.yaml": agents_yaml(a1001=BUSY),
-        }
+            {"1001": BUSY},
+        )
     )
     call = center.call(IVR_NUMBER, caller=CALLER)
 
@@ -289,24 +269,11 @@ def test_when_no_agent_answers_the_caller_goes_on_at_max_wait(fs_center):
 
 def test_a_caller_who_hangs_up_on_hold_leaves_an_abandoned_call(fs_center):
     center: QueueCenter = fs_center(
-        {
-            "support.yaml": QUEUE_FLOW,
-            "tenants.yaml": TENANTS,
-            "queues.yaml": queues_yaml(["1001"]),
-            "agents.yaml": agents_yaml(a1001=ANSWERS),
-        },
+        project(QUEUE_FLOW, {"1001": ANSWERS}),
         logged_out=["1001"],
     )
     call = center.call(IVR_NUMBER, caller=CALLER)
-    next_event(
-        center.events,
-        lambda m: (
-            m.event_name == "PLAYBACK_START"
-            and m.unique_id == call.ivr_leg
-            and m.get("Playback-File-Path") == HOLD_MUSIC
-        ),
-        "hold music",
-    )
+    playing_on(center, call.ivr_leg, HOLD_MUSIC, "hold music")
 
     center.hang_up(call)
 
@@ -342,12 +309,7 @@ MENU_THEN_QUEUE = """\
 )
 def test_a_caller_who_hangs_up_during_a_prompt_leaves_a_closed_call(fs_center, words, outcome):
     center: QueueCenter = fs_center(
-        {
-            "support.yaml": MENU_THEN_QUEUE,
-            "tenants.yaml": TENANTS,
-            "queues.yaml": queues_yaml(["1001"]),
-            "agents.yaml": agents_yaml(a1001=ANSWERS),
-        },
+        project(MENU_THEN_QUEUE, {"1001": ANSWERS}),
         logged_out=["1001"],
     )
     call = center.call(IVR_NUMBER, caller=CALLER)
@@ -361,14 +323,7 @@ def test_a_caller_who_hangs_up_during_a_prompt_leaves_a_closed_call(fs_center, w
 
 
 def test_a_caller_who_hangs_up_while_the_agent_rings_is_abandoned_and_the_agent_freed(fs_center):
-    center: QueueCenter = fs_center(
-        {
-            "support.yaml": QUEUE_FLOW,
-            "tenants.yaml": TENANTS,
-            "queues.yaml": queues_yaml(["1001"], ring_timeout="15s"),
-            "agents.yaml": agents_yaml(a1001=RINGS),
-        }
-    )
+    center: QueueCenter = fs_center(project(QUEUE_FLOW, {"1001": RINGS}, ring_timeout="15s"))
     call = center.call(IVR_NUMBER, caller=CALLER)
     # The agent's phone rings: the stock "wait" extension has pre-answered and sleeps.
     next_event(
@@ -392,14 +347,7 @@ def test_a_caller_who_hangs_up_while_the_agent_rings_is_abandoned_and_the_agent_
 
 
 def test_a_caller_who_hangs_up_while_the_agent_hears_the_whisper_is_abandoned(fs_center):
-    center: QueueCenter = fs_center(
-        {
-            "support.yaml": QUEUE_FLOW,
-            "tenants.yaml": TENANTS,
-            "queues.yaml": queues_yaml(["1001"]),
-            "agents.yaml": agents_yaml(a1001=ANSWERS),
-        }
-    )
+    center: QueueCenter = fs_center(project(QUEUE_FLOW, {"1001": ANSWERS}))
     call = center.call(IVR_NUMBER, caller=CALLER)
     next_event(
         center.events,
@@ -434,12 +382,7 @@ CALLBACK_NUMBER = "9196"
 
 def test_a_caller_called_back_is_dialled_by_originate_and_the_journal_records_it(fs_center):
     center: QueueCenter = fs_center(
-        {
-            "support.yaml": CALLBACK_FLOW,
-            "tenants.yaml": TENANTS,
-            "queues.yaml": queues_yaml(["1001"]),
-            "agents.yaml": agents_yaml(a1001=ANSWERS),
-        },
+        project(CALLBACK_FLOW, {"1001": ANSWERS}),
         logged_out=["1001"],
     )
     call = center.call(IVR_NUMBER, caller=CALLBACK_NUMBER)
