@@ -875,7 +875,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="on SIGTERM, how long calls in progress may go on before they are handed back to "
         f"FreeSWITCH's failover (default {DRAIN_TIMEOUT_DEFAULT:g}; 0: as long as they last)",
     )
-    p.set_defaults(func=cmd_serve)
+    # A server's warnings and errors are its operator's only news of trouble: logged by default.
+    p.set_defaults(func=cmd_serve, quiet_log_level=logging.WARNING)
 
     p = sub.add_parser(
         "agents", help="agents' states: status, login, logout, break (live on a running controller)"
@@ -1116,7 +1117,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``ivr`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
-    level = {0: logging.CRITICAL, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    quiet = getattr(args, "quiet_log_level", logging.CRITICAL)
+    level = {0: quiet, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         return args.func(args)

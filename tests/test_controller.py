@@ -383,3 +383,35 @@ def test_a_drain_whose_time_is_up_hands_its_calls_back_and_journals_them(control
     record = controller.finished[0].record
     assert record.outcome == "error" and "drain time up" in record.error
     sim.close()
+
+
+def test_ivr_serve_tells_its_operator_of_trouble_without_being_asked_to_be_verbose(tmp_path):
+    import signal
+    import sys
+
+    from gevent import subprocess
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    listen, nobody = ports  # nothing listens on ``nobody``: FreeSWITCH is down
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ivr.cli", "serve", str(FLOWS), "--listen", f"127.0.0.1:{listen}"]
+        + ["--prompt-cache", str(tmp_path / "prompts"), "--recordings", str(tmp_path / "rec")]
+        + ["--esl", f"127.0.0.1:{nobody}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with gevent.Timeout(30):
+            line = server.stderr.readline()
+            while line and "cannot reach FreeSWITCH's event socket" not in line:
+                line = server.stderr.readline()
+        assert "WARNING" in line
+        assert f"127.0.0.1:{nobody}" in line
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=15)
