@@ -71,8 +71,10 @@ PHONE_ENDPOINTS = {
     "logged_out": "error/user_not_registered",
 }
 """How an agent's phone behaves (the case's ``agents:``) as a FreeSWITCH dial string."""
-HEAR_TIMEOUT = 30.0
-"""Real seconds a ``hear`` step waits for its words before the case fails."""
+HEAR_TIMEOUT = 60.0
+"""Real seconds a ``hear`` step waits for its words before the case fails: the simulator's
+caller waits as long as the call lasts, and what is heard next in a queue may be the next
+announcement, up to a minute away (a callback offered after its ``offer_after`` is said in it)."""
 END_TIMEOUT = 20.0
 """Real seconds the call may go on after the caller's last step."""
 HEARD_SLACK = 0.5
