@@ -345,10 +345,13 @@ class _PlacedCall:
         steps = list(self.case.steps)
         while steps:
             step = steps[0]
-            if self.hung_up:
+            # What played before the hang-up may still be heard; nothing else can be done.
+            if self.hung_up and step.kind != "hear":
                 break
             if step.kind == "hear":
                 if not self.hear(step.value):
+                    if self.hung_up:
+                        break  # reported as a step never reached
                     return [
                         f"line {step.line}: expected to hear {step.value!r} within "
                         f"{HEAR_TIMEOUT:g}s, heard {' / '.join(self.heard) or 'nothing'}"
@@ -363,7 +366,8 @@ class _PlacedCall:
                 self.log("caller", f"presses {step.value}")
                 self.runner.client.api(f"uuid_send_dtmf {self.caller_leg} {step.value}")
             elif step.kind == "wait":
-                self.forget_heard()
+                # As for the simulator's caller, what plays during a wait counts for the hear
+                # after it: only a key press starts what is heard anew.
                 self.log("caller", f"waits {step.value:g}s")
                 self.take_events(until=time.monotonic() + step.value)
             elif step.kind == "hangup":
@@ -391,7 +395,7 @@ class _PlacedCall:
                 return
 
     def forget_heard(self) -> None:
-        """The caller acts: a later ``hear`` is matched against what plays from now on."""
+        """The caller pressed a key: a later ``hear`` is matched against what plays from now."""
         self.heard, self.heard_by, self.heard_in = [], [], []
         self.heard_from = 0
 
