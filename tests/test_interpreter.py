@@ -8,7 +8,8 @@ loops, and the simulated clock.
 import pytest
 from flowkit import build, call, hangup, hear, press, said, texts, wait
 
-from ivr.runtime.call import APOLOGY, MAX_NODE_VISITS
+from ivr.prompts.speech import APOLOGY
+from ivr.runtime.call import MAX_NODE_VISITS
 from ivr.runtime.record import OUTCOMES
 from ivr.testing.runner import run_case
 from ivr.testing.scenario import Case, Scenario

@@ -475,7 +475,9 @@ def load_project(folder: Path, registry: NodeRegistry | None = None) -> Project:
     for draft in drafts:
         check = ProjectCheck(project, draft.flow)
         for node in draft.flow.nodes.values():
-            node.check(check)
+            normalised = node.check(check)
+            if normalised is not None:
+                node.opts = normalised
     _check_templates(project, drafts)
     return project
 

@@ -135,16 +135,20 @@ nodes:
     def diagram_lines(self) -> list[str]:
         return [f"source {self.opts['source']}"]
 
-    def check(self, project) -> None:
+    def check(self, project) -> dict:
+        opts = dict(self.opts)
         for name, low, high in (("account_digits", 1, 32), ("pin_digits", 4, 8)):
-            digits = self.opts[name] or {"min": low, "max": high}
-            self.opts[name] = digits
+            digits = opts[name] = opts[name] or {"min": low, "max": high}
             if digits["min"] > digits["max"]:
                 project.error(
                     f"{name} min {digits['min']} is more than max {digits['max']}",
                     self.marks[name],
                 )
-        self.opts["lockout"] = self.opts["lockout"] or {"after": 5, "within": 900.0}
+        opts["lockout"] = opts["lockout"] or {"after": 5, "within": 900.0}
+        self._check_source(project)
+        return opts
+
+    def _check_source(self, project) -> None:
         source = source_of(self, project)
         if source is None:
             return

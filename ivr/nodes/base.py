@@ -4,16 +4,25 @@ A node type is a class with a ``type_name`` (what analysts write after ``type:``
 ``summary`` for logs, its options declared as data (``options``: name -> Field), an ``example``
 flow for the reference (``ivr docs``), and ``run``, which does the node's work on a call and
 returns the label of the edge to follow. Read one node type and you know them all.
+
+Everything else the framework needs to know about a node type it asks the class, through hooks
+with defaults here, so a new node type is one file and a simple one needs none of them: how it
+is drawn (``diagram_lines``, ``diagram_links``), what it says besides its prompts
+(``fixed_speech``) and in which languages (``language_switches``), whether keys typed ahead
+reach it (``keeps_typed_ahead``, ``collects_keys``), what it needs from the controller
+(``needs``), and its cross-file checks (``check``). What it adds to the journal it writes
+while it runs (``call.note``, and the record's fields for outcomes).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ivr.flow.diagram import DiagramLink
 from ivr.flow.fields import Field
 from ivr.flow.prompts import Prompt
 from ivr.flow.source import Mark
+from ivr.prompts.speech import FixedSpeech
 
 if TYPE_CHECKING:
     from ivr.flow.compiler import ProjectCheck
@@ -22,22 +31,6 @@ if TYPE_CHECKING:
 
 class NodeError(Exception):
     """A recoverable failure of one node (bad template, failed lookup): take its error edge."""
-
-
-@dataclass(frozen=True)
-class DiagramLink:
-    """A way on from a node that is not an edge to another node, drawn dashed by ``ivr graph``.
-
-    Attributes:
-        label: what takes the caller there, e.g. ``overflow after 5m`` or ``1: callback``.
-        kind: what is at the other end: ``queue`` (another queue from queues.yaml) or ``end``
-            (the call ends there, e.g. to be called back).
-        target: the queue's name, or what ends the call (``called back``).
-    """
-
-    label: str
-    kind: str
-    target: str
 
 
 class Node:
@@ -51,6 +44,10 @@ class Node:
             ``---`` documents are flows it calls, each its own file).
         needs_answer: the call must be answered before this node runs (it plays media).
         ends_call: the node ends the call itself, so it needs no way out.
+        collects_keys: the node starts by asking for keys, so a prompt just before it lets a
+            key stop it (a ``play`` node's ``barge_in`` default) and the key is its first.
+        keeps_typed_ahead: keys pressed over an earlier prompt are kept for this node (or,
+            for a node that does not listen, for the next one); other nodes drop them.
     """
 
     type_name: ClassVar[str] = ""
@@ -59,6 +56,8 @@ class Node:
     example: ClassVar[str] = ""
     needs_answer: ClassVar[bool] = True
     ends_call: ClassVar[bool] = False
+    collects_keys: ClassVar[bool] = False
+    keeps_typed_ahead: ClassVar[bool] = False
 
     def __init__(
         self, name: str, opts: dict[str, Any], flow_id: str, mark: Mark, marks: dict[str, Mark]
@@ -85,8 +84,42 @@ class Node:
         """Ways on that are not edges to nodes (a queue's overflow, a callback), for diagrams."""
         return []
 
-    def check(self, project: ProjectCheck) -> None:
-        """Cross-file checks (a queue that exists, a schedule that exists); report via project."""
+    def fixed_speech(self, language: str, tenant_name: str | None) -> FixedSpeech:
+        """What the node says on calls in ``language`` besides its options' prompts.
+
+        ``ivr prompts build`` pre-renders it; the options' own prompts are found without help.
+
+        Args:
+            language: the language spoken on the call.
+            tenant_name: the tenant's name on its calls (e.g. in an agent's whisper), None on
+                calls without a tenant.
+        """
+        return FixedSpeech()
+
+    def language_switches(self) -> list[tuple[str, str | None]]:
+        """The languages (with the voice, None: the call's for it) the node switches calls to.
+
+        Prompts are pre-rendered in each of them.
+        """
+        return []
+
+    def needs(self) -> set[str]:
+        """What the node, as configured, needs from the controller beyond a call.
+
+        ``callback_dialer``: it offers callbacks, which need a way to ring agents and callers.
+        """
+        return set()
+
+    def check(self, project: ProjectCheck) -> dict[str, Any] | None:
+        """Cross-file checks (a queue that exists, a schedule that exists); report via project.
+
+        ``self.opts`` is left as it is: options normalised here (a default that depends on the
+        node after this one, a pattern compiled) go into a new dict the compiler puts in place.
+
+        Returns:
+            A new dict of the node's options, normalised, or None when nothing changes.
+        """
+        return None
 
     def run(self, call: Call) -> str | None:
         """Do the node's work on ``call`` and return the label of the edge to follow.

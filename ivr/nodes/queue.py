@@ -19,6 +19,7 @@ import uuid
 from ivr.acd import Callback
 from ivr.acd.callbacks import agent_texts
 from ivr.flow.config import DEFAULT_HOLD_MUSIC
+from ivr.flow.diagram import DiagramLink
 from ivr.flow.fields import (
     Duration,
     Edge,
@@ -32,9 +33,10 @@ from ivr.flow.fields import (
     Text,
     format_duration,
 )
-from ivr.nodes.base import DiagramLink, Node, NodeError
+from ivr.nodes.base import Node, NodeError
 from ivr.prompts.pieces import phrase_parts, spoken_phrase, vocabulary
 from ivr.prompts.sayas import SAY_LANGUAGES, say_as
+from ivr.prompts.speech import FixedSpeech
 from ivr.runtime.channel import Utterance
 
 LONGEST_PAUSE = 600.0
@@ -119,48 +121,6 @@ _CALLBACK_KEPT = {
 
 def _text(table: dict, language: str):
     return table.get(language.split("-")[0], table["en"])
-
-
-def fixed_speech(
-    opts: dict, language: str, tenant_name: str | None
-) -> tuple[list[str], set[str], list[str]]:
-    """What a queue node with ``opts`` can say in ``language``, for ``ivr prompts build``.
-
-    Sentences without a number are rendered whole; those with one (position, minutes, the
-    callback number) are played from pieces: their fixed parts and the numbers' words, as
-    say-as values are (``spoken_phrase``). Also the agents' whispers (``tenant_name``: the
-    tenant's name on its calls, None without a tenant).
-
-    Returns:
-        The whole texts, the pieces, and the sentences that can only be rendered on calls
-        (those with a number in a language without word tables).
-    """
-    announce = opts.get("announce") or {}
-    callback = opts.get("callback")
-    texts: list[str] = []
-    numbered: list[tuple[str, str, str | None]] = []
-    if announce.get("position"):
-        numbered.append((_text(_POSITION, language), "number", None))
-    if announce.get("wait_time"):
-        gender = _MINUTES_GENDER.get(language.split("-")[0])
-        under, one, many = _text(_WAIT, language)
-        more_one, more_many = _text(_WAIT_MORE, language)
-        texts += [under, one, more_one]
-        numbered += [(many, "number", gender), (more_many, "number", gender)]
-    if tenant_name is not None:
-        texts.append(_text(_WHISPER, language).format(name=tenant_name))
-    if callback is not None:
-        texts.append(_text(_CALLBACK_OFFER, language).format(key=callback["key"]))
-        texts += [_text(t, language) for t in (_CALLBACK_ENTER, _CALLBACK_DONE, _CALLBACK_KEPT)]
-        texts += agent_texts(language, tenant_name)
-        numbered.append((_text(_CALLBACK_CONFIRM, language), "digits", None))
-    if language.split("-")[0] not in SAY_LANGUAGES:
-        return texts, set(), [template for template, _, _ in numbered]
-    pieces: set[str] = set()
-    for template, kind, gender in numbered:
-        pieces.update(phrase_parts(template))
-        pieces.update(vocabulary(kind, language, gender=gender))
-    return texts, pieces, []
 
 
 class Queue(Node):
@@ -265,7 +225,46 @@ nodes:
             links.append(DiagramLink(label, "end", "called back"))
         return links
 
-    def check(self, project) -> None:
+    def fixed_speech(self, language: str, tenant_name: str | None) -> FixedSpeech:
+        """What the queue can say in ``language``: announcements, callback questions, whispers.
+
+        Sentences without a number are rendered whole; those with one (position, minutes, the
+        callback number) are played from pieces: their fixed parts and the numbers' words, as
+        say-as values are (``spoken_phrase``). Also the agents' whispers (``tenant_name``: the
+        tenant's name on its calls, None without a tenant). Sentences with a number in a
+        language without word tables can only be rendered on calls.
+        """
+        announce = self.opts.get("announce") or {}
+        callback = self.opts.get("callback")
+        texts: list[str] = []
+        numbered: list[tuple[str, str, str | None]] = []
+        if announce.get("position"):
+            numbered.append((_text(_POSITION, language), "number", None))
+        if announce.get("wait_time"):
+            gender = _MINUTES_GENDER.get(language.split("-")[0])
+            under, one, many = _text(_WAIT, language)
+            more_one, more_many = _text(_WAIT_MORE, language)
+            texts += [under, one, more_one]
+            numbered += [(many, "number", gender), (more_many, "number", gender)]
+        if tenant_name is not None:
+            texts.append(_text(_WHISPER, language).format(name=tenant_name))
+        if callback is not None:
+            texts.append(_text(_CALLBACK_OFFER, language).format(key=callback["key"]))
+            texts += [_text(t, language) for t in (_CALLBACK_ENTER, _CALLBACK_DONE, _CALLBACK_KEPT)]
+            texts += agent_texts(language, tenant_name)
+            numbered.append((_text(_CALLBACK_CONFIRM, language), "digits", None))
+        if language.split("-")[0] not in SAY_LANGUAGES:
+            return FixedSpeech(texts=texts, at_call_time=[template for template, _, _ in numbered])
+        pieces: set[str] = set()
+        for template, kind, gender in numbered:
+            pieces.update(phrase_parts(template))
+            pieces.update(vocabulary(kind, language, gender=gender))
+        return FixedSpeech(texts=texts, pieces=pieces)
+
+    def needs(self) -> set[str]:
+        return {"callback_dialer"} if self.opts["callback"] is not None else set()
+
+    def check(self, project) -> dict:
         queues = project.project.queues
         name = self.opts["queue"]
         if name not in queues:
@@ -299,11 +298,8 @@ nodes:
                 f"key {callback['key']} is both the callback key and in keys:",
                 self.marks["callback"],
             )
-        self.opts["announce"] = self.opts["announce"] or {
-            "position": False,
-            "wait_time": False,
-            "every": 60.0,
-        }
+        silent = {"position": False, "wait_time": False, "every": 60.0}
+        return {**self.opts, "announce": self.opts["announce"] or silent}
 
     def run(self, call) -> str | None:
         queue = call.project.queues[self.opts["queue"]]
@@ -330,6 +326,7 @@ nodes:
         )
         record = call.record
         record.queue, record.queued_at, record.in_queue_at_end = queue.name, now, True
+        record.queue_let_go_at = None
         call.channel.set_var("ivr_queue", queue.name)
         call.log.info("enters queue %s with priority %d", queue.name, priority)
         try:
@@ -344,6 +341,8 @@ nodes:
         record.in_queue_at_end = False
         if label is None:
             call.channel.hangup()
+        else:
+            record.queue_let_go_at = call.channel.now()
         return label
 
     def _wait(self, call, pool, entry, music) -> str | None:

@@ -27,6 +27,7 @@ from ivr.flow.templates import TemplateError, evaluate, render
 from ivr.nodes.base import Node, NodeError
 from ivr.prompts.pieces import spoken_value
 from ivr.prompts.sayas import SayAsError
+from ivr.prompts.speech import APOLOGY, FILLER, in_language
 from ivr.prompts.voices import voice_for
 from ivr.runtime.channel import (
     CallEnded,
@@ -45,19 +46,6 @@ log = logging.getLogger("ivr.call")
 MAX_NODE_VISITS = 5000
 """A flow that visits this many nodes in one call is looping without the caller; stop it."""
 MAX_SUBFLOW_DEPTH = 16
-
-APOLOGY = {
-    "en": "Sorry, we cannot take your call right now. Please call again later.",
-    "ru": "Извините, сейчас мы не можем принять ваш звонок. Пожалуйста, перезвоните позже.",
-    "bg": "Съжаляваме, в момента не можем да приемем обаждането ви. Моля, обадете се по-късно.",
-}
-
-FILLER = {
-    "en": "One moment please.",
-    "ru": "Одну минуту, пожалуйста.",
-    "bg": "Един момент, моля.",
-}
-"""What a caller hears while a slow data source or API is answering, unless the flow says."""
 
 
 class CallLogAdapter(logging.LoggerAdapter):
@@ -119,6 +107,7 @@ class Call:
         self.pending_digits = ""
         self.answered = False
         self.current: Node | None = None
+        self.visit: Visit | None = None
         # A weak reference: the call would otherwise hold itself through its logger, and a
         # finished call must be freed as soon as its last reference goes (see ivr/gc_policy.py).
         self.log = CallLogAdapter(log, {"call": weakref.ref(self)})
@@ -181,13 +170,13 @@ class Call:
                 raise _Fatal(f"flow {flow.id} visited {MAX_NODE_VISITS} nodes; it is looping")
             node = flow.nodes[name]
             self.current = node
-            visit = Visit(flow.id, name, node.type_name, self.channel.now())
+            visit = self.visit = Visit(flow.id, name, node.type_name, self.channel.now())
             self.record.visits.append(visit)
             if self.on_visit is not None:
                 self.on_visit(visit)
             if node.needs_answer:
                 self.ensure_answered()
-            if node.type_name not in ("menu", "input", "language"):
+            if not node.keeps_typed_ahead:
                 self.pending_digits = ""
             self.log.debug("enter")
             label = self._run_node(node, flow, visit)
@@ -244,7 +233,7 @@ class Call:
 
     def _apologise(self) -> None:
         self.log.error("call ends with an apology: %s", self.record.error)
-        text = APOLOGY.get(self.language.split("-")[0], APOLOGY["en"])
+        text = in_language(APOLOGY, self.language)
         try:
             self.ensure_answered()
             self.channel.play([Utterance(text, self.language, self.voice)], barge_in=False)
@@ -361,7 +350,7 @@ class Call:
                 if filler is not None:
                     self.say(filler)
                 else:
-                    text = FILLER.get(self.language.split("-")[0], FILLER["en"])
+                    text = in_language(FILLER, self.language)
                     self.channel.play([Utterance(text, self.language, self.voice)], barge_in=False)
                 job.join(filler_after)
         finally:
@@ -423,6 +412,14 @@ class Call:
         """Journal what the caller entered, masked when the node says it is sensitive."""
         shown = "*" * len(value) if sensitive else value
         self.record.inputs.append((self.current.name if self.current else "", name, shown))
+
+    def note(self, name: str, value: object) -> None:
+        """Journal something the current node did on this visit (what a plugin adds, say).
+
+        Notes are kept with the visit, as text, and read back with it by ``ivr report``.
+        """
+        if self.visit is not None:
+            self.visit.notes[name] = str(value)
 
     def set_language(self, language: str, voice: str | None = None) -> None:
         """Speak ``language`` from now on, with ``voice`` or the call's voice for it."""
