@@ -184,7 +184,7 @@ nodes:
         return entry if digits["min"] <= len(entry) <= digits["max"] else ""
 
     def _locked(self, call, ledger: FailureLedger, who: list[tuple[str, str]]) -> bool:
-        lockout, now = self.opts["lockout"], call.channel.now()
+        lockout, now = self.opts["lockout"], call.now()
         return any(ledger.count(w, now, lockout["within"]) >= lockout["after"] for w in who)
 
     def _lock_out(self, call, reason: str) -> str:
@@ -242,7 +242,7 @@ nodes:
                 return "next"
             call.log.info("sign-in refused (attempt %d)", attempt)
             for w in who:
-                ledger.fail(w, call.channel.now())
+                ledger.fail(w, call.now())
             if self._locked(call, ledger, who):
                 return self._lock_out(call, "too many failures")
             call.say(self.opts["invalid_prompt"])

@@ -320,29 +320,29 @@ nodes:
             or (call.tenant.hold_music if call.tenant else None)
             or DEFAULT_HOLD_MUSIC
         )
-        now = call.channel.now()
+        now = call.now()
         entry = pool.enqueue(
-            queue.name, call.info.call_id, priority, now, skills=skills, notify=call.channel.wake
+            queue.name, call.info.call_id, priority, now, skills=skills, notify=call.wake
         )
         record = call.record
         record.queue, record.queued_at, record.in_queue_at_end = queue.name, now, True
         record.queue_let_go_at = None
-        call.channel.set_var("ivr_queue", queue.name)
+        call.set_channel_var("ivr_queue", queue.name)
         call.log.info("enters queue %s with priority %d", queue.name, priority)
         try:
             label = self._wait(call, pool, entry, music)
         except BaseException:
             # Hung up, or the line broke: the caller leaves the line at once (a callback stays).
             if entry.callback is None:
-                pool.leave(entry, call.channel.now())
+                pool.leave(entry, call.now())
             raise
         if entry.callback is None:
-            pool.leave(entry, call.channel.now())
+            pool.leave(entry, call.now())
         record.in_queue_at_end = False
         if label is None:
-            call.channel.hangup()
+            call.hangup()
         else:
-            record.queue_let_go_at = call.channel.now()
+            record.queue_let_go_at = call.now()
         return label
 
     def _wait(self, call, pool, entry, music) -> str | None:
@@ -371,7 +371,7 @@ nodes:
                 if self._connect(call, pool, entry, music):
                     return None
                 continue
-            now = call.channel.now()
+            now = call.now()
             due = [name for name, moment in moments.items() if moment and moment <= now]
             if "timeout" in due:
                 call.log.info("waited %s in queue %s: timeout", now - start, entry.queue)
@@ -383,17 +383,17 @@ nodes:
                 continue
             if "announce" in due:
                 offer = callback["key"] if callback and moments["callback"] is None else None
-                key = call.channel.play(
+                key = call.play(
                     self._announcement(call, pool, entry, offer),
                     barge_in=False,
                     keys=self._listening(keys, callback, moments),
                 )
-                moments["announce"] = call.channel.now() + dt.timedelta(seconds=announce["every"])
+                moments["announce"] = call.now() + dt.timedelta(seconds=announce["every"])
             elif "callback" in due:
                 moments["callback"] = None
                 if not announcing:
                     text = _text(_CALLBACK_OFFER, call.language).format(key=callback["key"])
-                    key = call.channel.play(
+                    key = call.play(
                         [self._say(call, text)],
                         barge_in=False,
                         keys=self._listening(keys, callback, moments),
@@ -402,7 +402,7 @@ nodes:
                 prompts = messages["prompts"]
                 call.say(prompts[told % len(prompts)])
                 told += 1
-                moments["message"] = call.channel.now() + dt.timedelta(seconds=messages["every"])
+                moments["message"] = call.now() + dt.timedelta(seconds=messages["every"])
             else:
                 key = self._hold(call, pool, entry, music, moments, keys, callback)
             if not key:
@@ -432,7 +432,7 @@ nodes:
 
     def _hold(self, call, pool, entry, music, moments, keys, callback) -> str:
         """Hold music until the next moment something is due, an agent is offered, or a key."""
-        now = call.channel.now()
+        now = call.now()
         upcoming = [m for m in moments.values() if m is not None]
         line = pool.lines[entry.queue]
         if next((e for e in line if not e.offer and not e.held), None) is entry:
@@ -440,23 +440,21 @@ nodes:
             # on time even where nothing else keeps the pool's clock.
             upcoming += [m for m in [pool.next_due()] if m is not None]
         pause = min([(m - now).total_seconds() for m in upcoming] + [LONGEST_PAUSE])
-        key = call.channel.wait(
-            max(pause, 0.0), music=music, keys=self._listening(keys, callback, moments)
-        )
-        pool.advance(call.channel.now())
+        key = call.hold(max(pause, 0.0), music=music, keys=self._listening(keys, callback, moments))
+        pool.advance(call.now())
         return key
 
     def _overflow(self, call, pool, entry, queue: str, now: dt.datetime) -> None:
         call.log.info("overflows from queue %s to %s", entry.queue, queue)
         pool.move(entry, queue, now)
         call.record.queue = queue
-        call.channel.set_var("ivr_queue", queue)
+        call.set_channel_var("ivr_queue", queue)
 
     def _say(self, call, text: str) -> Utterance:
         return Utterance(text, call.language, call.voice)
 
     def _tell(self, call, table: dict[str, str]) -> None:
-        call.channel.play([self._say(call, _text(table, call.language))], barge_in=False)
+        call.play([self._say(call, _text(table, call.language))], barge_in=False)
 
     def _announcement(self, call, pool, entry, callback_key: str | None) -> list[Utterance]:
         lang = call.language
@@ -512,18 +510,18 @@ nodes:
         if tenant is not None:
             whisper = [self._say(call, _text(_WHISPER, call.language).format(name=tenant.name))]
         by_endpoint = {a.config.endpoint: a for a in agents}
-        ring_start = call.channel.now()
+        ring_start = call.now()
         connected = []
         record = call.record
 
         def on_answer(endpoint: str) -> None:
             agent = by_endpoint.get(endpoint, agents[0])
             connected.append(agent)
-            record.agent, record.agent_answered_at = agent.id, call.channel.now()
+            record.agent, record.agent_answered_at = agent.id, call.now()
             pool.answered(entry, agent.id, record.agent_answered_at)
 
         try:
-            result = call.channel.bridge(
+            result = call.bridge(
                 list(by_endpoint),
                 timeout=queue.ring_timeout,
                 ringback=music,
@@ -537,13 +535,13 @@ nodes:
             # conversation that began is over and stays in the journal, talk time to the end;
             # agents still ringing are freed when the caller leaves the line.
             if connected:
-                now = call.channel.now()
+                now = call.now()
                 record.talk_seconds = max((now - record.agent_answered_at).total_seconds(), 0.0)
                 pool.finish(
                     connected[0].id, now, talk_seconds=record.talk_seconds, queue=queue.name
                 )
             raise
-        now = call.channel.now()
+        now = call.now()
         if result.status != "answered":
             call.log.info("agents %s: %s", ",".join(a.id for a in agents), result.status)
             if connected:
@@ -571,7 +569,7 @@ nodes:
         """The caller asked to be called back. True when it is scheduled and the call is over."""
         pool.hold(entry)
         number = self._callback_number(call)
-        now = call.channel.now()
+        now = call.now()
         if number is None:
             pool.resume(entry, now)
             self._tell(call, _CALLBACK_KEPT)
@@ -603,7 +601,7 @@ nodes:
             entry.queue,
         )
         self._tell(call, _CALLBACK_DONE)
-        call.channel.hangup()
+        call.hangup()
         return True
 
     def _callback_number(self, call) -> str | None:
@@ -612,7 +610,7 @@ nodes:
         number = call.info.caller if _DIALABLE.fullmatch(call.info.caller or "") else ""
         for _ in range(CALLBACK_TRIES):
             if not number:
-                entered = call.channel.collect(
+                entered = call.ask(
                     [self._say(call, _text(_CALLBACK_ENTER, lang))],
                     max_digits=15,
                     timeout=CALLBACK_KEY_SECONDS * 2,
@@ -631,7 +629,7 @@ nodes:
                 value=number,
                 shown=say_as("digits", number, lang),
             )
-            choice = call.channel.collect(
+            choice = call.ask(
                 [confirm],
                 max_digits=1,
                 timeout=CALLBACK_KEY_SECONDS,

@@ -1,7 +1,8 @@
 """The per-call interpreter: walks a compiled flow on one Channel and keeps the call's record.
 
 One ``Call`` per phone call. Nodes do their work through the helpers here (rendering prompts,
-collecting keys, variables, goals), so they never see how the channel is implemented. Failures
+collecting keys, variables, goals, and the line itself: playing, holding, bridging, hanging
+up), so they never use the channel, let alone see how it is implemented. Failures
 come in two kinds, as in jambonz: a recoverable node failure (``NodeError``, a template error)
 takes the node's error edge; anything else ends the call politely with the outcome ``error``.
 A hang-up (``CallerHungUp``) unwinds everything and the record is still closed; one by
@@ -10,6 +11,7 @@ FreeSWITCH itself (``SwitchHungUp``, it shut down) is journaled as an error, not
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 import weakref
@@ -30,11 +32,13 @@ from ivr.prompts.sayas import SayAsError
 from ivr.prompts.speech import APOLOGY, FILLER, in_language
 from ivr.prompts.voices import voice_for
 from ivr.runtime.channel import (
+    BridgeResult,
     CallEnded,
     CallerHungUp,
     Channel,
     ChannelError,
     Collected,
+    RecordResult,
     SwitchHungUp,
     Utterance,
     split_entry,
@@ -135,7 +139,7 @@ class Call:
         )
         try:
             if self._run_flow(self.flow):
-                self._hangup()  # a top-level `return` ends the call like `hangup`
+                self.hangup()  # a top-level `return` ends the call like `hangup`
         except SwitchHungUp as exc:
             self.log.warning("%s", exc)
             self.record.error = str(exc)
@@ -227,9 +231,6 @@ class Call:
             self.vars.setdefault(name, None)
         for name, value in flow.vars.items():
             self.vars[name] = value
-
-    def _hangup(self) -> None:
-        self.channel.hangup("NORMAL_CLEARING")
 
     def _apologise(self) -> None:
         self.log.error("call ends with an apology: %s", self.record.error)
@@ -407,6 +408,80 @@ class Call:
 
     def set_var(self, name: str, value: Any) -> None:
         self.vars[name] = value
+
+    # ----------------------------------------------------------------- the line, for nodes
+
+    def now(self) -> dt.datetime:
+        """The call's clock (simulated in tests)."""
+        return self.channel.now()
+
+    def play(self, utterances: list[Utterance], *, barge_in: bool = False, keys: str = "") -> str:
+        """Play rendered utterances; returns a key that stopped them (see ``Channel.play``)."""
+        return self.channel.play(utterances, barge_in=barge_in, keys=keys)
+
+    def ask(
+        self,
+        utterances: list[Utterance],
+        *,
+        max_digits: int,
+        timeout: float,
+        digit_timeout: float,
+        terminators: str,
+    ) -> Collected:
+        """Play a question and collect its answer, whatever keys were typed ahead before it."""
+        return self.channel.collect(
+            utterances,
+            max_digits=max_digits,
+            timeout=timeout,
+            digit_timeout=digit_timeout,
+            terminators=terminators,
+        )
+
+    def hold(self, seconds: float, *, music: str | None, keys: str = "") -> str:
+        """Keep the caller waiting with ``music``; returns a key in ``keys``, or "" (see wake)."""
+        return self.channel.wait(seconds, music=music, keys=keys)
+
+    def wake(self) -> None:
+        """Cut a running ``hold`` short, from another greenlet (an agent became free)."""
+        self.channel.wake()
+
+    def bridge(
+        self,
+        endpoints: list[str],
+        *,
+        timeout: float,
+        ringback: str | None,
+        whisper: list[Utterance],
+        caller_id_name: str,
+        variables: dict[str, str],
+        on_answer: Callable[[str], None] | None = None,
+    ) -> BridgeResult:
+        """Ring ``endpoints`` and connect the caller to the first that answers (``Channel``)."""
+        return self.channel.bridge(
+            endpoints,
+            timeout=timeout,
+            ringback=ringback,
+            whisper=whisper,
+            caller_id_name=caller_id_name,
+            variables=variables,
+            on_answer=on_answer,
+        )
+
+    def transfer(self, destination: str, context: str) -> None:
+        """Hand the call to ``destination``; it leaves the flow without being hung up."""
+        self.channel.transfer(destination, context)
+
+    def record_message(self, path: str, *, max_seconds: float, beep: bool) -> RecordResult:
+        """Record the caller to ``path`` (after a beep), until silence, a key or the limit."""
+        return self.channel.record(path, max_seconds=max_seconds, beep=beep)
+
+    def set_channel_var(self, name: str, value: str) -> None:
+        """Set a variable on the call's line (agents' screens, CDRs), not a template variable."""
+        self.channel.set_var(name, value)
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        """End the call from our side."""
+        self.channel.hangup(cause)
 
     def note_input(self, name: str, value: str, sensitive: bool) -> None:
         """Journal what the caller entered, masked when the node says it is sensitive."""
