@@ -12,25 +12,163 @@ is drawn (``diagram_lines``, ``diagram_links``), what it says besides its prompt
 reach it (``keeps_typed_ahead``, ``collects_keys``), what it needs from the controller
 (``needs``), and its cross-file checks (``check``). What it adds to the journal it writes
 while it runs (``call.note``, and the record's fields for outcomes).
+
+``run`` gets the call as ``NodeCall`` describes it: everything a node may see and do on a call.
+The interpreter's ``ivr.runtime.call.Call`` is one; nodes never reach the channel beneath it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from ivr.flow.config import Tenant
 from ivr.flow.diagram import DiagramLink
 from ivr.flow.fields import Field
 from ivr.flow.prompts import Prompt
 from ivr.flow.source import Mark
 from ivr.prompts.speech import FixedSpeech
+from ivr.runtime.channel import BridgeResult, CallInfo, Collected, RecordResult, Utterance
+from ivr.runtime.record import CallRecord
 
 if TYPE_CHECKING:
-    from ivr.flow.compiler import ProjectCheck
-    from ivr.runtime.call import Call
+    # The compiler imports this module: these two are named in annotations only.
+    from ivr.flow.compiler import Project, ProjectCheck
 
 
 class NodeError(Exception):
     """A recoverable failure of one node (bad template, failed lookup): take its error edge."""
+
+
+@runtime_checkable
+class NodeCall(Protocol):
+    """The call a node runs on: what it may read, and the helpers it does its work with.
+
+    Attributes:
+        project: the compiled project (flows, queues, schedules, tenants).
+        services: what calls share in one controller: ``agents`` (the agent pool),
+            ``callbacks``, ``recordings_dir``, ``node_state`` (per node type, across calls).
+        info: who called which number, and the call's id.
+        tenant: the company the call is for, if any.
+        language: the language spoken now; ``voice``: its TTS voice.
+        vars: the call's variables, as templates see them.
+        record: the journal record being written (outcome fields: queue, agent, voicemail...).
+        log: a logger whose lines carry the call id and the node.
+        pending_digits: keys pressed ahead, for the next node that collects keys.
+    """
+
+    project: Project
+    services: Any
+    info: CallInfo
+    tenant: Tenant | None
+    language: str
+    voice: str | None
+    vars: dict[str, Any]
+    record: CallRecord
+    log: logging.LoggerAdapter
+    pending_digits: str
+
+    def context(self) -> dict[str, Any]:
+        """The variables templates see: built-ins, then the call's own."""
+
+    def render(self, template: str) -> str:
+        """Render a template; a failure is a NodeError."""
+
+    def evaluate(self, expression: str) -> Any:
+        """Evaluate an expression; a failure is a NodeError."""
+
+    def utterances(self, prompt: Prompt | None) -> list[Utterance]:
+        """A prompt rendered for the call's language."""
+
+    def say(self, prompt: Prompt | None, *, barge_in: bool = False) -> str:
+        """Play a prompt; returns keys pressed over it when ``barge_in`` is on."""
+
+    def collect(
+        self,
+        prompt: Prompt | None,
+        *,
+        max_digits: int,
+        timeout: float,
+        digit_timeout: float,
+        terminators: str,
+    ) -> Collected:
+        """Collect keys after a prompt, starting with keys typed ahead."""
+
+    def ask(
+        self,
+        utterances: list[Utterance],
+        *,
+        max_digits: int,
+        timeout: float,
+        digit_timeout: float,
+        terminators: str,
+    ) -> Collected:
+        """Play a question and collect its answer, whatever keys were typed ahead."""
+
+    def play(self, utterances: list[Utterance], *, barge_in: bool = False, keys: str = "") -> str:
+        """Play rendered utterances; returns a key that stopped them."""
+
+    def hold(self, seconds: float, *, music: str | None, keys: str = "") -> str:
+        """Keep the caller waiting with music; returns a key in ``keys``, or ""."""
+
+    def wake(self) -> None:
+        """Cut a running ``hold`` short, from another greenlet."""
+
+    def bridge(
+        self,
+        endpoints: list[str],
+        *,
+        timeout: float,
+        ringback: str | None,
+        whisper: list[Utterance],
+        caller_id_name: str,
+        variables: dict[str, str],
+        on_answer: Callable[[str], None] | None = None,
+    ) -> BridgeResult:
+        """Ring endpoints and connect the caller to the first that answers."""
+
+    def transfer(self, destination: str, context: str) -> None:
+        """Hand the call to another destination; it leaves the flow."""
+
+    def record_message(self, path: str, *, max_seconds: float, beep: bool) -> RecordResult:
+        """Record the caller to ``path``."""
+
+    def set_channel_var(self, name: str, value: str) -> None:
+        """Set a variable on the call's line (agents' screens, CDRs)."""
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        """End the call from our side."""
+
+    def now(self) -> dt.datetime:
+        """The call's clock."""
+
+    def ensure_answered(self) -> None:
+        """Answer the call if it is not answered yet."""
+
+    def wait_for(
+        self, work: Callable[[], Any], *, filler_after: float, filler: Prompt | None = None
+    ) -> Any:
+        """Run slow work beside the call, the filler playing while it takes long."""
+
+    def set_var(self, name: str, value: Any) -> None:
+        """Set a call variable."""
+
+    def note_input(self, name: str, value: str, sensitive: bool) -> None:
+        """Journal what the caller entered, masked when sensitive."""
+
+    def note(self, name: str, value: object) -> None:
+        """Journal something the node did on this visit."""
+
+    def set_language(self, language: str, voice: str | None = None) -> None:
+        """Speak ``language`` from now on."""
+
+    def voice_for(self, language: str) -> str | None:
+        """The voice the call speaks ``language`` with."""
+
+    def run_subflow(self, flow_id: str) -> bool:
+        """Run another flow inside this call; True when it returned."""
 
 
 class Node:
@@ -121,7 +259,7 @@ class Node:
         """
         return None
 
-    def run(self, call: Call) -> str | None:
+    def run(self, call: NodeCall) -> str | None:
         """Do the node's work on ``call`` and return the label of the edge to follow.
 
         Returns:
