@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from ivr.flow.compiler import Project, ProjectCheck
 
 
+RETURN = "\x00return"
+"""The label a ``return`` node gives: the subflow is done, go back to the calling flow."""
+
+
 class NodeError(Exception):
     """A recoverable failure of one node (bad template, failed lookup): take its error edge."""
 

@@ -26,7 +26,7 @@ from ivr.flow.compiler import CompiledFlow, Project
 from ivr.flow.config import Tenant
 from ivr.flow.prompts import Prompt, SayPart, SoundPart, TextPart
 from ivr.flow.templates import TemplateError, evaluate, render
-from ivr.nodes.base import Node, NodeError
+from ivr.nodes.base import RETURN, Node, NodeError
 from ivr.prompts.pieces import spoken_value
 from ivr.prompts.sayas import SayAsError
 from ivr.prompts.speech import APOLOGY, FILLER, in_language
@@ -500,7 +500,3 @@ class Call:
         """Speak ``language`` from now on, with ``voice`` or the call's voice for it."""
         self.language = language
         self.voice = voice or self.voice_for(language)
-
-
-RETURN = "\x00return"
-"""The label a ``return`` node gives: the subflow is done, go back to the calling flow."""
