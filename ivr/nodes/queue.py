@@ -36,7 +36,7 @@ from ivr.flow.fields import (
 from ivr.nodes.base import Node, NodeError
 from ivr.prompts.pieces import phrase_parts, spoken_phrase, vocabulary
 from ivr.prompts.sayas import SAY_LANGUAGES, say_as
-from ivr.prompts.speech import FixedSpeech
+from ivr.prompts.speech import FixedSpeech, in_language
 from ivr.runtime.channel import Utterance
 
 LONGEST_PAUSE = 600.0
@@ -117,10 +117,6 @@ _CALLBACK_KEPT = {
     "ru": "Ваше место в очереди сохранено. Пожалуйста, оставайтесь на линии.",
     "bg": "Запазвате мястото си на опашката. Моля, изчакайте.",
 }
-
-
-def _text(table: dict, language: str):
-    return table.get(language.split("-")[0], table["en"])
 
 
 class Queue(Node):
@@ -239,20 +235,21 @@ nodes:
         texts: list[str] = []
         numbered: list[tuple[str, str, str | None]] = []
         if announce.get("position"):
-            numbered.append((_text(_POSITION, language), "number", None))
+            numbered.append((in_language(_POSITION, language), "number", None))
         if announce.get("wait_time"):
             gender = _MINUTES_GENDER.get(language.split("-")[0])
-            under, one, many = _text(_WAIT, language)
-            more_one, more_many = _text(_WAIT_MORE, language)
+            under, one, many = in_language(_WAIT, language)
+            more_one, more_many = in_language(_WAIT_MORE, language)
             texts += [under, one, more_one]
             numbered += [(many, "number", gender), (more_many, "number", gender)]
         if tenant_name is not None:
-            texts.append(_text(_WHISPER, language).format(name=tenant_name))
+            texts.append(in_language(_WHISPER, language).format(name=tenant_name))
         if callback is not None:
-            texts.append(_text(_CALLBACK_OFFER, language).format(key=callback["key"]))
-            texts += [_text(t, language) for t in (_CALLBACK_ENTER, _CALLBACK_DONE, _CALLBACK_KEPT)]
+            texts.append(in_language(_CALLBACK_OFFER, language).format(key=callback["key"]))
+            told = (_CALLBACK_ENTER, _CALLBACK_DONE, _CALLBACK_KEPT)
+            texts += [in_language(table, language) for table in told]
             texts += agent_texts(language, tenant_name)
-            numbered.append((_text(_CALLBACK_CONFIRM, language), "digits", None))
+            numbered.append((in_language(_CALLBACK_CONFIRM, language), "digits", None))
         if language.split("-")[0] not in SAY_LANGUAGES:
             return FixedSpeech(texts=texts, at_call_time=[template for template, _, _ in numbered])
         pieces: set[str] = set()
@@ -392,7 +389,7 @@ nodes:
             elif "callback" in due:
                 moments["callback"] = None
                 if not announcing:
-                    text = _text(_CALLBACK_OFFER, call.language).format(key=callback["key"])
+                    text = in_language(_CALLBACK_OFFER, call.language).format(key=callback["key"])
                     key = call.play(
                         [self._say(call, text)],
                         barge_in=False,
@@ -454,7 +451,7 @@ nodes:
         return Utterance(text, call.language, call.voice)
 
     def _tell(self, call, table: dict[str, str]) -> None:
-        call.play([self._say(call, _text(table, call.language))], barge_in=False)
+        call.play([self._say(call, in_language(table, call.language))], barge_in=False)
 
     def _announcement(self, call, pool, entry, callback_key: str | None) -> list[Utterance]:
         lang = call.language
@@ -462,11 +459,11 @@ nodes:
         numbered = []
         gender = _MINUTES_GENDER.get(lang.split("-")[0])
         if self.opts["announce"]["position"]:
-            numbered.append((_text(_POSITION, lang), pool.position(entry), None))
+            numbered.append((in_language(_POSITION, lang), pool.position(entry), None))
         if self.opts["announce"]["wait_time"]:
             estimate = pool.estimate(entry)
             if estimate.sure:
-                under, one, many = _text(_WAIT, lang)
+                under, one, many = in_language(_WAIT, lang)
                 minutes = math.ceil(estimate.seconds / 60)
                 if estimate.seconds < 60:
                     texts.append(under)
@@ -475,7 +472,7 @@ nodes:
                 else:
                     numbered.append((many, minutes, gender))
             elif estimate.seconds >= 60:
-                one, many = _text(_WAIT_MORE, lang)
+                one, many = in_language(_WAIT_MORE, lang)
                 minutes = math.floor(estimate.seconds / 60)
                 if minutes == 1:
                     texts.append(one)
@@ -486,7 +483,7 @@ nodes:
             for template, n, gender in numbered
         ]
         if callback_key is not None:
-            texts.append(_text(_CALLBACK_OFFER, lang).format(key=callback_key))
+            texts.append(in_language(_CALLBACK_OFFER, lang).format(key=callback_key))
         return said + [self._say(call, text) for text in texts]
 
     def _variables(self, call, queue) -> dict[str, str]:
@@ -508,7 +505,8 @@ nodes:
         caller = call.info.caller_name or call.info.caller or "unknown"
         whisper = []
         if tenant is not None:
-            whisper = [self._say(call, _text(_WHISPER, call.language).format(name=tenant.name))]
+            text = in_language(_WHISPER, call.language).format(name=tenant.name)
+            whisper = [self._say(call, text)]
         by_endpoint = {a.config.endpoint: a for a in agents}
         ring_start = call.now()
         connected = []
@@ -611,7 +609,7 @@ nodes:
         for _ in range(CALLBACK_TRIES):
             if not number:
                 entered = call.ask(
-                    [self._say(call, _text(_CALLBACK_ENTER, lang))],
+                    [self._say(call, in_language(_CALLBACK_ENTER, lang))],
                     max_digits=15,
                     timeout=CALLBACK_KEY_SECONDS * 2,
                     digit_timeout=CALLBACK_KEY_SECONDS,
@@ -622,7 +620,7 @@ nodes:
                     call.note_input("callback_number", number, sensitive=False)
                 continue
             confirm = spoken_phrase(
-                _text(_CALLBACK_CONFIRM, lang),
+                in_language(_CALLBACK_CONFIRM, lang),
                 lang,
                 call.voice,
                 kind="digits",

@@ -8,9 +8,13 @@ without knowing any node type.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ivr.flow.prompts import Prompt
+
+_Said = TypeVar("_Said")
 
 APOLOGY = {
     "en": "Sorry, we cannot take your call right now. Please call again later.",
@@ -27,7 +31,7 @@ FILLER = {
 """What a caller hears while a slow data source or API is answering, unless the flow says."""
 
 
-def in_language(table: dict[str, str], language: str) -> str:
+def in_language(table: Mapping[str, _Said], language: str) -> _Said:
     """The entry of a per-language table for ``language`` (``bg-bg`` reads ``bg``), else English."""
     return table.get(language.split("-")[0], table["en"])
 
