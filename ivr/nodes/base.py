@@ -9,9 +9,9 @@ Everything else the framework needs to know about a node type it asks the class,
 with defaults here, so a new node type is one file and a simple one needs none of them: how it
 is drawn (``diagram_lines``, ``diagram_links``), what it says besides its prompts
 (``fixed_speech``) and in which languages (``language_switches``), whether keys typed ahead
-reach it (``keeps_typed_ahead``, ``collects_keys``), what it needs from the controller
-(``needs``), and its cross-file checks (``check``). What it adds to the journal it writes
-while it runs (``call.note``, and the record's fields for outcomes).
+reach it (``keeps_typed_ahead``, ``collects_keys``), the flows it runs (``flows_called``), what
+it needs from the controller (``needs``), and its cross-file checks (``check``). What it adds to
+the journal it writes while it runs (``call.note``, and the record's fields for outcomes).
 
 ``run`` gets the call as ``NodeCall`` describes it: everything a node may see and do on a call.
 The interpreter's ``ivr.runtime.call.Call`` is one; nodes never reach the channel beneath it.
@@ -243,6 +243,10 @@ class Node:
 
         Prompts are pre-rendered in each of them.
         """
+        return []
+
+    def flows_called(self) -> list[str]:
+        """The flows the node runs inside the call, which share its variables (a subflow)."""
         return []
 
     def needs(self) -> set[str]:
