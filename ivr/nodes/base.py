@@ -100,16 +100,11 @@ class NodeCall(Protocol):
     ) -> Collected:
         """Collect keys after a prompt, starting with keys typed ahead."""
 
-    def ask(
-        self,
-        utterances: list[Utterance],
-        *,
-        max_digits: int,
-        timeout: float,
-        digit_timeout: float,
-        terminators: str,
-    ) -> Collected:
-        """Play a question and collect its answer, whatever keys were typed ahead."""
+    def ask(self, utterances: list[Utterance], **limits: Any) -> Collected:
+        """Play a question and collect its answer, whatever keys were typed ahead.
+
+        ``limits`` are ``Channel.collect``'s: max_digits, timeout, digit_timeout, terminators.
+        """
 
     def play(self, utterances: list[Utterance], *, barge_in: bool = False, keys: str = "") -> str:
         """Play rendered utterances; returns a key that stopped them."""
@@ -120,18 +115,12 @@ class NodeCall(Protocol):
     def wake(self) -> None:
         """Cut a running ``hold`` short, from another greenlet."""
 
-    def bridge(
-        self,
-        endpoints: list[str],
-        *,
-        timeout: float,
-        ringback: str | None,
-        whisper: list[Utterance],
-        caller_id_name: str,
-        variables: dict[str, str],
-        on_answer: Callable[[str], None] | None = None,
-    ) -> BridgeResult:
-        """Ring endpoints and connect the caller to the first that answers."""
+    def bridge(self, endpoints: list[str], **options: Any) -> BridgeResult:
+        """Ring endpoints and connect the caller to the first that answers.
+
+        ``options`` are ``Channel.bridge``'s: timeout, ringback, whisper, caller_id_name,
+        variables, on_answer.
+        """
 
     def transfer(self, destination: str, context: str) -> None:
         """Hand the call to another destination; it leaves the flow."""

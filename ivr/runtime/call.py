@@ -419,23 +419,12 @@ class Call:
         """Play rendered utterances; returns a key that stopped them (see ``Channel.play``)."""
         return self.channel.play(utterances, barge_in=barge_in, keys=keys)
 
-    def ask(
-        self,
-        utterances: list[Utterance],
-        *,
-        max_digits: int,
-        timeout: float,
-        digit_timeout: float,
-        terminators: str,
-    ) -> Collected:
-        """Play a question and collect its answer, whatever keys were typed ahead before it."""
-        return self.channel.collect(
-            utterances,
-            max_digits=max_digits,
-            timeout=timeout,
-            digit_timeout=digit_timeout,
-            terminators=terminators,
-        )
+    def ask(self, utterances: list[Utterance], **limits: Any) -> Collected:
+        """Play a question and collect its answer, whatever keys were typed ahead before it.
+
+        ``limits`` are ``Channel.collect``'s: max_digits, timeout, digit_timeout, terminators.
+        """
+        return self.channel.collect(utterances, **limits)
 
     def hold(self, seconds: float, *, music: str | None, keys: str = "") -> str:
         """Keep the caller waiting with ``music``; returns a key in ``keys``, or "" (see wake)."""
@@ -445,27 +434,13 @@ class Call:
         """Cut a running ``hold`` short, from another greenlet (an agent became free)."""
         self.channel.wake()
 
-    def bridge(
-        self,
-        endpoints: list[str],
-        *,
-        timeout: float,
-        ringback: str | None,
-        whisper: list[Utterance],
-        caller_id_name: str,
-        variables: dict[str, str],
-        on_answer: Callable[[str], None] | None = None,
-    ) -> BridgeResult:
-        """Ring ``endpoints`` and connect the caller to the first that answers (``Channel``)."""
-        return self.channel.bridge(
-            endpoints,
-            timeout=timeout,
-            ringback=ringback,
-            whisper=whisper,
-            caller_id_name=caller_id_name,
-            variables=variables,
-            on_answer=on_answer,
-        )
+    def bridge(self, endpoints: list[str], **options: Any) -> BridgeResult:
+        """Ring ``endpoints`` and connect the caller to the first that answers.
+
+        ``options`` are ``Channel.bridge``'s: timeout, ringback, whisper, caller_id_name,
+        variables, on_answer.
+        """
+        return self.channel.bridge(endpoints, **options)
 
     def transfer(self, destination: str, context: str) -> None:
         """Hand the call to ``destination``; it leaves the flow without being hung up."""
