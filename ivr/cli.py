@@ -463,7 +463,7 @@ def _contact_center(args: argparse.Namespace, project, link):
     if link is not None:
         dialer = InboundDialer(link, args.listen)
     elif any(
-        node.type_name == "queue" and node.opts.get("callback")
+        "callback_dialer" in node.needs()
         for flow in project.flows.values()
         for node in flow.nodes.values()
     ):

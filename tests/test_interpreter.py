@@ -5,10 +5,16 @@ whatever its nodes: a closed record with one outcome, an apology instead of a cr
 loops, and the simulated clock.
 """
 
+import datetime as dt
+
 import pytest
 from flowkit import build, call, hangup, hear, press, said, texts, wait
 
-from ivr.runtime.call import APOLOGY, MAX_NODE_VISITS
+from ivr.nodes.base import NodeCall
+from ivr.prompts.speech import APOLOGY
+from ivr.runtime.call import MAX_NODE_VISITS, Call, CallServices
+from ivr.runtime.channel import CallInfo
+from ivr.runtime.memory import MemoryChannel
 from ivr.runtime.record import OUTCOMES
 from ivr.testing.runner import run_case
 from ivr.testing.scenario import Case, Scenario
@@ -412,3 +418,13 @@ def test_long_silences_and_a_one_hour_recording_pass_on_the_simulated_clock(tmp_
     beep = next(e.at for e in result.transcript if e.text == "beeps and records (up to 3600s)")
     assert (record.ended_at - record.started_at).total_seconds() == pytest.approx(beep + 3600)
     assert record.outcome == "voicemail"
+
+
+# ------------------------------------------------------------------------- what nodes are given
+
+
+def test_the_call_nodes_run_on_has_everything_the_node_call_protocol_promises(tmp_path):
+    project = build(tmp_path, "flow: t\nstart: bye\nnodes:\n  bye: {type: hangup}\n")
+    start = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)
+    channel = MemoryChannel(CallInfo("c1", "+15550001111"), start=start, steps=[])
+    assert isinstance(Call(CallServices(project), project.flows["t"], channel), NodeCall)

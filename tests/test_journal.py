@@ -141,21 +141,21 @@ def test_an_older_journal_is_migrated_when_opened_and_keeps_its_calls(tmp_path, 
 
 
 def test_a_journal_from_before_callbacks_were_journaled_opens_and_reports_none_made(
-    tmp_path, monkeypatch, capsys
+    tmp_path, capsys
 ):
     from ivr.cli import main
 
     path = tmp_path / "journal.sqlite"
-    # The previous version's schema: the first migration only, no callbacks table.
-    monkeypatch.setattr(sqlite_store, "MIGRATIONS", sqlite_store.MIGRATIONS[:1])
     journal = SqliteJournal(path)
     asked = record("call-1", "callback")
     asked.callback = "+15550001111"
     journal.write([JournalEntry(asked), JournalEntry(record("call-2"))])
     journal.close()
-    monkeypatch.undo()
+    # Back to the first version's schema: no callbacks table, no notes on visits.
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    db.executescript(
+        "DROP TABLE callbacks; ALTER TABLE visits DROP COLUMN notes; PRAGMA user_version = 1;"
+    )
     db.close()
 
     assert main(["report", "--journal", str(path), "--format", "csv"]) == 0
@@ -164,7 +164,7 @@ def test_a_journal_from_before_callbacks_were_journaled_opens_and_reports_none_m
     assert "Callbacks made,0,0.0,callbacks scheduled," in summary
     assert "Callbacks reached,0,,callbacks made," in summary
     journal = SqliteJournal(path)
-    assert journal.schema_version == len(sqlite_store.MIGRATIONS) == 2
+    assert journal.schema_version == len(sqlite_store.MIGRATIONS) == 3
     assert [e.callback for e in journal.entries(CallFilter())] == [None, None]
     journal.close()
 

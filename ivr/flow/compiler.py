@@ -474,8 +474,13 @@ def load_project(folder: Path, registry: NodeRegistry | None = None) -> Project:
     _load_config(project, folder)
     for draft in drafts:
         check = ProjectCheck(project, draft.flow)
-        for node in draft.flow.nodes.values():
-            node.check(check)
+        flow = draft.flow
+        for node in flow.nodes.values():
+            normalised = node.check(check)
+            if normalised is not None:
+                node.opts = normalised
+            called = node.flows_called()
+            flow.subflows.update(f for f in called if f in project.flows and f != flow.id)
     _check_templates(project, drafts)
     return project
 

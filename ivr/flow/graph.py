@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from ivr.flow.compiler import CompiledFlow
-from ivr.nodes.base import DiagramLink
+from ivr.flow.diagram import DiagramLink
 
 MAX_TEXT = 48
 """The longest line of text under a node's name, in characters."""

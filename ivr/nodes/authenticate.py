@@ -135,16 +135,20 @@ nodes:
     def diagram_lines(self) -> list[str]:
         return [f"source {self.opts['source']}"]
 
-    def check(self, project) -> None:
+    def check(self, project) -> dict:
+        opts = dict(self.opts)
         for name, low, high in (("account_digits", 1, 32), ("pin_digits", 4, 8)):
-            digits = self.opts[name] or {"min": low, "max": high}
-            self.opts[name] = digits
+            digits = opts[name] = opts[name] or {"min": low, "max": high}
             if digits["min"] > digits["max"]:
                 project.error(
                     f"{name} min {digits['min']} is more than max {digits['max']}",
                     self.marks[name],
                 )
-        self.opts["lockout"] = self.opts["lockout"] or {"after": 5, "within": 900.0}
+        opts["lockout"] = opts["lockout"] or {"after": 5, "within": 900.0}
+        self._check_source(project)
+        return opts
+
+    def _check_source(self, project) -> None:
         source = source_of(self, project)
         if source is None:
             return
@@ -180,7 +184,7 @@ nodes:
         return entry if digits["min"] <= len(entry) <= digits["max"] else ""
 
     def _locked(self, call, ledger: FailureLedger, who: list[tuple[str, str]]) -> bool:
-        lockout, now = self.opts["lockout"], call.channel.now()
+        lockout, now = self.opts["lockout"], call.now()
         return any(ledger.count(w, now, lockout["within"]) >= lockout["after"] for w in who)
 
     def _lock_out(self, call, reason: str) -> str:
@@ -238,7 +242,7 @@ nodes:
                 return "next"
             call.log.info("sign-in refused (attempt %d)", attempt)
             for w in who:
-                ledger.fail(w, call.channel.now())
+                ledger.fail(w, call.now())
             if self._locked(call, ledger, who):
                 return self._lock_out(call, "too many failures")
             call.say(self.opts["invalid_prompt"])

@@ -25,7 +25,7 @@ nodes:
 
     def run(self, call) -> None:
         call.say(self.opts["prompt"])
-        call.channel.hangup()
+        call.hangup()
         return None
 
 

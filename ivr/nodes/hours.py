@@ -62,7 +62,7 @@ nodes:
 
     def run(self, call) -> str:
         schedule = call.project.schedules[self.opts["schedule"]]
-        now = call.channel.now()
+        now = call.now()
         if self.opts["holiday"] is not None and schedule.is_holiday(now):
             return "holiday"
         return "open" if schedule.is_open(now) else "closed"

@@ -84,6 +84,8 @@ class Input(Node):
 
     type_name = "input"
     summary = "Collect digits (an account number, a PIN) into a variable"
+    collects_keys = True
+    keeps_typed_ahead = True
     options = {
         "prompt": PromptField("What to enter", required=True),
         "retry_prompt": PromptField("Played instead of the prompt on later attempts"),
@@ -135,28 +137,29 @@ nodes:
     queue: shop
 """
 
-    def check(self, project) -> None:
-        digits = self.opts["digits"] or {"min": 1, "max": 32}
-        self.opts["digits"] = digits
+    def check(self, project) -> dict:
+        opts = dict(self.opts)
+        digits = opts["digits"] = opts["digits"] or {"min": 1, "max": 32}
         if digits["min"] > digits["max"]:
             project.error(
                 f"digits min {digits['min']} is more than max {digits['max']}", self.marks["digits"]
             )
-        if self.opts["pattern"] is not None:
+        if opts["pattern"] is not None:
             try:
-                self.opts["pattern"] = re.compile(self.opts["pattern"])
+                opts["pattern"] = re.compile(opts["pattern"])
             except re.error as exc:
                 project.error(
                     f"pattern is not a valid regular expression: {exc}", self.marks["pattern"]
                 )
-        confirm = self.opts["confirm"]
-        if confirm is not None and self.opts["sensitive"]:
+        confirm = opts["confirm"]
+        if confirm is not None and opts["sensitive"]:
             project.error(
                 "confirm would read a sensitive entry (a PIN) aloud: remove one of them",
                 self.marks["confirm"],
             )
         elif confirm is not None and confirm["prompt"] is None:
-            confirm["prompt"] = read_back(self.opts["save_as"])
+            opts["confirm"] = {**confirm, "prompt": read_back(opts["save_as"])}
+        return opts
 
     def run(self, call) -> str:
         low, high = self.opts["digits"]["min"], self.opts["digits"]["max"]

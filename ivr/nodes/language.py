@@ -13,6 +13,7 @@ class Language(Node):
     type_name = "language"
     summary = "Switch the call's language"
     needs_answer = False
+    keeps_typed_ahead = True  # it plays nothing: keys typed ahead are for the node after it
     options = {
         "language": Text(
             "The language code, e.g. ru",
@@ -48,6 +49,9 @@ nodes:
 
     def diagram_lines(self) -> list[str]:
         return [self.opts["language"]]
+
+    def language_switches(self) -> list[tuple[str, str | None]]:
+        return [(self.opts["language"], self.opts["voice"])]
 
     def check(self, project) -> None:
         if self.opts["language"] not in project.flow.languages:

@@ -15,6 +15,8 @@ class Menu(Node):
 
     type_name = "menu"
     summary = "Offer keypad choices and route by the key pressed"
+    collects_keys = True
+    keeps_typed_ahead = True
     options = {
         "prompt": PromptField("The menu the caller hears", required=True),
         "choices": EdgeMap(

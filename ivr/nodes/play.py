@@ -43,13 +43,11 @@ nodes:
     queue: retail
 """
 
-    def check(self, project) -> None:
-        if self.opts["barge_in"] is None:
-            following = project.flow.nodes.get(self.edges.get("next", ""))
-            self.opts["barge_in"] = following is not None and following.type_name in (
-                "menu",
-                "input",
-            )
+    def check(self, project) -> dict | None:
+        if self.opts["barge_in"] is not None:
+            return None
+        following = project.flow.nodes.get(self.edges.get("next", ""))
+        return {**self.opts, "barge_in": following is not None and following.collects_keys}
 
     def run(self, call) -> str:
         keys = call.say(self.opts["prompt"], barge_in=bool(self.opts["barge_in"]))

@@ -19,6 +19,7 @@ import uuid
 from ivr.acd import Callback
 from ivr.acd.callbacks import agent_texts
 from ivr.flow.config import DEFAULT_HOLD_MUSIC
+from ivr.flow.diagram import DiagramLink
 from ivr.flow.fields import (
     Duration,
     Edge,
@@ -32,9 +33,10 @@ from ivr.flow.fields import (
     Text,
     format_duration,
 )
-from ivr.nodes.base import DiagramLink, Node, NodeError
+from ivr.nodes.base import Node, NodeError
 from ivr.prompts.pieces import phrase_parts, spoken_phrase, vocabulary
 from ivr.prompts.sayas import SAY_LANGUAGES, say_as
+from ivr.prompts.speech import FixedSpeech, in_language
 from ivr.runtime.channel import Utterance
 
 LONGEST_PAUSE = 600.0
@@ -115,52 +117,6 @@ _CALLBACK_KEPT = {
     "ru": "Ваше место в очереди сохранено. Пожалуйста, оставайтесь на линии.",
     "bg": "Запазвате мястото си на опашката. Моля, изчакайте.",
 }
-
-
-def _text(table: dict, language: str):
-    return table.get(language.split("-")[0], table["en"])
-
-
-def fixed_speech(
-    opts: dict, language: str, tenant_name: str | None
-) -> tuple[list[str], set[str], list[str]]:
-    """What a queue node with ``opts`` can say in ``language``, for ``ivr prompts build``.
-
-    Sentences without a number are rendered whole; those with one (position, minutes, the
-    callback number) are played from pieces: their fixed parts and the numbers' words, as
-    say-as values are (``spoken_phrase``). Also the agents' whispers (``tenant_name``: the
-    tenant's name on its calls, None without a tenant).
-
-    Returns:
-        The whole texts, the pieces, and the sentences that can only be rendered on calls
-        (those with a number in a language without word tables).
-    """
-    announce = opts.get("announce") or {}
-    callback = opts.get("callback")
-    texts: list[str] = []
-    numbered: list[tuple[str, str, str | None]] = []
-    if announce.get("position"):
-        numbered.append((_text(_POSITION, language), "number", None))
-    if announce.get("wait_time"):
-        gender = _MINUTES_GENDER.get(language.split("-")[0])
-        under, one, many = _text(_WAIT, language)
-        more_one, more_many = _text(_WAIT_MORE, language)
-        texts += [under, one, more_one]
-        numbered += [(many, "number", gender), (more_many, "number", gender)]
-    if tenant_name is not None:
-        texts.append(_text(_WHISPER, language).format(name=tenant_name))
-    if callback is not None:
-        texts.append(_text(_CALLBACK_OFFER, language).format(key=callback["key"]))
-        texts += [_text(t, language) for t in (_CALLBACK_ENTER, _CALLBACK_DONE, _CALLBACK_KEPT)]
-        texts += agent_texts(language, tenant_name)
-        numbered.append((_text(_CALLBACK_CONFIRM, language), "digits", None))
-    if language.split("-")[0] not in SAY_LANGUAGES:
-        return texts, set(), [template for template, _, _ in numbered]
-    pieces: set[str] = set()
-    for template, kind, gender in numbered:
-        pieces.update(phrase_parts(template))
-        pieces.update(vocabulary(kind, language, gender=gender))
-    return texts, pieces, []
 
 
 class Queue(Node):
@@ -265,7 +221,47 @@ nodes:
             links.append(DiagramLink(label, "end", "called back"))
         return links
 
-    def check(self, project) -> None:
+    def fixed_speech(self, language: str, tenant_name: str | None) -> FixedSpeech:
+        """What the queue can say in ``language``: announcements, callback questions, whispers.
+
+        Sentences without a number are rendered whole; those with one (position, minutes, the
+        callback number) are played from pieces: their fixed parts and the numbers' words, as
+        say-as values are (``spoken_phrase``). Also the agents' whispers (``tenant_name``: the
+        tenant's name on its calls, None without a tenant). Sentences with a number in a
+        language without word tables can only be rendered on calls.
+        """
+        announce = self.opts.get("announce") or {}
+        callback = self.opts.get("callback")
+        texts: list[str] = []
+        numbered: list[tuple[str, str, str | None]] = []
+        if announce.get("position"):
+            numbered.append((in_language(_POSITION, language), "number", None))
+        if announce.get("wait_time"):
+            gender = _MINUTES_GENDER.get(language.split("-")[0])
+            under, one, many = in_language(_WAIT, language)
+            more_one, more_many = in_language(_WAIT_MORE, language)
+            texts += [under, one, more_one]
+            numbered += [(many, "number", gender), (more_many, "number", gender)]
+        if tenant_name is not None:
+            texts.append(in_language(_WHISPER, language).format(name=tenant_name))
+        if callback is not None:
+            texts.append(in_language(_CALLBACK_OFFER, language).format(key=callback["key"]))
+            told = (_CALLBACK_ENTER, _CALLBACK_DONE, _CALLBACK_KEPT)
+            texts += [in_language(table, language) for table in told]
+            texts += agent_texts(language, tenant_name)
+            numbered.append((in_language(_CALLBACK_CONFIRM, language), "digits", None))
+        if language.split("-")[0] not in SAY_LANGUAGES:
+            return FixedSpeech(texts=texts, at_call_time=[template for template, _, _ in numbered])
+        pieces: set[str] = set()
+        for template, kind, gender in numbered:
+            pieces.update(phrase_parts(template))
+            pieces.update(vocabulary(kind, language, gender=gender))
+        return FixedSpeech(texts=texts, pieces=pieces)
+
+    def needs(self) -> set[str]:
+        return {"callback_dialer"} if self.opts["callback"] is not None else set()
+
+    def check(self, project) -> dict:
         queues = project.project.queues
         name = self.opts["queue"]
         if name not in queues:
@@ -299,11 +295,8 @@ nodes:
                 f"key {callback['key']} is both the callback key and in keys:",
                 self.marks["callback"],
             )
-        self.opts["announce"] = self.opts["announce"] or {
-            "position": False,
-            "wait_time": False,
-            "every": 60.0,
-        }
+        silent = {"position": False, "wait_time": False, "every": 60.0}
+        return {**self.opts, "announce": self.opts["announce"] or silent}
 
     def run(self, call) -> str | None:
         queue = call.project.queues[self.opts["queue"]]
@@ -324,26 +317,29 @@ nodes:
             or (call.tenant.hold_music if call.tenant else None)
             or DEFAULT_HOLD_MUSIC
         )
-        now = call.channel.now()
+        now = call.now()
         entry = pool.enqueue(
-            queue.name, call.info.call_id, priority, now, skills=skills, notify=call.channel.wake
+            queue.name, call.info.call_id, priority, now, skills=skills, notify=call.wake
         )
         record = call.record
         record.queue, record.queued_at, record.in_queue_at_end = queue.name, now, True
-        call.channel.set_var("ivr_queue", queue.name)
+        record.queue_let_go_at = None
+        call.set_channel_var("ivr_queue", queue.name)
         call.log.info("enters queue %s with priority %d", queue.name, priority)
         try:
             label = self._wait(call, pool, entry, music)
         except BaseException:
             # Hung up, or the line broke: the caller leaves the line at once (a callback stays).
             if entry.callback is None:
-                pool.leave(entry, call.channel.now())
+                pool.leave(entry, call.now())
             raise
         if entry.callback is None:
-            pool.leave(entry, call.channel.now())
+            pool.leave(entry, call.now())
         record.in_queue_at_end = False
         if label is None:
-            call.channel.hangup()
+            call.hangup()
+        else:
+            record.queue_let_go_at = call.now()
         return label
 
     def _wait(self, call, pool, entry, music) -> str | None:
@@ -372,7 +368,7 @@ nodes:
                 if self._connect(call, pool, entry, music):
                     return None
                 continue
-            now = call.channel.now()
+            now = call.now()
             due = [name for name, moment in moments.items() if moment and moment <= now]
             if "timeout" in due:
                 call.log.info("waited %s in queue %s: timeout", now - start, entry.queue)
@@ -384,17 +380,17 @@ nodes:
                 continue
             if "announce" in due:
                 offer = callback["key"] if callback and moments["callback"] is None else None
-                key = call.channel.play(
+                key = call.play(
                     self._announcement(call, pool, entry, offer),
                     barge_in=False,
                     keys=self._listening(keys, callback, moments),
                 )
-                moments["announce"] = call.channel.now() + dt.timedelta(seconds=announce["every"])
+                moments["announce"] = call.now() + dt.timedelta(seconds=announce["every"])
             elif "callback" in due:
                 moments["callback"] = None
                 if not announcing:
-                    text = _text(_CALLBACK_OFFER, call.language).format(key=callback["key"])
-                    key = call.channel.play(
+                    text = in_language(_CALLBACK_OFFER, call.language).format(key=callback["key"])
+                    key = call.play(
                         [self._say(call, text)],
                         barge_in=False,
                         keys=self._listening(keys, callback, moments),
@@ -403,7 +399,7 @@ nodes:
                 prompts = messages["prompts"]
                 call.say(prompts[told % len(prompts)])
                 told += 1
-                moments["message"] = call.channel.now() + dt.timedelta(seconds=messages["every"])
+                moments["message"] = call.now() + dt.timedelta(seconds=messages["every"])
             else:
                 key = self._hold(call, pool, entry, music, moments, keys, callback)
             if not key:
@@ -433,7 +429,7 @@ nodes:
 
     def _hold(self, call, pool, entry, music, moments, keys, callback) -> str:
         """Hold music until the next moment something is due, an agent is offered, or a key."""
-        now = call.channel.now()
+        now = call.now()
         upcoming = [m for m in moments.values() if m is not None]
         line = pool.lines[entry.queue]
         if next((e for e in line if not e.offer and not e.held), None) is entry:
@@ -441,23 +437,21 @@ nodes:
             # on time even where nothing else keeps the pool's clock.
             upcoming += [m for m in [pool.next_due()] if m is not None]
         pause = min([(m - now).total_seconds() for m in upcoming] + [LONGEST_PAUSE])
-        key = call.channel.wait(
-            max(pause, 0.0), music=music, keys=self._listening(keys, callback, moments)
-        )
-        pool.advance(call.channel.now())
+        key = call.hold(max(pause, 0.0), music=music, keys=self._listening(keys, callback, moments))
+        pool.advance(call.now())
         return key
 
     def _overflow(self, call, pool, entry, queue: str, now: dt.datetime) -> None:
         call.log.info("overflows from queue %s to %s", entry.queue, queue)
         pool.move(entry, queue, now)
         call.record.queue = queue
-        call.channel.set_var("ivr_queue", queue)
+        call.set_channel_var("ivr_queue", queue)
 
     def _say(self, call, text: str) -> Utterance:
         return Utterance(text, call.language, call.voice)
 
     def _tell(self, call, table: dict[str, str]) -> None:
-        call.channel.play([self._say(call, _text(table, call.language))], barge_in=False)
+        call.play([self._say(call, in_language(table, call.language))], barge_in=False)
 
     def _announcement(self, call, pool, entry, callback_key: str | None) -> list[Utterance]:
         lang = call.language
@@ -465,11 +459,11 @@ nodes:
         numbered = []
         gender = _MINUTES_GENDER.get(lang.split("-")[0])
         if self.opts["announce"]["position"]:
-            numbered.append((_text(_POSITION, lang), pool.position(entry), None))
+            numbered.append((in_language(_POSITION, lang), pool.position(entry), None))
         if self.opts["announce"]["wait_time"]:
             estimate = pool.estimate(entry)
             if estimate.sure:
-                under, one, many = _text(_WAIT, lang)
+                under, one, many = in_language(_WAIT, lang)
                 minutes = math.ceil(estimate.seconds / 60)
                 if estimate.seconds < 60:
                     texts.append(under)
@@ -478,7 +472,7 @@ nodes:
                 else:
                     numbered.append((many, minutes, gender))
             elif estimate.seconds >= 60:
-                one, many = _text(_WAIT_MORE, lang)
+                one, many = in_language(_WAIT_MORE, lang)
                 minutes = math.floor(estimate.seconds / 60)
                 if minutes == 1:
                     texts.append(one)
@@ -489,7 +483,7 @@ nodes:
             for template, n, gender in numbered
         ]
         if callback_key is not None:
-            texts.append(_text(_CALLBACK_OFFER, lang).format(key=callback_key))
+            texts.append(in_language(_CALLBACK_OFFER, lang).format(key=callback_key))
         return said + [self._say(call, text) for text in texts]
 
     def _variables(self, call, queue) -> dict[str, str]:
@@ -511,20 +505,21 @@ nodes:
         caller = call.info.caller_name or call.info.caller or "unknown"
         whisper = []
         if tenant is not None:
-            whisper = [self._say(call, _text(_WHISPER, call.language).format(name=tenant.name))]
+            text = in_language(_WHISPER, call.language).format(name=tenant.name)
+            whisper = [self._say(call, text)]
         by_endpoint = {a.config.endpoint: a for a in agents}
-        ring_start = call.channel.now()
+        ring_start = call.now()
         connected = []
         record = call.record
 
         def on_answer(endpoint: str) -> None:
             agent = by_endpoint.get(endpoint, agents[0])
             connected.append(agent)
-            record.agent, record.agent_answered_at = agent.id, call.channel.now()
+            record.agent, record.agent_answered_at = agent.id, call.now()
             pool.answered(entry, agent.id, record.agent_answered_at)
 
         try:
-            result = call.channel.bridge(
+            result = call.bridge(
                 list(by_endpoint),
                 timeout=queue.ring_timeout,
                 ringback=music,
@@ -538,13 +533,13 @@ nodes:
             # conversation that began is over and stays in the journal, talk time to the end;
             # agents still ringing are freed when the caller leaves the line.
             if connected:
-                now = call.channel.now()
+                now = call.now()
                 record.talk_seconds = max((now - record.agent_answered_at).total_seconds(), 0.0)
                 pool.finish(
                     connected[0].id, now, talk_seconds=record.talk_seconds, queue=queue.name
                 )
             raise
-        now = call.channel.now()
+        now = call.now()
         if result.status != "answered":
             call.log.info("agents %s: %s", ",".join(a.id for a in agents), result.status)
             if connected:
@@ -572,7 +567,7 @@ nodes:
         """The caller asked to be called back. True when it is scheduled and the call is over."""
         pool.hold(entry)
         number = self._callback_number(call)
-        now = call.channel.now()
+        now = call.now()
         if number is None:
             pool.resume(entry, now)
             self._tell(call, _CALLBACK_KEPT)
@@ -604,7 +599,7 @@ nodes:
             entry.queue,
         )
         self._tell(call, _CALLBACK_DONE)
-        call.channel.hangup()
+        call.hangup()
         return True
 
     def _callback_number(self, call) -> str | None:
@@ -613,8 +608,8 @@ nodes:
         number = call.info.caller if _DIALABLE.fullmatch(call.info.caller or "") else ""
         for _ in range(CALLBACK_TRIES):
             if not number:
-                entered = call.channel.collect(
-                    [self._say(call, _text(_CALLBACK_ENTER, lang))],
+                entered = call.ask(
+                    [self._say(call, in_language(_CALLBACK_ENTER, lang))],
                     max_digits=15,
                     timeout=CALLBACK_KEY_SECONDS * 2,
                     digit_timeout=CALLBACK_KEY_SECONDS,
@@ -625,14 +620,14 @@ nodes:
                     call.note_input("callback_number", number, sensitive=False)
                 continue
             confirm = spoken_phrase(
-                _text(_CALLBACK_CONFIRM, lang),
+                in_language(_CALLBACK_CONFIRM, lang),
                 lang,
                 call.voice,
                 kind="digits",
                 value=number,
                 shown=say_as("digits", number, lang),
             )
-            choice = call.channel.collect(
+            choice = call.ask(
                 [confirm],
                 max_digits=1,
                 timeout=CALLBACK_KEY_SECONDS,

@@ -38,12 +38,12 @@ nodes:
     def run(self, call) -> str | None:
         call.say(self.opts["prompt"])
         path = os.path.join(call.services.recordings_dir, f"{call.info.call_id}.wav")
-        result = call.channel.record(path, max_seconds=self.opts["max"], beep=self.opts["beep"])
+        result = call.record_message(path, max_seconds=self.opts["max"], beep=self.opts["beep"])
         call.record.voicemail = result.path
         call.log.info("voicemail of %.1fs at %s", result.seconds, result.path)
         if self.opts["next"] is not None:
             return "next"
-        call.channel.hangup()
+        call.hangup()
         return None
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.nodes.base import Node
-from ivr.runtime.call import RETURN
+from ivr.nodes.base import RETURN, Node
 
 
 class Return(Node):

@@ -53,8 +53,9 @@ nodes:
             )
         elif target == self.flow_id:
             project.error("a flow cannot call itself as a subflow", self.marks["flow"])
-        else:
-            project.flow.subflows.add(target)
+
+    def flows_called(self) -> list[str]:
+        return [self.opts["flow"]]
 
     def run(self, call) -> str | None:
         return "next" if call.run_subflow(self.opts["flow"]) else None

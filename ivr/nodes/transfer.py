@@ -76,12 +76,12 @@ nodes:
             call.say(self.opts["prompt"])
         if self.opts["on_fail"] is None:
             call.log.info("transfer to %s", destination)
-            call.channel.transfer(destination, self.opts["context"])
+            call.transfer(destination, self.opts["context"])
             call.record.transferred_to = destination
             return None
         call.ensure_answered()
         call.log.info("trying a transfer to %s", destination)
-        result = call.channel.bridge(
+        result = call.bridge(
             [dialplan_endpoint(destination, self.opts["context"])],
             timeout=self.opts["ring_timeout"],
             ringback=None,
@@ -95,7 +95,7 @@ nodes:
             )
             return "fail"
         call.record.transferred_to = destination
-        call.channel.hangup()
+        call.hangup()
         return None
 
 

@@ -1,15 +1,15 @@
 """``ivr prompts build``: pre-render every static prompt of every flow, in every language and voice.
 
-For each flow the build finds who can speak on its calls (the flow's languages, the voices of
-its ``language`` nodes, the tenants that use it) and renders, for each of them: every prompt
-text without template variables, the fallback text of recordings that are missing, the word
-pieces its say-as values are joined from, the values written out in the flow, the apology a
-failing call ends with, the fillers of its data sources, and what its queues say (position and
-wait announcements, joined from pieces like say-as values; callback questions; agents'
-whispers). It reports recordings that are missing (and so fall back to TTS, or to nothing),
-recordings that play at another level than the prompts, voices that are not installed, and the
-prompts that can only be rendered at call time (templates with variables; they are cached once
-said).
+For each flow the build finds who can speak on its calls (the flow's languages, the languages
+and voices its nodes switch to, the tenants that use it) and renders, for each of them: every
+prompt text without template variables, the fallback text of recordings that are missing, the
+word pieces its say-as values are joined from, the values written out in the flow, the apology a
+failing call ends with, the fillers of its data sources, and what its nodes say on their own
+(each node type's ``fixed_speech``: a queue's position and wait announcements, joined from pieces
+like say-as values, its callback questions and agents' whispers). It reports recordings that
+are missing (and so fall back to TTS, or to nothing), recordings that play at another level
+than the prompts, voices that are not installed, and the prompts that can only be rendered at
+call time (templates with variables; they are cached once said).
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ from ivr.flow.compiler import CompiledFlow, Project
 from ivr.flow.prompts import Prompt, SayPart, SoundPart, TextPart
 from ivr.flow.source import Mark
 from ivr.flow.templates import is_template
-from ivr.nodes.queue import fixed_speech
 from ivr.prompts import audio
 from ivr.prompts.files import PromptFiles
 from ivr.prompts.pieces import SpokenValue, spoken_value, vocabulary
 from ivr.prompts.sayas import SayAsError
+from ivr.prompts.speech import APOLOGY, FILLER, in_language
 from ivr.prompts.tts import PromptError, TtsUnavailable
 from ivr.prompts.voices import voice_for
-from ivr.runtime.call import APOLOGY, FILLER
 
 LEVEL_TOLERANCE_DB = 3.0
 """A recording this much louder or quieter than the prompts is reported."""
@@ -110,11 +109,7 @@ def flow_prompts(flow: CompiledFlow) -> Iterator[tuple[Prompt, Mark | None]]:
 def flow_speakers(flow: CompiledFlow, project: Project) -> list[CallVoice]:
     """Every language, voice and tenant that can speak on a call of ``flow``."""
     tenants = [None] + [t for t in project.tenants.values() if t.flow == flow.id]
-    switches = [
-        (node.opts["language"], node.opts.get("voice"))
-        for node in flow.nodes.values()
-        if node.type_name == "language"
-    ]
+    switches = [switch for node in flow.nodes.values() for switch in node.language_switches()]
     found: dict[CallVoice, None] = {}
     for tenant in tenants:
         tenant_id = tenant.id if tenant else None
@@ -213,25 +208,24 @@ def _plan_built_in(
     project: Project,
     speaker: CallVoice,
 ) -> None:
-    """What the framework itself says on the flow's calls.
+    """What the framework and the nodes say on the flow's calls besides the nodes' prompts.
 
-    The fillers of data sources, and queues' announcements, callback questions and whispers.
+    The fillers of data sources, and what each node says on its own (``fixed_speech``).
     """
     language, voice = speaker.language, speaker.voice
     for source in flow.data.values():
         if source.timing.filler is None:
-            filler = FILLER.get(language.split("-")[0], FILLER["en"])
-            report.jobs.append(Job("prompt", filler, language, voice))
+            report.jobs.append(Job("prompt", in_language(FILLER, language), language, voice))
         else:
             _plan_prompt(report, files, flow, project, speaker, source.timing.filler, flow.mark)
     tenant = project.tenants.get(speaker.tenant) if speaker.tenant else None
     for node in flow.nodes.values():
-        if node.type_name != "queue":
-            continue
-        texts, pieces, on_calls = fixed_speech(node.opts, language, tenant.name if tenant else None)
-        report.jobs += [Job("prompt", text, language, voice) for text in texts]
-        report.jobs += [Job("piece", word, language, voice) for word in sorted(pieces)]
-        for text in on_calls:
+        speech = node.fixed_speech(language, tenant.name if tenant else None)
+        for prompt in speech.prompts:
+            _plan_prompt(report, files, flow, project, speaker, prompt, node.mark)
+        report.jobs += [Job("prompt", text, language, voice) for text in speech.texts]
+        report.jobs += [Job("piece", word, language, voice) for word in sorted(speech.pieces)]
+        for text in speech.at_call_time:
             report.at_call_time.setdefault((text, language), node.mark)
 
 
@@ -258,7 +252,7 @@ def plan(project: Project, files: PromptFiles) -> BuildReport:
             view = files.for_tenant(speaker.tenant) if speaker.tenant else files
             for prompt, mark in flow_prompts(flow):
                 _plan_prompt(report, view, flow, project, speaker, prompt, mark)
-            apology = APOLOGY.get(speaker.language.split("-")[0], APOLOGY["en"])
+            apology = in_language(APOLOGY, speaker.language)
             report.jobs.append(Job("prompt", apology, speaker.language, speaker.voice))
             _plan_built_in(report, view, flow, project, speaker)
     unique: dict[tuple[str, str, str, str], Job] = {}

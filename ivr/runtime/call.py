@@ -1,7 +1,8 @@
 """The per-call interpreter: walks a compiled flow on one Channel and keeps the call's record.
 
 One ``Call`` per phone call. Nodes do their work through the helpers here (rendering prompts,
-collecting keys, variables, goals), so they never see how the channel is implemented. Failures
+collecting keys, variables, goals, and the line itself: playing, holding, bridging, hanging
+up), so they never use the channel, let alone see how it is implemented. Failures
 come in two kinds, as in jambonz: a recoverable node failure (``NodeError``, a template error)
 takes the node's error edge; anything else ends the call politely with the outcome ``error``.
 A hang-up (``CallerHungUp``) unwinds everything and the record is still closed; one by
@@ -10,6 +11,7 @@ FreeSWITCH itself (``SwitchHungUp``, it shut down) is journaled as an error, not
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 import weakref
@@ -24,16 +26,19 @@ from ivr.flow.compiler import CompiledFlow, Project
 from ivr.flow.config import Tenant
 from ivr.flow.prompts import Prompt, SayPart, SoundPart, TextPart
 from ivr.flow.templates import TemplateError, evaluate, render
-from ivr.nodes.base import Node, NodeError
+from ivr.nodes.base import RETURN, Node, NodeError
 from ivr.prompts.pieces import spoken_value
 from ivr.prompts.sayas import SayAsError
+from ivr.prompts.speech import APOLOGY, FILLER, in_language
 from ivr.prompts.voices import voice_for
 from ivr.runtime.channel import (
+    BridgeResult,
     CallEnded,
     CallerHungUp,
     Channel,
     ChannelError,
     Collected,
+    RecordResult,
     SwitchHungUp,
     Utterance,
     split_entry,
@@ -45,19 +50,6 @@ log = logging.getLogger("ivr.call")
 MAX_NODE_VISITS = 5000
 """A flow that visits this many nodes in one call is looping without the caller; stop it."""
 MAX_SUBFLOW_DEPTH = 16
-
-APOLOGY = {
-    "en": "Sorry, we cannot take your call right now. Please call again later.",
-    "ru": "Извините, сейчас мы не можем принять ваш звонок. Пожалуйста, перезвоните позже.",
-    "bg": "Съжаляваме, в момента не можем да приемем обаждането ви. Моля, обадете се по-късно.",
-}
-
-FILLER = {
-    "en": "One moment please.",
-    "ru": "Одну минуту, пожалуйста.",
-    "bg": "Един момент, моля.",
-}
-"""What a caller hears while a slow data source or API is answering, unless the flow says."""
 
 
 class CallLogAdapter(logging.LoggerAdapter):
@@ -119,6 +111,7 @@ class Call:
         self.pending_digits = ""
         self.answered = False
         self.current: Node | None = None
+        self.visit: Visit | None = None
         # A weak reference: the call would otherwise hold itself through its logger, and a
         # finished call must be freed as soon as its last reference goes (see ivr/gc_policy.py).
         self.log = CallLogAdapter(log, {"call": weakref.ref(self)})
@@ -146,7 +139,7 @@ class Call:
         )
         try:
             if self._run_flow(self.flow):
-                self._hangup()  # a top-level `return` ends the call like `hangup`
+                self.hangup()  # a top-level `return` ends the call like `hangup`
         except SwitchHungUp as exc:
             self.log.warning("%s", exc)
             self.record.error = str(exc)
@@ -181,13 +174,13 @@ class Call:
                 raise _Fatal(f"flow {flow.id} visited {MAX_NODE_VISITS} nodes; it is looping")
             node = flow.nodes[name]
             self.current = node
-            visit = Visit(flow.id, name, node.type_name, self.channel.now())
+            visit = self.visit = Visit(flow.id, name, node.type_name, self.channel.now())
             self.record.visits.append(visit)
             if self.on_visit is not None:
                 self.on_visit(visit)
             if node.needs_answer:
                 self.ensure_answered()
-            if node.type_name not in ("menu", "input", "language"):
+            if not node.keeps_typed_ahead:
                 self.pending_digits = ""
             self.log.debug("enter")
             label = self._run_node(node, flow, visit)
@@ -239,12 +232,9 @@ class Call:
         for name, value in flow.vars.items():
             self.vars[name] = value
 
-    def _hangup(self) -> None:
-        self.channel.hangup("NORMAL_CLEARING")
-
     def _apologise(self) -> None:
         self.log.error("call ends with an apology: %s", self.record.error)
-        text = APOLOGY.get(self.language.split("-")[0], APOLOGY["en"])
+        text = in_language(APOLOGY, self.language)
         try:
             self.ensure_answered()
             self.channel.play([Utterance(text, self.language, self.voice)], barge_in=False)
@@ -361,7 +351,7 @@ class Call:
                 if filler is not None:
                     self.say(filler)
                 else:
-                    text = FILLER.get(self.language.split("-")[0], FILLER["en"])
+                    text = in_language(FILLER, self.language)
                     self.channel.play([Utterance(text, self.language, self.voice)], barge_in=False)
                 job.join(filler_after)
         finally:
@@ -419,16 +409,69 @@ class Call:
     def set_var(self, name: str, value: Any) -> None:
         self.vars[name] = value
 
+    # ----------------------------------------------------------------- the line, for nodes
+
+    def now(self) -> dt.datetime:
+        """The call's clock (simulated in tests)."""
+        return self.channel.now()
+
+    def play(self, utterances: list[Utterance], *, barge_in: bool = False, keys: str = "") -> str:
+        """Play rendered utterances; returns a key that stopped them (see ``Channel.play``)."""
+        return self.channel.play(utterances, barge_in=barge_in, keys=keys)
+
+    def ask(self, utterances: list[Utterance], **limits: Any) -> Collected:
+        """Play a question and collect its answer, whatever keys were typed ahead before it.
+
+        ``limits`` are ``Channel.collect``'s: max_digits, timeout, digit_timeout, terminators.
+        """
+        return self.channel.collect(utterances, **limits)
+
+    def hold(self, seconds: float, *, music: str | None, keys: str = "") -> str:
+        """Keep the caller waiting with ``music``; returns a key in ``keys``, or "" (see wake)."""
+        return self.channel.wait(seconds, music=music, keys=keys)
+
+    def wake(self) -> None:
+        """Cut a running ``hold`` short, from another greenlet (an agent became free)."""
+        self.channel.wake()
+
+    def bridge(self, endpoints: list[str], **options: Any) -> BridgeResult:
+        """Ring ``endpoints`` and connect the caller to the first that answers.
+
+        ``options`` are ``Channel.bridge``'s: timeout, ringback, whisper, caller_id_name,
+        variables, on_answer.
+        """
+        return self.channel.bridge(endpoints, **options)
+
+    def transfer(self, destination: str, context: str) -> None:
+        """Hand the call to ``destination``; it leaves the flow without being hung up."""
+        self.channel.transfer(destination, context)
+
+    def record_message(self, path: str, *, max_seconds: float, beep: bool) -> RecordResult:
+        """Record the caller to ``path`` (after a beep), until silence, a key or the limit."""
+        return self.channel.record(path, max_seconds=max_seconds, beep=beep)
+
+    def set_channel_var(self, name: str, value: str) -> None:
+        """Set a variable on the call's line (agents' screens, CDRs), not a template variable."""
+        self.channel.set_var(name, value)
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        """End the call from our side."""
+        self.channel.hangup(cause)
+
     def note_input(self, name: str, value: str, sensitive: bool) -> None:
         """Journal what the caller entered, masked when the node says it is sensitive."""
         shown = "*" * len(value) if sensitive else value
         self.record.inputs.append((self.current.name if self.current else "", name, shown))
 
+    def note(self, name: str, value: object) -> None:
+        """Journal something the current node did on this visit (what a plugin adds, say).
+
+        Notes are kept with the visit, as text, and read back with it by ``ivr report``.
+        """
+        if self.visit is not None:
+            self.visit.notes[name] = str(value)
+
     def set_language(self, language: str, voice: str | None = None) -> None:
         """Speak ``language`` from now on, with ``voice`` or the call's voice for it."""
         self.language = language
         self.voice = voice or self.voice_for(language)
-
-
-RETURN = "\x00return"
-"""The label a ``return`` node gives: the subflow is done, go back to the calling flow."""

@@ -24,7 +24,12 @@ OUTCOMES = (
 
 @dataclass
 class Visit:
-    """One node visit: when, which node, and the outcome label it took."""
+    """One node visit: when, which node, and the outcome label it took.
+
+    Attributes:
+        detail: why the node failed, when it did.
+        notes: what the node wrote down about this visit (``Call.note``), name -> value.
+    """
 
     flow: str
     node: str
@@ -32,6 +37,7 @@ class Visit:
     at: dt.datetime
     result: str | None = None
     detail: str = ""
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,6 +58,8 @@ class CallRecord:
     lookups: list[tuple[str, str, str]] = field(default_factory=list)
     queue: str | None = None
     queued_at: dt.datetime | None = None
+    queue_let_go_at: dt.datetime | None = None
+    """When the queue let the caller go on without an agent (``max_wait``, a key to leave)."""
     agent: str | None = None
     agent_answered_at: dt.datetime | None = None
     talk_seconds: float = 0.0
@@ -73,16 +81,15 @@ class CallRecord:
     def left_queue_at(self) -> dt.datetime | None:
         """When the caller stopped waiting in the queue.
 
-        That is when an agent answered, when the caller hung up in the queue, or when the queue
-        let them go on (``max_wait``, a key to leave): the time the next node began.
+        That is when an agent answered, when the queue let them go on (``max_wait``, a key to
+        leave), or else when the call ended (the caller hung up in the queue, a callback).
         """
         if self.queued_at is None:
             return None
         if self.agent_answered_at is not None:
             return self.agent_answered_at
-        queue_visits = [i for i, v in enumerate(self.visits) if v.type == "queue"]
-        if queue_visits and queue_visits[-1] + 1 < len(self.visits):
-            return self.visits[queue_visits[-1] + 1].at
+        if self.queue_let_go_at is not None:
+            return self.queue_let_go_at
         return self.ended_at
 
     @property

@@ -3,7 +3,8 @@
 Tables: ``calls`` (one row per call, with its outcome and times), and per call its ``visits``
 (the node path with timestamps and result labels), ``goals``, ``inputs`` (masked as the call
 recorded them) and ``lookups``; ``callbacks`` (schema 2), one row per callback keyed by the id of
-the call that asked for it, written when it is dialed and read back with that call. Times are
+the call that asked for it, written when it is dialed and read back with that call; a visit's
+``notes`` (schema 3), what its node wrote down about it, as a JSON object. Times are
 stored as UTC text in one fixed-width ISO 8601 form, so they sort and compare as text. The schema
 version is SQLite's ``user_version``; opening a journal applies the migrations it has not had yet.
 """
@@ -11,6 +12,7 @@ version is SQLite's ``user_version``; opening a journal applies the migrations i
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,6 +115,7 @@ MIGRATIONS: list[list[str]] = [
         ) WITHOUT ROWID
         """,
     ],
+    ["ALTER TABLE visits ADD COLUMN notes TEXT NOT NULL DEFAULT '{}'"],
 ]
 """Schema changes in order; the journal's ``user_version`` counts those applied."""
 
@@ -121,9 +124,13 @@ READ_BATCH = 500
 
 _CALL_COLUMNS = (
     "id, call_id, flow, tenant, caller, dialed, outcome, started_at, answered_at, queued_at, "
-    "agent_answered_at, ended_at, queue, service_level, agent, talk_seconds, transferred_to, "
-    "voicemail, callback, hung_up_by_caller, in_queue_at_end, error"
+    "agent_answered_at, ended_at, queue, service_level, wait_seconds, agent, talk_seconds, "
+    "transferred_to, voicemail, callback, hung_up_by_caller, in_queue_at_end, error"
 )
+
+
+def _notes(visit: Visit) -> str:
+    return json.dumps(visit.notes, ensure_ascii=False, sort_keys=True)
 
 
 def _time(value: dt.datetime | None) -> str | None:
@@ -294,10 +301,10 @@ class SqliteJournal(Journal):
         )
         call = cursor.lastrowid
         self.db.executemany(
-            "INSERT INTO visits (call, seq, flow, node, type, at, result, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO visits (call, seq, flow, node, type, at, result, detail, notes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (call, seq, v.flow, v.node, v.type, _time(v.at), v.result, v.detail)
+                (call, seq, v.flow, v.node, v.type, _time(v.at), v.result, v.detail, _notes(v))
                 for seq, v in enumerate(r.visits)
             ],
         )
@@ -374,15 +381,20 @@ class SqliteJournal(Journal):
                 error=row["error"],
                 outcome=row["outcome"],
             )
+            if record.queued_at is not None and row["wait_seconds"] is not None:
+                # The wait is kept as seconds; when the queue let the caller go follows from it.
+                waited = dt.timedelta(seconds=row["wait_seconds"])
+                record.queue_let_go_at = record.queued_at + waited
             entries[row["id"]] = JournalEntry(record, row["service_level"])
         ids = list(entries)
         marks = ", ".join("?" * len(ids))
-        for call, flow, node, type_, at, result, detail in self.db.execute(
-            "SELECT call, flow, node, type, at, result, detail FROM visits "
+        for call, flow, node, type_, at, result, detail, notes in self.db.execute(
+            "SELECT call, flow, node, type, at, result, detail, notes FROM visits "
             f"WHERE call IN ({marks}) ORDER BY call, seq",
             ids,
         ):
-            entries[call].record.visits.append(Visit(flow, node, type_, _parse(at), result, detail))
+            visit = Visit(flow, node, type_, _parse(at), result, detail, json.loads(notes))
+            entries[call].record.visits.append(visit)
         for call, goal in self.db.execute(
             f"SELECT call, goal FROM goals WHERE call IN ({marks}) ORDER BY call, seq", ids
         ):
