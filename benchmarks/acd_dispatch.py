@@ -22,8 +22,8 @@ import gevent
 from gevent.event import Event
 
 from ivr.acd.center import ContactCenter
-from ivr.flow.compiler import load_project
 from ivr.freeswitch.server import Controller
+from ivr.project import load_project
 from ivr.prompts.files import PromptFiles
 from ivr.simulator import SimulatedFreeSWITCH
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import gevent
 from tabulate import tabulate
 
-from ivr.flow.compiler import load_project
 from ivr.freeswitch.server import Controller
+from ivr.project import load_project
 from ivr.prompts.files import PromptFiles
 from ivr.simulator import SimulatedFreeSWITCH
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from gevent.event import Event
 from tabulate import tabulate
 
-from ivr.flow.compiler import load_project
 from ivr.gc_policy import collect_for_measuring
 from ivr.loadtest import (
     ProcessUnderTest,
@@ -36,6 +35,7 @@ from ivr.loadtest import (
     serve_command,
     split_cores,
 )
+from ivr.project import load_project
 
 HOLD = Path(__file__).resolve().parent / "hold"
 

@@ -30,7 +30,6 @@ from pathlib import Path
 from gevent.event import Event
 from tabulate import tabulate
 
-from ivr.flow.compiler import load_project
 from ivr.gc_policy import collect_for_measuring, full_collection
 from ivr.loadtest import (
     ProcessUnderTest,
@@ -41,6 +40,7 @@ from ivr.loadtest import (
     serve_command,
     split_cores,
 )
+from ivr.project import load_project
 
 ROOT = Path(__file__).resolve().parents[1]
 BURST_CPS = 1e9

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import gevent
 
-from ivr.flow.compiler import load_project
+from ivr.project import load_project
 from ivr.prompts.build import build
 from ivr.prompts.files import PromptFiles
 from ivr.prompts.pieces import spoken_value, vocabulary

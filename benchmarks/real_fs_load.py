@@ -79,11 +79,11 @@ from private_freeswitch import FreeSwitchStartError, PrivateFreeSwitch
 from side_by_side import FLOW, MENU, RATE, write_sounds
 from tabulate import tabulate
 
-from ivr.flow.compiler import load_project
 from ivr.freeswitch.conf_install import CONF_SOURCE
 from ivr.freeswitch.inbound import InboundClient, InboundClosed, OriginateError
 from ivr.loadtest import ProcessUnderTest, free_port, serve_command
 from ivr.loadtest.report import percentiles_ms
+from ivr.project import load_project
 from ivr.simulator.media import write_silence_wav
 
 CONTEXT = "rfsbench"

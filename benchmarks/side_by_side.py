@@ -37,7 +37,7 @@ import gevent
 from gevent.event import Event
 from tabulate import tabulate
 
-from ivr.flow.compiler import Project, load_project
+from ivr.flow.compiler import Project
 from ivr.flow.prompts import Prompt, SoundPart
 from ivr.gc_policy import collect_for_measuring, full_collection
 from ivr.loadtest import (
@@ -50,6 +50,7 @@ from ivr.loadtest import (
     serve_command,
     split_cores,
 )
+from ivr.project import load_project
 from ivr.runtime.memory import SOUND_SECONDS, SPEECH_CHARS_PER_SECOND
 from ivr.simulator.media import write_silence_wav
 

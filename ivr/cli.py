@@ -18,10 +18,11 @@ from pathlib import Path
 
 from ivr import __version__
 from ivr.docs import DEFAULT_OUTPUT, write_reference
-from ivr.flow.compiler import CONFIG_FILES, SCENARIO_SUFFIX, flow_files, load_project
+from ivr.flow.compiler import CONFIG_FILES, SCENARIO_SUFFIX, flow_files
 from ivr.flow.graph import to_dot, to_mermaid
 from ivr.gc_policy import FULL_EVERY_DEFAULT, collect_for_measuring, collect_for_serving
 from ivr.nodes.registry import default_registry
+from ivr.project import load_project
 from ivr.schemas import KINDS, schema_for
 from ivr.testing.runner import run_scenario_files
 from ivr.testing.scenario import load_scenario

@@ -15,10 +15,11 @@ from ivr.data import SOURCE_FIELDS, DataSourceField
 from ivr.data.base import COMMON_FIELDS
 from ivr.flow import config
 from ivr.flow.campaigns import CAMPAIGN_FIELDS
-from ivr.flow.compiler import SCENARIO_SUFFIX, flow_fields, flow_json_schema
+from ivr.flow.compiler import SCENARIO_SUFFIX, flow_fields
 from ivr.flow.fields import AnyValue, Field, object_schema
 from ivr.flow.prompts import PROMPT_JSON_SCHEMA
 from ivr.nodes.registry import NodeRegistry
+from ivr.project import flow_json_schema, kit
 from ivr.testing.scenario import CASE_FIELDS, SCENARIO_FIELDS
 
 SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -207,7 +208,7 @@ def _kind_docs() -> dict[str, KindDoc]:
 
 
 def _flow_keys() -> dict[str, Field]:
-    keys = flow_fields(Path("."))
+    keys = flow_fields(Path("."), kit())
     keys["nodes"] = AnyValue(
         "The flow's nodes by name; each node's keys are on its type's page", required=True
     )

@@ -2,7 +2,7 @@
 
 from textwrap import dedent
 
-from ivr.flow.compiler import load_project
+from ivr.project import load_project
 from ivr.runtime.memory import Step
 from ivr.testing.runner import run_case
 from ivr.testing.scenario import Case, Scenario

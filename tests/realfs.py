@@ -36,12 +36,13 @@ from gevent.queue import Empty, Queue
 
 from ivr.acd.center import ContactCenter
 from ivr.bundled import bundled
-from ivr.flow.compiler import Project, load_project
+from ivr.flow.compiler import Project
 from ivr.freeswitch.callbacks import InboundDialer
 from ivr.freeswitch.esl import ESLMessage
 from ivr.freeswitch.inbound import ESLAuthError, ESLConnectError, InboundClient, InboundClosed
 from ivr.freeswitch.link import FreeSwitchLink
 from ivr.freeswitch.server import Controller
+from ivr.project import load_project
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.call import Call
 from ivr.runtime.channel import CallInfo, Utterance

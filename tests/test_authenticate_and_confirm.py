@@ -182,7 +182,7 @@ def test_a_source_failure_takes_the_error_edge(tmp_path):
 def test_authenticate_mistakes_are_reported(tmp_path, change, message):
     bank(tmp_path)
     (tmp_path / "flow.yaml").write_text(SIGN_IN.replace(*change))
-    from ivr.flow.compiler import load_project
+    from ivr.project import load_project
 
     project = load_project(tmp_path)
     assert any(message in d.message for d in project.diag.errors), project.diag.errors
@@ -248,7 +248,7 @@ def test_confirm_is_refused_on_a_sensitive_entry(tmp_path):
     (tmp_path / "flow.yaml").write_text(
         CONFIRM.format(confirm="true").replace("attempts: 2", "attempts: 2\n    sensitive: true")
     )
-    from ivr.flow.compiler import load_project
+    from ivr.project import load_project
 
     project = load_project(tmp_path)
     assert [(d.mark.line, d.message) for d in project.diag.errors] == [
@@ -258,7 +258,7 @@ def test_confirm_is_refused_on_a_sensitive_entry(tmp_path):
 
 def test_confirm_options_are_checked_with_positions(tmp_path):
     (tmp_path / "flow.yaml").write_text(CONFIRM.format(confirm="{yes: 12, wait: 5s}"))
-    from ivr.flow.compiler import load_project
+    from ivr.project import load_project
 
     project = load_project(tmp_path)
     assert [f"{d.mark.line}:{d.mark.col}: {d.message}" for d in project.diag.errors] == [

@@ -7,10 +7,10 @@ import gevent
 import pytest
 from gevent import socket
 
-from ivr.flow.compiler import load_project
 from ivr.freeswitch import esl
 from ivr.freeswitch.server import Controller
 from ivr.freeswitch.session import OutboundSession
+from ivr.project import load_project
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.channel import CallerHungUp
 from ivr.runtime.memory import Step

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.flow.compiler import load_project
 from ivr.flow.source import Diagnostics, SourceCache
+from ivr.project import load_project
 from ivr.testing.runner import run_case
 from ivr.testing.scenario import load_scenario
 

@@ -13,7 +13,7 @@ from flowkit import build, call, press, said
 from gevent.threadpool import ThreadPool
 
 from ivr.data import DataSource, DataSourceError, Timing, sql
-from ivr.flow.compiler import load_project
+from ivr.project import load_project
 
 BANK_SQL = """
 CREATE TABLE accounts (account TEXT PRIMARY KEY, name TEXT, balance NUMERIC, pin TEXT);

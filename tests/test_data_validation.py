@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import main
-from ivr.flow.compiler import load_project
+from ivr.project import load_project
 
 FLOW = """\
 flow: t

@@ -15,9 +15,9 @@ from ivr.docs import (
     node_page_name,
     reference_pages,
 )
-from ivr.flow.compiler import load_project
 from ivr.flow.fields import Edge, Number
 from ivr.nodes.base import Node
+from ivr.project import load_project
 from ivr.schemas import KIND_DOCS, kind_of, schema_for
 
 ROOT = Path(__file__).parents[1]

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from flowkit import build
 
-from ivr.flow.compiler import load_project
 from ivr.flow.graph import ELLIPSIS, shorten, to_dot, to_mermaid
+from ivr.project import load_project
 
 FLOWS = Path(__file__).parents[1] / "flows"
 QUEUES = """

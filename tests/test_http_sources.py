@@ -17,7 +17,7 @@ from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from ivr.data import DataSourceError
 from ivr.data.base import RETRY_PAUSE
-from ivr.flow.compiler import load_project
+from ivr.project import load_project
 from ivr.wsgi import HttpServer
 
 

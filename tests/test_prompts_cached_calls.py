@@ -7,8 +7,8 @@ from pathlib import Path
 
 import gevent
 
-from ivr.flow.compiler import load_project
 from ivr.flow.source import Diagnostics, SourceCache
+from ivr.project import load_project
 from ivr.prompts.build import build
 from ivr.prompts.files import PromptFiles
 from ivr.testing.scenario import load_scenario

@@ -85,7 +85,7 @@ def test_an_overflow_to_a_queue_that_does_not_exist_does_not_compile(tmp_path):
     (tmp_path / "flow.yaml").write_text(flow)
     (tmp_path / "queues.yaml").write_text(QUEUES)
     (tmp_path / "agents.yaml").write_text(AGENTS)
-    from ivr.flow.compiler import load_project
+    from ivr.project import load_project
 
     errors = [d.message for d in load_project(tmp_path).diag.errors]
     assert any("queue 'nope' is not defined in queues.yaml" in e for e in errors)

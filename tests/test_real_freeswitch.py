@@ -18,9 +18,9 @@ import pytest
 from gevent.event import AsyncResult
 from realfs import TonePrompts, events_of, is_loopback, next_event
 
-from ivr.flow.compiler import load_project
 from ivr.freeswitch.inbound import ESLAuthError, InboundClient
 from ivr.freeswitch.server import Controller
+from ivr.project import load_project
 
 TONE = "tone_stream://%(1000,0,440)"
 PARK_TEST = "loopback/9999/default"  # as in the recorded inbound_api trace

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from ivr.cli import main
-from ivr.flow.compiler import CONFIG_FILES, flow_files, load_project
+from ivr.flow.compiler import CONFIG_FILES, flow_files
+from ivr.project import load_project
 from ivr.schemas import KINDS, kind_of, schema_for
 
 ROOT = Path(__file__).parents[1]

@@ -168,7 +168,7 @@ def test_a_url_cannot_send_requests_to_a_host_chosen_by_a_value(tmp_path):
         "flow: t\nstart: bye\ndata:\n  api: {http: 'https://{{ caller }}.example/x'}\n"
         "nodes:\n  bye: {type: hangup}\n"
     )
-    from ivr.flow.compiler import load_project
+    from ivr.project import load_project
 
     project = load_project(tmp_path)
     assert [d.message for d in project.diag.errors] == [

@@ -5,8 +5,8 @@ from textwrap import dedent
 import pytest
 
 from ivr.cli import main
-from ivr.flow.compiler import load_project
 from ivr.freeswitch.server import Controller
+from ivr.project import load_project
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.memory import Step
 from ivr.simulator import SimulatedFreeSWITCH

@@ -13,8 +13,8 @@ from textwrap import dedent
 
 import pytest
 
-from ivr.flow.compiler import load_project
 from ivr.freeswitch.server import Controller
+from ivr.project import load_project
 from ivr.prompts.files import PromptFiles
 from ivr.simulator import SimulatedFreeSWITCH
 

@@ -4,15 +4,19 @@ Compiling checks everything an analyst can get wrong before a single call runs: 
 node types, option keys and values, edges to nowhere, unreachable nodes, nodes callers can never
 leave, unknown template variables, and references across files. Every mistake is collected with
 its position; nothing stops at the first one.
+
+The language knows no node type and no data source: what a folder may use comes in a ``Kit``
+(the node types by name, how a data source is declared and read), which ``ivr.project`` puts
+together from the node registry and ``ivr.data``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from ivr.data import DataSource, DataSourceField, load_shared_data
 from ivr.flow import config
 from ivr.flow.campaigns import Campaign, load_campaigns
 from ivr.flow.fields import (
@@ -31,8 +35,6 @@ from ivr.flow.fields import (
 from ivr.flow.prompts import LANGUAGE_CODE
 from ivr.flow.source import Diagnostics, LDict, Mark, SourceCache, load_yaml, suggest
 from ivr.flow.templates import BUILTIN_VARIABLES, TemplateError, variables_of
-from ivr.nodes.base import Node
-from ivr.nodes.registry import NodeRegistry, default_registry
 
 CONFIG_FILES = (
     "queues.yaml",
@@ -46,7 +48,32 @@ SCENARIO_SUFFIX = ".test.yaml"
 _NAME = r"[A-Za-z_][A-Za-z0-9_\-]*"
 
 
-def flow_fields(base: Path) -> dict[str, Field]:
+class NodeTypes(Protocol):
+    """The node types a flow may use, by the name its ``type:`` gives."""
+
+    def names(self) -> list[str]:
+        """Every type's name, sorted."""
+
+    def get(self, name: str) -> Any:
+        """The node class of ``name`` (its ``options``, ``summary``...), None when unknown."""
+
+
+@dataclass(frozen=True)
+class Kit:
+    """What a folder's flows may use, from outside the language.
+
+    Attributes:
+        node_types: the node types, by name.
+        data_field: the option field declaring a data source, for files under a folder.
+        load_shared_data: reads data.yaml's sources (doc, file name, diagnostics).
+    """
+
+    node_types: NodeTypes
+    data_field: Callable[[Path], Field]
+    load_shared_data: Callable[[Any, str, Diagnostics], dict[str, Any]]
+
+
+def flow_fields(base: Path, kit: Kit) -> dict[str, Field]:
     """The top-level keys of a flow file (``nodes`` is checked node by node)."""
     lang = {"pattern": LANGUAGE_CODE.pattern, "pattern_doc": "a language code like en, ru, bg"}
     return {
@@ -65,7 +92,7 @@ def flow_fields(base: Path) -> dict[str, Field]:
             "Where a call goes when a node fails and has no on_error of its own", label="error"
         ),
         "vars": MapOf(AnyValue(), "Initial call variables", variables=True),
-        "data": MapOf(DataSourceField(base), "Named data sources for lookup nodes"),
+        "data": MapOf(kit.data_field(base), "Named data sources for lookup nodes"),
         "nodes": AnyValue("The flow's nodes by name", required=True),
     }
 
@@ -83,7 +110,7 @@ COMMON_NODE_FIELDS: dict[str, Field] = {
 }
 
 
-def node_fields(cls: type[Node]) -> dict[str, Field]:
+def node_fields(cls: Any) -> dict[str, Field]:
     """A node type's own options, then those every node has (unless the type redefines them)."""
     return {**cls.options, **{k: v for k, v in COMMON_NODE_FIELDS.items() if k not in cls.options}}
 
@@ -101,8 +128,10 @@ class CompiledFlow:
     start: str
     on_error: str | None
     vars: dict[str, Any]
-    data: dict[str, DataSource]
-    nodes: dict[str, Node]
+    data: dict[str, Any]
+    """The data sources lookups may use (``ivr.data.DataSource``), by name."""
+    nodes: dict[str, Any]
+    """The nodes (instances of their node types), by name."""
     variables: set[str] = field(default_factory=set)
     subflows: set[str] = field(default_factory=set)
     mark: Mark | None = None
@@ -118,7 +147,7 @@ class Project:
     agents: dict[str, config.AgentConfig] = field(default_factory=dict)
     schedules: dict[str, config.Schedule] = field(default_factory=dict)
     tenants: dict[str, config.Tenant] = field(default_factory=dict)
-    data: dict[str, DataSource] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     diag: Diagnostics = field(default_factory=Diagnostics)
     sources: SourceCache = field(default_factory=SourceCache)
@@ -166,8 +195,8 @@ class _FlowDraft:
 
 
 def _compile_node(
-    name: str, spec: Any, mark: Mark, flow_id: str, registry: NodeRegistry, diag: Diagnostics
-) -> tuple[Node | None, CheckContext]:
+    name: str, spec: Any, mark: Mark, flow_id: str, registry: NodeTypes, diag: Diagnostics
+) -> tuple[Any, CheckContext]:
     ctx = CheckContext(diag)
     if not isinstance(spec, LDict):
         diag.error(f"node '{name}' must be a mapping with a 'type:', got {describe(spec)}", mark)
@@ -196,7 +225,7 @@ def _compile_node(
 
 
 def _compile_flow(
-    path: Path, doc: Any, registry: NodeRegistry, diag: Diagnostics, name: str
+    path: Path, doc: Any, kit: Kit, diag: Diagnostics, name: str
 ) -> _FlowDraft | None:
     if not isinstance(doc, LDict):
         diag.error(
@@ -205,7 +234,7 @@ def _compile_flow(
         )
         return None
     top = CheckContext(diag)
-    opts = check_options(doc, flow_fields(path.parent), top)
+    opts = check_options(doc, flow_fields(path.parent, kit), top)
     flow_id = opts.get("flow") if opts.get("flow") is not INVALID else None
     flow = CompiledFlow(
         id=flow_id or path.stem,
@@ -242,7 +271,7 @@ def _compile_flow(
         raw_nodes = None
     for node_name, spec in (raw_nodes or {}).items():
         node, ctx = _compile_node(
-            node_name, spec, raw_nodes.key_mark(node_name), flow.id, registry, diag
+            node_name, spec, raw_nodes.key_mark(node_name), flow.id, kit.node_types, diag
         )
         edges[node_name] = ctx.edges
         templates.extend(ctx.templates)
@@ -380,13 +409,13 @@ def _check_templates(project: Project, drafts: list[_FlowDraft]) -> None:
                 )
 
 
-def _load_config(project: Project, folder: Path) -> None:
+def _load_config(project: Project, folder: Path, kit: Kit) -> None:
     loaders = {
         "queues.yaml": ("queues", config.load_queues),
         "agents.yaml": ("agents", config.load_agents),
         "schedules.yaml": ("schedules", config.load_schedules),
         "tenants.yaml": ("tenants", config.load_tenants),
-        "data.yaml": ("data", load_shared_data),
+        "data.yaml": ("data", kit.load_shared_data),
         "campaigns.yaml": ("campaigns", load_campaigns),
     }
     for filename, (attr, loader) in loaders.items():
@@ -442,13 +471,12 @@ def flow_files(folder: Path) -> list[Path]:
     )
 
 
-def load_project(folder: Path, registry: NodeRegistry | None = None) -> Project:
-    """Load and compile every flow and config file of ``folder``.
+def compile_folder(folder: Path, kit: Kit) -> Project:
+    """Load and compile every flow and config file of ``folder`` with what ``kit`` offers.
 
     Returns:
         The project; ``project.diag`` holds every mistake found (check ``project.ok``).
     """
-    registry = registry or default_registry()
     project = Project(folder=folder)
     drafts: list[_FlowDraft] = []
     first_mark: dict[str, Mark] = {}
@@ -456,7 +484,7 @@ def load_project(folder: Path, registry: NodeRegistry | None = None) -> Project:
         doc = load_yaml(path, project.diag, project.sources)
         if doc is None:
             continue
-        draft = _compile_flow(path, doc, registry, project.diag, str(path))
+        draft = _compile_flow(path, doc, kit, project.diag, str(path))
         if draft is None:
             continue
         flow = draft.flow
@@ -471,7 +499,7 @@ def load_project(folder: Path, registry: NodeRegistry | None = None) -> Project:
     project.scenarios = sorted(
         p for p in folder.iterdir() if p.name.endswith((SCENARIO_SUFFIX, ".test.yml"))
     )
-    _load_config(project, folder)
+    _load_config(project, folder, kit)
     for draft in drafts:
         check = ProjectCheck(project, draft.flow)
         flow = draft.flow
@@ -485,11 +513,11 @@ def load_project(folder: Path, registry: NodeRegistry | None = None) -> Project:
     return project
 
 
-def flow_json_schema(registry: NodeRegistry | None = None) -> dict:
+def flow_json_schema(kit: Kit) -> dict:
     """The JSON Schema of a flow file, for editors (yaml-language-server) to autocomplete."""
-    registry = registry or default_registry()
+    registry = kit.node_types
     base = Path(".")
-    top = flow_fields(base)
+    top = flow_fields(base, kit)
     del top["nodes"]
     branches = []
     for name in registry.names():

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from ivr.bundled import bundled
-from ivr.flow.compiler import flow_json_schema
+from ivr.project import flow_json_schema
 
 STARTER_FLOWS = Path(__file__).resolve().parent / "flows"
 """The starter flow, its scenario file and config files, copied as they are."""

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Protocol
 
 from ivr.acd import AgentPool, CallbackResult, MemoryDialer
-from ivr.flow.compiler import Project, load_project
+from ivr.flow.compiler import Project
 from ivr.flow.source import Diagnostics, SourceCache
+from ivr.project import load_project
 from ivr.runtime.call import Call, CallServices
 from ivr.runtime.channel import CallInfo, dialplan_endpoint
 from ivr.runtime.memory import Event, MemoryChannel, Step

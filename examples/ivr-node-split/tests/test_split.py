@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from ivr.flow.compiler import load_project
 from ivr.nodes.registry import default_registry
+from ivr.project import load_project
 from ivr.testing.runner import run_case
 from ivr.testing.scenario import Case, Scenario
 
