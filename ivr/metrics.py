@@ -16,12 +16,8 @@ What a scrape sees (read from the controller at scrape time, nothing polls in be
   for the disk, and entries given up;
 - the process's CPU, memory and open files (``process_*``).
 
-Prompt code counts its cache with::
-
-    from ivr.metrics import PROMPT_CACHE
-
-    PROMPT_CACHE.hit()  # the rendered prompt was already there
-    PROMPT_CACHE.miss()  # it had to be rendered
+The prompt cache counts its own lookups (``ivr.prompts.files.PROMPT_CACHE``); this module only
+serves the counter, so prompts know nothing of how metrics are served.
 """
 
 from __future__ import annotations
@@ -31,11 +27,12 @@ from collections import Counter as Tally
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, ProcessCollector, make_wsgi_app
+from prometheus_client import CollectorRegistry, ProcessCollector, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ivr.acd import STATES
+from ivr.prompts.files import PROMPT_CACHE
 from ivr.runtime.record import OUTCOMES
 from ivr.wsgi import HttpServer
 
@@ -45,32 +42,6 @@ if TYPE_CHECKING:
     from ivr.store.writer import JournalWriter
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-class PromptCacheCounter:
-    """Counts prompt cache lookups; one for the whole process, shared by every controller."""
-
-    def __init__(self) -> None:
-        self.counter = Counter(
-            "ivr_prompt_cache",
-            "Prompt cache lookups by result (hit: the audio was ready; miss: it was rendered)",
-            ["result"],
-            registry=None,
-        )
-        self._hit = self.counter.labels(result="hit")
-        self._miss = self.counter.labels(result="miss")
-
-    def hit(self) -> None:
-        """A prompt's audio was already in the cache."""
-        self._hit.inc()
-
-    def miss(self) -> None:
-        """A prompt's audio had to be rendered."""
-        self._miss.inc()
-
-
-PROMPT_CACHE = PromptCacheCounter()
-"""The process's prompt cache counter: call ``PROMPT_CACHE.hit()`` or ``.miss()``."""
 
 
 def parse_metrics_address(text: str) -> tuple[str, int]:

@@ -4,11 +4,12 @@ import datetime as dt
 
 from flowkit import build, hangup, hear, press, wait
 
-from ivr.acd import MemoryDialer, SqliteAcdStore
+from ivr.acd import SqliteAcdStore
 from ivr.acd.center import ContactCenter
 from ivr.runtime.call import Call, CallServices
 from ivr.runtime.channel import CallInfo
 from ivr.runtime.memory import MemoryChannel
+from ivr.testing.dialer import MemoryDialer
 
 T0 = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 AGENTS = """

@@ -200,10 +200,10 @@ def test_each_dial_of_a_callback_is_journaled_through_the_writer(tmp_path):
     from test_queue_callbacks import ASK
     from test_queue_callbacks import project as callback_project
 
-    from ivr.acd import MemoryDialer
     from ivr.runtime.call import Call, CallServices
     from ivr.runtime.channel import CallInfo
     from ivr.runtime.memory import MemoryChannel
+    from ivr.testing.dialer import MemoryDialer
 
     proj = callback_project(tmp_path)
     services = CallServices(proj)

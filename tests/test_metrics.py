@@ -11,8 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ivr.cli import main
 from ivr.freeswitch.server import Controller
-from ivr.metrics import PROMPT_CACHE, ControllerMetrics
-from ivr.prompts.files import PromptFiles
+from ivr.metrics import ControllerMetrics
+from ivr.prompts.files import PROMPT_CACHE, PromptFiles
 from ivr.simulator import SimulatedFreeSWITCH
 from ivr.store import CallFilter, JournalWriter, SqliteJournal
 

@@ -9,7 +9,7 @@ from flowkit import call, hangup, press, texts, wait
 from ivr.runtime.call import Call, CallServices
 from ivr.runtime.channel import CallInfo
 from ivr.runtime.memory import MemoryChannel, Step
-from ivr.testing.runner import DEFAULT_START
+from ivr.testing.cases import DEFAULT_START
 
 AGENTS = """
 agents:

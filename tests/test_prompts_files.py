@@ -72,7 +72,7 @@ def test_a_text_prompt_is_rendered_once_and_then_served_from_the_cache(files, sp
 
 
 def test_the_prompt_cache_metric_counts_a_miss_then_hits(files):
-    from ivr.metrics import PROMPT_CACHE
+    from ivr.prompts.files import PROMPT_CACHE
 
     def count(result):
         return PROMPT_CACHE.counter.labels(result=result)._value.get()

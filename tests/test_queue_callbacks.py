@@ -11,14 +11,15 @@ from pathlib import Path
 from flowkit import build, call, hangup, hear, press, said, texts, wait
 from test_inbound import FakeFreeSWITCH, free_port
 
-from ivr.acd import AgentRing, Callback, CallbackAttempt, MemoryDialer
+from ivr.acd import AgentRing, Callback, CallbackAttempt
 from ivr.flow.config import AgentConfig
 from ivr.freeswitch.callbacks import InboundDialer
 from ivr.freeswitch.link import FreeSwitchLink
 from ivr.runtime.call import Call, CallServices
 from ivr.runtime.channel import CallInfo
 from ivr.runtime.memory import MemoryChannel
-from ivr.testing.runner import DEFAULT_START
+from ivr.testing.cases import DEFAULT_START
+from ivr.testing.dialer import MemoryDialer
 from ivr.testing.scenario import AgentSetup, Case, Scenario
 from ivr.testing.via_esl import EslRunner
 

@@ -126,7 +126,7 @@ def test_a_sure_estimate_comes_from_recent_handle_times_and_agents_taking_calls(
     from ivr.runtime.call import Call
     from ivr.runtime.channel import CallInfo
     from ivr.runtime.memory import MemoryChannel
-    from ivr.testing.runner import DEFAULT_START
+    from ivr.testing.cases import DEFAULT_START
 
     proj = project(tmp_path)
     services = CallServices(proj)

@@ -15,10 +15,9 @@ from ivr.acd.callbacks import (
     CallbackDialer,
     CallbackResult,
     CallbackService,
-    MemoryDialer,
 )
 from ivr.acd.estimate import WaitEstimate, estimate_wait
-from ivr.acd.pool import (
+from ivr.acd.model import (
     AVAILABLE,
     BUSY,
     LOGGED_OUT,
@@ -28,13 +27,13 @@ from ivr.acd.pool import (
     STATES,
     WRAP_UP,
     AcdError,
-    AgentPool,
     AgentState,
     Callback,
     StateError,
     UnknownAgent,
     Waiting,
 )
+from ivr.acd.pool import AgentPool
 from ivr.acd.store import AcdStore, SqliteAcdStore, StoreError
 
 __all__ = [
@@ -57,7 +56,6 @@ __all__ = [
     "CallbackDialer",
     "CallbackResult",
     "CallbackService",
-    "MemoryDialer",
     "SqliteAcdStore",
     "StateError",
     "StoreError",

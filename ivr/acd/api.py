@@ -20,7 +20,7 @@ from typing import Any
 
 from ivr.acd.center import ContactCenter
 from ivr.acd.control import ACTIONS, change
-from ivr.acd.pool import StateError, UnknownAgent
+from ivr.acd.model import StateError, UnknownAgent
 from ivr.wsgi import HttpServer
 
 log = logging.getLogger("ivr.acd")

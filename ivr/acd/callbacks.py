@@ -8,8 +8,8 @@ agent hears whom the callback is for and the caller's number is dialed. A caller
 answer is tried again ``retry_after`` later, keeping the place, until the attempts are used up.
 
 Dialers: ``ivr.freeswitch.callbacks.InboundDialer`` rings agents with ``originate`` over the
-inbound event socket; ``MemoryDialer`` plays agents' and callers' phones on simulated time for
-``ivr test``; the ESL runner rings through the simulated FreeSWITCH.
+inbound event socket; ``ivr.testing.dialer.MemoryDialer`` plays agents' and callers' phones on
+simulated time for ``ivr test``; the ESL runner rings through the simulated FreeSWITCH.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from typing import Protocol
 import gevent
 from gevent.event import Event
 
-from ivr.acd.pool import AgentPool, Callback, Waiting
+from ivr.acd.model import Callback, Waiting
+from ivr.acd.pool import AgentPool
 from ivr.flow.config import AgentConfig
-from ivr.runtime.channel import CallEnded, CallInfo, Channel, ChannelError, Utterance
-from ivr.runtime.memory import RING_SECONDS, MemoryChannel
-from ivr.runtime.memory import Event as TranscriptLine
+from ivr.runtime.channel import CallEnded, Channel, ChannelError, Utterance
 
 log = logging.getLogger("ivr.acd")
 
@@ -38,8 +37,6 @@ CALLER_RING_SECONDS = 30.0
 """How long the caller's phone rings when called back."""
 LEG_ARRIVAL_SECONDS = 15.0
 """Real seconds an answered agent's call may take to reach the controller before it is given up."""
-STATUSES = ("scheduled", "dialing", "answered", "failed")
-"""How a callback stands: waiting in line, being dialed, the caller reached, given up."""
 
 _WHISPER = {
     "en": "Callback for {tenant}. Calling the customer now.",
@@ -104,7 +101,8 @@ class CallbackResult:
 
     Attributes:
         number: the number called back.
-        status: one of ``STATUSES``.
+        status: how the callback stands: ``scheduled`` (waiting in line), ``dialing``,
+            ``answered`` (the caller reached) or ``failed`` (given up).
         agent: the agent who took it, once answered.
         attempts: times the caller's phone was rung.
         first_dialed_at: when the caller's phone was first dialed (None: not yet).
@@ -343,68 +341,3 @@ class CallbackService:
             if due is None or due > end:
                 return now
             now = max(now, due)
-
-
-class MemoryDialer:
-    """Callbacks on simulated time for ``ivr test``: phones as the case says, no FreeSWITCH.
-
-    Args:
-        service: the callback service whose ``connect`` runs the agent's side.
-        phones: how agents' endpoints behave when rung (``available``, ``busy``,
-            ``no_answer``, ``logged_out``); others answer.
-        caller_phone: how the phone of the number called back behaves.
-        start: the case's start, for transcript times.
-        transcript: where the callback's lines go.
-    """
-
-    def __init__(
-        self,
-        service: CallbackService,
-        phones: dict[str, str],
-        caller_phone: str,
-        start: dt.datetime,
-        transcript: list[TranscriptLine],
-    ) -> None:
-        self.service = service
-        self.phones = phones
-        self.caller_phone = caller_phone
-        self.start = start
-        self.transcript = transcript
-
-    def _log(self, at: dt.datetime, who: str, text: str) -> None:
-        self.transcript.append(TranscriptLine((at - self.start).total_seconds(), who, text))
-
-    def ring_agent(self, attempt: CallbackAttempt) -> AgentRing:
-        agent = attempt.agent
-        phone = self.phones.get(agent.endpoint, "available")
-        self._log(
-            attempt.at,
-            "system",
-            f"callback {attempt.callback.number}: rings {agent.endpoint} as "
-            f"'{attempt.caller_id_name}'",
-        )
-        if phone == "busy":
-            self._log(attempt.at, "system", "busy")
-            return AgentRing("busy", attempt.at)
-        if phone == "logged_out":
-            self._log(attempt.at, "system", "not reachable")
-            return AgentRing("failed", attempt.at)
-        if phone == "no_answer":
-            rang = attempt.at + dt.timedelta(seconds=attempt.ring_timeout)
-            self._log(rang, "system", f"no answer within {attempt.ring_timeout:g}s")
-            return AgentRing("no_answer", rang)
-        answered = attempt.at + dt.timedelta(seconds=RING_SECONDS)
-        self._log(answered, "agent", f"{agent.endpoint} answers the callback")
-        leg = MemoryChannel(
-            CallInfo(f"callback-{attempt.callback.id}", attempt.callback.number),
-            start=answered,
-            steps=[],
-            phones={attempt.callback.endpoint: self.caller_phone},
-        )
-        self.service.connect(attempt.callback.id, leg)
-        offset = (answered - self.start).total_seconds()
-        for line in leg.transcript:
-            who = {"ivr": "system", "agent": "caller"}.get(line.who, line.who)
-            text = line.text.replace("says: ", "agent hears: ", 1)
-            self.transcript.append(TranscriptLine(offset + line.at, who, text))
-        return AgentRing("answered", answered)

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ivr.acd.pool import STATES, AcdError, AgentPool, AgentState
+from ivr.acd.model import STATES, AcdError, AgentState
+from ivr.acd.pool import AgentPool
 from ivr.acd.store import SqliteAcdStore
 
 if TYPE_CHECKING:

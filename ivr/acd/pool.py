@@ -26,189 +26,35 @@ import heapq
 import itertools
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ivr.acd.estimate import HandleTimes, WaitEstimate, estimate_wait
-from ivr.flow.config import DEFAULT_HOLD_MUSIC, AgentConfig, QueueConfig
+from ivr.acd.model import (
+    AVAILABLE,
+    BUSY,
+    FAILED_LEG_PAUSE,
+    IN_A_CALL,
+    LOGGED_OUT,
+    NEVER,
+    ON_BREAK,
+    ON_CALL,
+    RINGING,
+    STATES,
+    WRAP_UP,
+    AgentState,
+    Callback,
+    StateError,
+    UnknownAgent,
+    Waiting,
+    iso_or_none,
+    seconds_since,
+)
+from ivr.flow.config import AgentConfig, QueueConfig
 
 if TYPE_CHECKING:
     from ivr.acd.store import AcdStore, SavedState
 
 log = logging.getLogger("ivr.acd")
-
-LOGGED_OUT = "logged_out"
-AVAILABLE = "available"
-ON_BREAK = "on_break"
-RINGING = "ringing"
-ON_CALL = "on_call"
-WRAP_UP = "wrap_up"
-STATES = (LOGGED_OUT, AVAILABLE, ON_BREAK, RINGING, ON_CALL, WRAP_UP)
-BUSY = "busy"
-"""What scenarios and ``set_state`` call an agent on a call this controller did not place."""
-NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
-FAILED_LEG_PAUSE = 10.0
-"""Seconds an agent whose phone was busy or unreachable is not offered another call."""
-_IN_A_CALL = (RINGING, ON_CALL)
-
-
-class AcdError(Exception):
-    """Base of the errors of agent control (``ivr agents``, the HTTP API)."""
-
-
-class UnknownAgent(AcdError):
-    """No agent with this id is in agents.yaml."""
-
-
-class StateError(AcdError):
-    """The change is not possible in the agent's current state (a break while logged out)."""
-
-
-@dataclass
-class AgentState:
-    """An agent's live state.
-
-    Attributes:
-        config: the agent as agents.yaml describes them.
-        queues: the queues the agent takes calls from, in queues.yaml order.
-        state: one of ``STATES``.
-        since: when the agent entered the state.
-        reason: why the agent is on a break (``break``, ``missed 3 calls``).
-        call_id: the call the agent rings for or talks on (``callback:<id>`` for callbacks;
-            empty for a call this controller does not know).
-        pending: the state to take when the current call ends (a logout or break asked for
-            during the call).
-        until: when a timed state ends (a wrap-up, a timed break); then ``then`` follows.
-        then: the state after ``until``.
-        ready_at: not offered calls before this (after a busy or unreachable phone).
-        idle_since: when the agent last became free, for ``longest_idle``.
-        calls: calls answered since the controller started.
-        missed: calls left ringing in a row.
-    """
-
-    config: AgentConfig
-    queues: list[str]
-    state: str = AVAILABLE
-    since: dt.datetime = NEVER
-    reason: str = ""
-    call_id: str = ""
-    pending: str = ""
-    until: dt.datetime | None = None
-    then: str = AVAILABLE
-    ready_at: dt.datetime = NEVER
-    idle_since: dt.datetime = NEVER
-    calls: int = 0
-    missed: int = 0
-
-    @property
-    def id(self) -> str:
-        return self.config.id
-
-    @property
-    def skills(self) -> frozenset[str]:
-        return frozenset(self.config.skills)
-
-    @property
-    def logged_in(self) -> bool:
-        return self.state != LOGGED_OUT
-
-    def summary(self, now: dt.datetime) -> dict[str, Any]:
-        """The agent as the HTTP API and ``ivr agents status`` show it."""
-        return {
-            "id": self.id,
-            "name": self.config.name,
-            "state": self.state,
-            "since": _iso(self.since),
-            "seconds_in_state": _seconds(self.since, now),
-            "reason": self.reason,
-            "pending": self.pending,
-            "until": _iso(self.until),
-            "call_id": self.call_id,
-            "queues": list(self.queues),
-            "skills": list(self.config.skills),
-            "calls": self.calls,
-            "missed": self.missed,
-        }
-
-
-@dataclass
-class Callback:
-    """A caller who hung up to be called back, keeping their place in line.
-
-    Attributes:
-        id: the callback's id (also its store key).
-        number: the number to call back.
-        endpoint: the dial string that reaches ``number``.
-        tenant: the company's id, ``tenant_name`` its name, ``tenant_number`` the number shown
-            to the caller when called back.
-        language: the call's language, for what the agent hears.
-        voice: the TTS voice of that language.
-        hold_music: what the agent hears while the caller's phone rings.
-        attempts_left: tries left when the caller does not answer.
-        retry_after: seconds between tries.
-        variables: the call variables agents' screens show (``ivr_path``, ``ivr_inputs``).
-    """
-
-    id: str
-    number: str
-    endpoint: str
-    tenant: str = ""
-    tenant_name: str = ""
-    tenant_number: str = ""
-    language: str = "en"
-    voice: str | None = None
-    hold_music: str = DEFAULT_HOLD_MUSIC
-    attempts_left: int = 3
-    retry_after: float = 600.0
-    variables: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(eq=False)
-class Waiting:
-    """One caller (or callback) in a queue's line.
-
-    Attributes:
-        priority: higher is served first.
-        arrived: when the caller first joined a line (kept through overflow and callbacks).
-        seq: arrival order among callers who arrived at the same moment.
-        call_id: the caller's call.
-        queue: the queue the caller waits in now.
-        wanted: skills the caller needs besides the queue's own.
-        entered: when the caller joined this queue.
-        offer: the agents offered to this caller (ringing for them, or talking to them).
-        tried: agents tried for this caller who did not answer; skipped until no one else is
-            free.
-        held: the caller is busy with something else (entering a callback number): not offered
-            agents meanwhile, but keeps the place.
-        not_before: a callback is not dialed again before this.
-        callback: set once the caller chose to be called back.
-        answered_by: the agent who answered.
-        notify: called when agents are offered to this caller.
-    """
-
-    priority: int
-    arrived: dt.datetime
-    seq: int
-    call_id: str
-    queue: str
-    wanted: frozenset[str] = frozenset()
-    entered: dt.datetime = NEVER
-    offer: list[str] = field(default_factory=list)
-    tried: set[str] = field(default_factory=set)
-    held: bool = False
-    not_before: dt.datetime | None = None
-    callback: Callback | None = None
-    answered_by: str = ""
-    notify: Callable[[], None] | None = field(default=None, repr=False)
-
-    @property
-    def sort_key(self) -> tuple[int, dt.datetime, int]:
-        return (-self.priority, self.arrived, self.seq)
-
-    @property
-    def leg(self) -> str:
-        """The call an agent offered to this caller is tied to."""
-        return f"callback:{self.callback.id}" if self.callback else self.call_id
 
 
 class AgentPool:
@@ -291,7 +137,7 @@ class AgentPool:
         """
         agent = self.agent(agent_id)
         self._seen(now)
-        if agent.state in _IN_A_CALL or agent.state == WRAP_UP:
+        if agent.state in IN_A_CALL or agent.state == WRAP_UP:
             agent.pending = ""
             if agent.state == WRAP_UP:
                 agent.then = AVAILABLE
@@ -311,7 +157,7 @@ class AgentPool:
         """The agent stops taking calls; during a call, once it ends."""
         agent = self.agent(agent_id)
         self._seen(now)
-        if agent.state in _IN_A_CALL:
+        if agent.state in IN_A_CALL:
             agent.pending = LOGGED_OUT
             self._save(agent)
         elif agent.state != LOGGED_OUT:
@@ -335,7 +181,7 @@ class AgentPool:
         self._seen(now)
         if agent.state == LOGGED_OUT:
             raise StateError(f"agent {agent.id} is logged out: log in before taking a break")
-        if agent.state in _IN_A_CALL:
+        if agent.state in IN_A_CALL:
             agent.pending = ON_BREAK
             self._save(agent)
         else:
@@ -609,7 +455,7 @@ class AgentPool:
                 entry.offer = [
                     a
                     for a in entry.offer
-                    if self.agents[a].state in _IN_A_CALL and self.agents[a].call_id == entry.leg
+                    if self.agents[a].state in IN_A_CALL and self.agents[a].call_id == entry.leg
                 ]
         self.dispatch(now)
         return repairs
@@ -695,7 +541,7 @@ class AgentPool:
             for agent_id in config.agents:
                 if agent_id in self.agents:
                     by_state[self.agents[agent_id].state] += 1
-            waits = [_seconds(e.arrived, now) for e in line]
+            waits = [seconds_since(e.arrived, now) for e in line]
             queues[name] = {
                 "waiting": sum(1 for e in line if e.callback is None),
                 "callbacks": sum(1 for e in line if e.callback is not None),
@@ -714,7 +560,7 @@ class AgentPool:
                 ],
             }
         agents = {agent_id: a.summary(now) for agent_id, a in self.agents.items()}
-        return {"at": _iso(now), "queues": queues, "agents": agents}
+        return {"at": iso_or_none(now), "queues": queues, "agents": agents}
 
     # ------------------------------------------------------------ internals
 
@@ -771,7 +617,7 @@ class AgentPool:
         until: dt.datetime | None = None,
         then: str = AVAILABLE,
     ) -> None:
-        if state not in _IN_A_CALL and state != WRAP_UP:
+        if state not in IN_A_CALL and state != WRAP_UP:
             agent.pending = ""
         agent.state, agent.since, agent.reason = state, now, reason
         agent.call_id, agent.until, agent.then = call_id, until, then
@@ -790,15 +636,3 @@ class AgentPool:
     def _save_callback(self, entry: Waiting) -> None:
         if self.store is not None:
             self.store.save_callback(entry)
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    if moment is None or moment == NEVER:
-        return None
-    return moment.isoformat()
-
-
-def _seconds(since: dt.datetime, now: dt.datetime) -> float:
-    if since == NEVER:
-        return 0.0
-    return round(max((now - since).total_seconds(), 0.0), 1)

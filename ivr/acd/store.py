@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ivr.acd.estimate import RECENT_CALLS
-from ivr.acd.pool import NEVER, AgentState, Callback, Waiting
+from ivr.acd.model import NEVER, AgentState, Callback, Waiting
 
 SCHEMA = [
     """

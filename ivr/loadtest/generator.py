@@ -23,7 +23,7 @@ from gevent.event import Event as Flag
 from ivr.flow.compiler import Project
 from ivr.runtime.memory import Step
 from ivr.simulator import SimulatedCall, SimulatedFreeSWITCH
-from ivr.testing.runner import DEFAULT_START
+from ivr.testing.cases import DEFAULT_START
 from ivr.testing.scenario import load_scenario
 
 SAMPLE_SECONDS = 0.5

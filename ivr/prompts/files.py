@@ -28,14 +28,40 @@ from typing import Any
 import gevent
 import numpy as np
 from gevent.event import AsyncResult
+from prometheus_client import Counter
 
-from ivr.metrics import PROMPT_CACHE
 from ivr.prompts import audio
 from ivr.prompts.pieces import PAUSE, SpokenValue
 from ivr.prompts.tts import Speaker, UnknownVoice
 from ivr.runtime.channel import Utterance
 
 log = logging.getLogger("ivr.prompts")
+
+
+class PromptCacheCounter:
+    """Counts prompt cache lookups; one for the whole process, shared by every controller."""
+
+    def __init__(self) -> None:
+        self.counter = Counter(
+            "ivr_prompt_cache",
+            "Prompt cache lookups by result (hit: the audio was ready; miss: it was rendered)",
+            ["result"],
+            registry=None,
+        )
+        self._hit = self.counter.labels(result="hit")
+        self._miss = self.counter.labels(result="miss")
+
+    def hit(self) -> None:
+        """A prompt's audio was already in the cache."""
+        self._hit.inc()
+
+    def miss(self) -> None:
+        """A prompt's audio had to be rendered."""
+        self._miss.inc()
+
+
+PROMPT_CACHE = PromptCacheCounter()
+"""The process's prompt cache counter: call ``PROMPT_CACHE.hit()`` or ``.miss()``."""
 
 PROCESSING = "trim-lead+soxr-hq+level-v1"
 """How renderings are processed; part of every cache key, so a change re-renders."""

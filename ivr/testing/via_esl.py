@@ -23,7 +23,7 @@ from ivr.freeswitch.server import Controller
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.call import Call, CallServices
 from ivr.runtime.memory import RING_SECONDS, Event
-from ivr.testing.runner import (
+from ivr.testing.cases import (
     AFTER_THE_CALL_SECONDS,
     DEFAULT_START,
     CaseResult,

@@ -53,7 +53,7 @@ from ivr.runtime.channel import CallInfo
 from ivr.runtime.memory import Event
 from ivr.simulator.media import resolve
 from ivr.simulator.parsing import separate_string
-from ivr.testing.runner import (
+from ivr.testing.cases import (
     DEFAULT_START,
     CaseResult,
     agent_phones,
