@@ -27,6 +27,7 @@ from gevent.event import Event
 from ivr.acd.model import Callback, Waiting
 from ivr.acd.pool import AgentPool
 from ivr.flow.config import AgentConfig
+from ivr.prompts.speech import in_language
 from ivr.runtime.channel import CallEnded, Channel, ChannelError, Utterance
 
 log = logging.getLogger("ivr.acd")
@@ -55,14 +56,10 @@ _GIVEN_UP = {
 }
 
 
-def _text(table: dict[str, str], language: str) -> str:
-    return table.get(language.split("-")[0], table["en"])
-
-
 def agent_texts(language: str, tenant_name: str | None) -> list[str]:
     """What agents can hear on callbacks in ``language``, for ``ivr prompts build``."""
-    whisper = _text(_WHISPER, language).format(tenant=tenant_name or "a customer")
-    return [whisper, _text(_NOT_REACHED, language), _text(_GIVEN_UP, language)]
+    whisper = in_language(_WHISPER, language).format(tenant=tenant_name or "a customer")
+    return [whisper, in_language(_NOT_REACHED, language), in_language(_GIVEN_UP, language)]
 
 
 @dataclass(frozen=True)
@@ -264,7 +261,9 @@ class CallbackService:
         outcome = None
         try:
             channel.answer()
-            whisper = _text(_WHISPER, lang).format(tenant=callback.tenant_name or "a customer")
+            whisper = in_language(_WHISPER, lang).format(
+                tenant=callback.tenant_name or "a customer"
+            )
             channel.play([Utterance(whisper, lang, voice)], barge_in=False)
             caller_id = {"origination_caller_id_number": callback.tenant_number or "anonymous"}
             outcome = channel.bridge(
@@ -297,7 +296,7 @@ class CallbackService:
             "tried again later" if again else "given up",
         )
         try:
-            text = _text(_NOT_REACHED if again else _GIVEN_UP, lang)
+            text = in_language(_NOT_REACHED if again else _GIVEN_UP, lang)
             channel.play([Utterance(text, lang, voice)], barge_in=False)
             channel.hangup()
         except (CallEnded, ChannelError):

@@ -23,6 +23,13 @@ GENDERS = ("masculine", "feminine", "neuter")
 CURRENCIES = ("USD", "EUR", "GBP", "BGN", "RUB")
 """The currencies money is said in."""
 LANGUAGE_CODE = re.compile(r"[a-z]{2}(-[a-z]{2})?")
+
+
+def base_language(code: str) -> str:
+    """The language of ``code`` without its region: ``bg`` for ``bg-bg``."""
+    return code.split("-")[0].lower()
+
+
 _SAY_OPTIONS = {"say", "value", "currency", "gender"}
 _SOUND_OPTIONS = {"sound", "text"}
 _TEXT_OPTIONS = {"text", "language"}
@@ -74,7 +81,7 @@ class Prompt:
         """The parts to play for a caller speaking ``language``."""
         if language in self.variants:
             return self.variants[language]
-        base = language.split("-")[0]
+        base = base_language(language)
         if base in self.variants:
             return self.variants[base]
         if "*" in self.variants:

@@ -33,6 +33,7 @@ from ivr.flow.fields import (
     Text,
     format_duration,
 )
+from ivr.flow.prompts import base_language
 from ivr.nodes.base import Node, NodeError
 from ivr.prompts.pieces import phrase_parts, spoken_phrase, vocabulary
 from ivr.prompts.sayas import SAY_LANGUAGES, say_as
@@ -237,7 +238,7 @@ nodes:
         if announce.get("position"):
             numbered.append((in_language(_POSITION, language), "number", None))
         if announce.get("wait_time"):
-            gender = _MINUTES_GENDER.get(language.split("-")[0])
+            gender = _MINUTES_GENDER.get(base_language(language))
             under, one, many = in_language(_WAIT, language)
             more_one, more_many = in_language(_WAIT_MORE, language)
             texts += [under, one, more_one]
@@ -250,7 +251,7 @@ nodes:
             texts += [in_language(table, language) for table in told]
             texts += agent_texts(language, tenant_name)
             numbered.append((in_language(_CALLBACK_CONFIRM, language), "digits", None))
-        if language.split("-")[0] not in SAY_LANGUAGES:
+        if base_language(language) not in SAY_LANGUAGES:
             return FixedSpeech(texts=texts, at_call_time=[template for template, _, _ in numbered])
         pieces: set[str] = set()
         for template, kind, gender in numbered:
@@ -457,7 +458,7 @@ nodes:
         lang = call.language
         texts = []
         numbered = []
-        gender = _MINUTES_GENDER.get(lang.split("-")[0])
+        gender = _MINUTES_GENDER.get(base_language(lang))
         if self.opts["announce"]["position"]:
             numbered.append((in_language(_POSITION, lang), pool.position(entry), None))
         if self.opts["announce"]["wait_time"]:

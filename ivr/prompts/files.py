@@ -30,6 +30,7 @@ import numpy as np
 from gevent.event import AsyncResult
 from prometheus_client import Counter
 
+from ivr.flow.prompts import base_language
 from ivr.prompts import audio
 from ivr.prompts.pieces import PAUSE, SpokenValue
 from ivr.prompts.tts import Speaker, UnknownVoice
@@ -166,7 +167,7 @@ class PromptFiles:
 
     def recording_paths(self, name: str, language: str) -> list[Path]:
         """Where a recording is looked for, in order."""
-        languages = dict.fromkeys([language, language.split("-")[0]])
+        languages = dict.fromkeys([language, base_language(language)])
         out = []
         for root in self.recording_dirs:
             for lang in languages:

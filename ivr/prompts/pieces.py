@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from ivr.flow.prompts import base_language
 from ivr.prompts.sayas import DEFAULT_CURRENCY, SAY_LANGUAGES, say_as
 from ivr.runtime.channel import Utterance
 
@@ -57,7 +58,7 @@ def spoken_value(
         SayAsError: the value cannot be said as ``kind``.
     """
     text = say_as(kind, value, language, currency=currency, gender=gender)
-    if language.split("-")[0] not in SAY_LANGUAGES:
+    if base_language(language) not in SAY_LANGUAGES:
         return Utterance(text, language, voice)
     return SpokenValue(text, language, voice, pieces=pieces_of(text))
 
@@ -91,7 +92,7 @@ def vocabulary(
     amounts with cents, every date from 1900 to 2100, every minute of the day); a rarer value's
     missing pieces are rendered the first time it is said, then cached like the others.
     """
-    base = language.split("-")[0]
+    base = base_language(language)
     if base not in SAY_LANGUAGES:
         return set()
     code = currency or DEFAULT_CURRENCY[base]
@@ -139,7 +140,7 @@ def spoken_phrase(
     if match is None:
         return Utterance(template, language, voice)
     text = template.replace(match.group(0), value if shown is None else shown)
-    if language.split("-")[0] not in SAY_LANGUAGES:
+    if base_language(language) not in SAY_LANGUAGES:
         return Utterance(text, language, voice)
     before, _, after = template.partition(match.group(0))
     words = pieces_of(say_as(kind, value, language, gender=gender))

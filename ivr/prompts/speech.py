@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from ivr.flow.prompts import Prompt
+from ivr.flow.prompts import Prompt, base_language
 
 _Said = TypeVar("_Said")
 
@@ -33,7 +33,7 @@ FILLER = {
 
 def in_language(table: Mapping[str, _Said], language: str) -> _Said:
     """The entry of a per-language table for ``language`` (``bg-bg`` reads ``bg``), else English."""
-    return table.get(language.split("-")[0], table["en"])
+    return table.get(base_language(language), table["en"])
 
 
 @dataclass

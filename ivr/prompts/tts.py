@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ivr.flow.prompts import base_language
 from ivr.prompts.audio import AudioError, is_silent, read_wav
 from ivr.runtime.channel import ChannelError
 
@@ -105,7 +106,7 @@ class Speaker:
             return found
 
     def _find_voice(self, language: str, voice: str | None) -> str:
-        names = [voice] if voice else [language, language.split("-")[0]]
+        names = [voice] if voice else [language, base_language(language)]
         for name in names:
             if self._espeak.SetVoiceByName(name.encode()) != 0:
                 continue
@@ -117,11 +118,11 @@ class Speaker:
                     "files in espeak-ng-data/voices/!v, e.g. f3, m3)"
                 )
             return chosen
-        base = language.split("-")[0]
+        base = base_language(language)
         near = sorted(
             v.id.rsplit("/", 1)[-1]
             for v in self._engine.getProperty("voices")
-            if any(lang.split("-")[0] == base for lang in v.languages)
+            if any(base_language(lang) == base for lang in v.languages)
         )
         if voice:
             hint = f"voices for {language}: {', '.join(near)}" if near else "see espeak-ng --voices"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from ivr.flow.compiler import CompiledFlow
 from ivr.flow.config import Tenant
+from ivr.flow.prompts import base_language
 
 
 def _same(a: str, b: str) -> bool:
-    return a.split("-")[0] == b.split("-")[0]
+    return base_language(a) == base_language(b)
 
 
 def voice_for(language: str, flow: CompiledFlow, tenant: Tenant | None) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ivr.flow.prompts import GENDERS, SAY_KINDS
+from ivr.flow.prompts import GENDERS, SAY_KINDS, base_language
 from ivr.prompts.sayas import bg, en, numerals, ru
 from ivr.prompts.sayas.values import DEFAULT_CURRENCY, SayAsError
 
@@ -53,5 +53,5 @@ def say_as(
         raise SayAsError(f"cannot say a value as {kind!r}")
     if gender is not None and gender not in GENDERS:
         raise SayAsError(f"{gender!r} is not a gender ({', '.join(GENDERS)})")
-    sayer = SAYERS.get(language.split("-")[0].lower(), numerals.say)
+    sayer = SAYERS.get(base_language(language), numerals.say)
     return sayer(kind, str(value), currency, gender)
