@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ivr import __version__
 from ivr.docs import DEFAULT_OUTPUT, write_reference
+from ivr.errors import IvrError
 from ivr.flow.compiler import CONFIG_FILES, SCENARIO_SUFFIX, flow_files
 from ivr.flow.graph import to_dot, to_mermaid
 from ivr.gc_policy import FULL_EVERY_DEFAULT, collect_for_measuring, collect_for_serving
@@ -38,7 +39,7 @@ DRAIN_TIMEOUT_DEFAULT = 300.0
 within five minutes; a longer one is handed to the dialplan's failover, so nobody is cut off."""
 
 
-class UsageError(Exception):
+class UsageError(IvrError):
     """The command line names something that does not exist or cannot be used."""
 
 

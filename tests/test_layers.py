@@ -13,7 +13,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "ivr"
 
 LAYERS = [
-    ("ivr", "ivr.wsgi", "ivr.gc_policy", "ivr.bundled"),
+    ("ivr", "ivr.errors", "ivr.wsgi", "ivr.gc_policy", "ivr.bundled"),
     ("ivr.flow",),
     ("ivr.runtime.channel", "ivr.runtime.record"),
     ("ivr.data",),
@@ -152,3 +152,23 @@ def test_no_modules_import_each_other_round_in_a_cycle():
 )
 def test_the_layer_order_tells_upward_from_downward(module, target, upward):
     assert (layer_of(target) > layer_of(module)) is upward
+
+
+def test_every_exception_ivr_defines_is_an_ivr_error():
+    import importlib
+    import inspect
+
+    from ivr.errors import IvrError
+
+    strays = []
+    for module in sorted(MODULES):
+        loaded = importlib.import_module(module)
+        for name, value in vars(loaded).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, BaseException)
+                and value.__module__ == module
+                and not issubclass(value, IvrError)
+            ):
+                strays.append(f"{module}.{name}")
+    assert strays == []

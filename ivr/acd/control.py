@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ivr.acd.model import STATES, AcdError, AgentState
 from ivr.acd.pool import AgentPool
 from ivr.acd.store import SqliteAcdStore
+from ivr.errors import IvrError
 
 if TYPE_CHECKING:
     from ivr.flow.compiler import Project
@@ -27,11 +28,11 @@ API_TIMEOUT = 5.0
 """Seconds ``ivr agents`` waits for the controller's API."""
 
 
-class ControllerUnreachable(Exception):
+class ControllerUnreachable(IvrError):
     """No controller answers on the API address."""
 
 
-class ApiError(Exception):
+class ApiError(IvrError):
     """The controller's API refused the request; the message is its explanation."""
 
 

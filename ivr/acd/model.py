@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivr.errors import IvrError
 from ivr.flow.config import DEFAULT_HOLD_MUSIC, AgentConfig
 
 LOGGED_OUT = "logged_out"
@@ -28,7 +29,7 @@ FAILED_LEG_PAUSE = 10.0
 IN_A_CALL = (RINGING, ON_CALL)
 
 
-class AcdError(Exception):
+class AcdError(IvrError):
     """Base of the errors of agent control (``ivr agents``, the HTTP API)."""
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ivr.acd.estimate import RECENT_CALLS
 from ivr.acd.model import NEVER, AgentState, Callback, Waiting
+from ivr.errors import IvrError
 
 SCHEMA = [
     """
@@ -56,7 +57,7 @@ SCHEMA = [
 ]
 
 
-class StoreError(Exception):
+class StoreError(IvrError):
     """The store cannot be opened or read (a corrupt file, no permission)."""
 
 

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import gevent
 from gevent.threadpool import ThreadPool
 
+from ivr.errors import IvrError
 from ivr.flow.fields import (
     INVALID,
     CheckContext,
@@ -55,7 +56,7 @@ BLOCKING_THREADS = 8
 _SINGLE_EXPRESSION = re.compile(r"\s*\{\{(.*)\}\}\s*", re.S)
 
 
-class DataSourceError(Exception):
+class DataSourceError(IvrError):
     """A source could not answer (unreadable, failed, too slow): the node takes ``on_error``.
 
     Attributes:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from ivr.errors import IvrError
+
 _SAFE_VALUE = re.compile(r"[^,'{}\[\]\s\\]*")
 _KEYS = re.compile(r"[0-9*#ABCD]*")
 
 
-class AppArgumentError(ValueError):
+class AppArgumentError(IvrError, ValueError):
     """A value cannot be put into an application argument safely."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.bundled import bundled
+from ivr.errors import IvrError
 
 CONF_SOURCE = bundled("freeswitch_conf")
 """The drop-in configuration this installs (``freeswitch_conf/`` of the project)."""
@@ -41,7 +42,7 @@ _CONDITION = re.compile(r'(<condition field="destination_number" expression=")[^
 _NUMBER = re.compile(r"[0-9+*#]+")
 
 
-class ConfInstallError(Exception):
+class ConfInstallError(IvrError):
     """The target is not a FreeSWITCH configuration this can install into."""
 
 

@@ -24,6 +24,8 @@ from itertools import repeat
 from typing import Literal
 from urllib.parse import quote, unquote
 
+from ivr.errors import IvrError
+
 __all__ = [
     "DISCONNECT_MESSAGE",
     "MAX_CONTENT_LENGTH",
@@ -78,7 +80,7 @@ _MISSING: str = "\x00missing"  # a header value cannot hold a NUL
 _NOT_SHAPE = bytes(b for b in range(256) if b not in b": \n")
 
 
-class ESLError(Exception):
+class ESLError(IvrError):
     """Base of the errors raised by the ESL codec."""
 
 

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from ivr.errors import IvrError
 from ivr.flow.config import Tenant
 from ivr.flow.diagram import DiagramLink
 from ivr.flow.fields import Field
@@ -42,7 +43,7 @@ RETURN = "\x00return"
 """The label a ``return`` node gives: the subflow is done, go back to the calling flow."""
 
 
-class NodeError(Exception):
+class NodeError(IvrError):
     """A recoverable failure of one node (bad template, failed lookup): take its error edge."""
 
 

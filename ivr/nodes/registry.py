@@ -12,6 +12,7 @@ import logging
 import re
 from importlib.metadata import entry_points
 
+from ivr.errors import IvrError
 from ivr.flow.fields import Field
 from ivr.nodes.base import Node
 
@@ -42,7 +43,7 @@ BUILTIN_MODULES = (
 )
 
 
-class PluginError(Exception):
+class PluginError(IvrError):
     """A node type could not be registered; the message names the plugin's distribution."""
 
 

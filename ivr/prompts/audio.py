@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import soxr
 
+from ivr.errors import IvrError
+
 RATES = (8000, 16000)
 LEVEL_DBFS = -21.0
 """Active speech level of every prompt: the level of the project's hold music (-20.8 dBFS RMS)."""
@@ -28,7 +30,7 @@ LEAD_SECONDS = 0.02
 FRAME_SECONDS = 0.02
 
 
-class AudioError(Exception):
+class AudioError(IvrError):
     """A WAV file cannot be read as prompt audio."""
 
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ivr.errors import IvrError
 from ivr.report.figures import build_report
 from ivr.report.render import FORMATS
 from ivr.store import CallFilter, JournalError, SqliteJournal
@@ -20,7 +21,7 @@ DEFAULT_HTML = "var/report.html"
 """Where ``--format html`` writes without ``--output``: a page is for a browser, not a terminal."""
 
 
-class ReportOptionError(Exception):
+class ReportOptionError(IvrError):
     """An option of ``ivr report`` names something that does not exist or cannot be used."""
 
 

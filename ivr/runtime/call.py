@@ -22,6 +22,7 @@ from typing import Any
 import gevent
 
 from ivr.acd import AgentPool, CallbackService
+from ivr.errors import IvrError
 from ivr.flow.compiler import CompiledFlow, Project
 from ivr.flow.config import Tenant
 from ivr.flow.prompts import Prompt, SayPart, SoundPart, TextPart
@@ -63,7 +64,7 @@ class CallLogAdapter(logging.LoggerAdapter):
         return f"[{call.info.call_id}{where}] {msg}", kwargs
 
 
-class _Fatal(Exception):
+class _Fatal(IvrError):
     """A node failed with no error edge anywhere: the call ends with an apology."""
 
 

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ivr.errors import IvrError
 
-class CallEnded(Exception):
+
+class CallEnded(IvrError):
     """Base of the exceptions that end a call's flow early."""
 
 
@@ -37,7 +39,7 @@ class SwitchHungUp(CallerHungUp):
         self.cause = cause
 
 
-class ChannelError(Exception):
+class ChannelError(IvrError):
     """The channel could not carry out an operation (media failure, lost connection)."""
 
 

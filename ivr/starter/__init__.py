@@ -14,13 +14,14 @@ import shutil
 from pathlib import Path
 
 from ivr.bundled import bundled
+from ivr.errors import IvrError
 from ivr.project import flow_json_schema
 
 STARTER_FLOWS = Path(__file__).resolve().parent / "flows"
 """The starter flow, its scenario file and config files, copied as they are."""
 
 
-class InitError(Exception):
+class InitError(IvrError):
     """The folder cannot take a new project (it holds files already, or is a file)."""
 
 

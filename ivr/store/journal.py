@@ -14,11 +14,12 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ivr.errors import IvrError
 from ivr.flow.compiler import Project
 from ivr.runtime.record import CallRecord
 
 
-class JournalError(Exception):
+class JournalError(IvrError):
     """The journal cannot be opened, read or written (a missing or foreign file, a bad schema)."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from ivr.errors import IvrError
 from ivr.flow.prompts import CURRENCIES
 
 DEFAULT_CURRENCY = {"en": "USD", "ru": "RUB", "bg": "BGN"}
@@ -16,7 +17,7 @@ LARGEST = 10**15 - 1
 """The largest whole number said in words; larger ones are refused (the node's error edge)."""
 
 
-class SayAsError(ValueError):
+class SayAsError(IvrError, ValueError):
     """The value cannot be spoken as asked (e.g. ``abc`` as money): the node's error edge."""
 
 
