@@ -63,6 +63,15 @@ def _folders(paths: list[str]) -> dict[Path, set[Path] | None]:
         if path.is_dir():
             folders[_flows_folder(path)] = None
         elif path.is_file():
+            project = path.parent.parent
+            if path.parent.name == "data" and any(project.glob("*.yaml")):
+                # A project's data folder: its tables and mock answers are no flows.
+                raise UsageError(
+                    f"{raw}: a data file, checked with the flows whose data sources name it: "
+                    f"ivr validate {project}"
+                )
+            if path.suffix not in (".yaml", ".yml"):
+                raise UsageError(f"{raw}: not a flow, scenario or config file (YAML)")
             chosen = folders.setdefault(path.parent, set())
             if chosen is not None:
                 chosen.add(path)

@@ -57,6 +57,16 @@ def test_the_verbose_flag_is_taken_before_or_after_the_command(capsys, argv):
         (["graph", REPO / "flows"], "is a folder: name one flow file, e.g. "),
         (["graph", "nowhere.yaml"], "nowhere.yaml: no such file"),
         (["validate", "nowhere"], "nowhere: no such file or folder"),
+        (
+            ["validate", REPO / "flows" / "data" / "orders.csv"],
+            "orders.csv: a data file, checked with the flows whose data sources name it: "
+            "ivr validate ",
+        ),
+        (
+            ["validate", REPO / "flows" / "data" / "card_service.yaml"],
+            "card_service.yaml: a data file, checked with the flows whose data sources name it",
+        ),
+        (["validate", REPO / "README.md"], "README.md: not a flow, scenario or config file (YAML)"),
         (["test", "nowhere"], "nowhere: no such file or folder"),
         (["demo", "nowhere"], "nowhere: no such folder"),
         (["test", "flows", "--max-wait", "5x"], "'5x' is not a duration, e.g. 90s or 15m"),
