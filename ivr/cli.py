@@ -159,6 +159,11 @@ def cmd_graph(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.flow} is a folder: name one flow file{hint}")
     if not path.is_file():
         raise UsageError(f"{args.flow}: no such file")
+    if path.name in CONFIG_FILES or path.name.endswith(SCENARIO_SUFFIX):
+        examples = flow_files(path.parent)[:1]
+        hint = f", e.g. {examples[0]}" if examples else ""
+        what = "scenario file" if path.name.endswith(SCENARIO_SUFFIX) else "config file"
+        raise UsageError(f"{args.flow} is a {what}, not a flow: name a flow file{hint}")
     project = load_project(path.parent)
     flows = [f for f in project.flows.values() if Path(f.file) == path]
     mine = [d for d in project.diag.errors if d.mark is None or d.mark.file == str(path)]

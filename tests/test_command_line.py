@@ -56,6 +56,11 @@ def test_the_verbose_flag_is_taken_before_or_after_the_command(capsys, argv):
         (["serve", "flows", "--metrics", "127.0.0.1:70000"], "port 70000 is not between 0 and"),
         (["graph", REPO / "flows"], "is a folder: name one flow file, e.g. "),
         (["graph", "nowhere.yaml"], "nowhere.yaml: no such file"),
+        (["graph", REPO / "flows" / "queues.yaml"], "queues.yaml is a config file, not a flow: "),
+        (
+            ["graph", REPO / "flows" / "acme_bank.test.yaml"],
+            "acme_bank.test.yaml is a scenario file, not a flow: name a flow file, e.g. ",
+        ),
         (["validate", "nowhere"], "nowhere: no such file or folder"),
         (
             ["validate", REPO / "flows" / "data" / "orders.csv"],
