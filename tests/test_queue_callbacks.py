@@ -260,3 +260,10 @@ def test_the_callback_key_over_the_offer_through_the_controller_and_the_simulate
     lines = after_the_offer([e.text for e in result.transcript])
     assert lines[0] == "presses 1"
     assert lines[1].startswith("says: We will call you back at")
+
+
+def test_a_callback_offered_at_once_is_in_the_first_announcement(tmp_path):
+    result = call(project(tmp_path, OFFER_NOW), wait(30), hangup(), agents=BUSY_FOR_10M)
+    assert said(result)[:3] == ["Please hold.", "You are number 1 in line.", OFFER]
+    at = next(e.at for e in result.transcript if e.text == f"says: {OFFER}")
+    assert at < 10

@@ -380,6 +380,9 @@ nodes:
                 self._overflow(call, pool, entry, overflow["queue"], now)
                 continue
             if "announce" in due:
+                if "callback" in due:
+                    # Due now too: offered in this announcement, not the next one.
+                    moments["callback"] = None
                 offer = callback["key"] if callback and moments["callback"] is None else None
                 key = call.play(
                     self._announcement(call, pool, entry, offer),
