@@ -315,7 +315,7 @@ class InboundClient(ESLConnection):
         """Send a command and wait for its ``command/reply`` or ``api/response``.
 
         Args:
-            data: The command, built by the codec.
+            data: The command, built in ``commands``.
             timeout: Seconds to wait for the answer.
             what: The command as messages name it; by default its first line (which, for
                 ``auth``, would show the password).
