@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from ivr.freeswitch.esl import ESLParser, encode_event
+from ivr.freeswitch.esl import ESLParser
+from ivr.simulator.frames import encode_event
 
 TRACES = Path(__file__).resolve().parents[1].parent / "shared" / "fs-traces"
 FRAME_BYTES = 7600

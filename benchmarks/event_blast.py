@@ -60,6 +60,8 @@ from tabulate import tabulate
 
 from ivr.freeswitch import esl
 from ivr.freeswitch.session import OutboundSession
+from ivr.simulator import frames
+from ivr.simulator.commands import ESLCommandParser
 
 READ_HEADERS = (
     "Event-Name",
@@ -149,7 +151,7 @@ def connect_reply() -> tuple[bytes, str]:
     pairs = reply.event.pairs()
     names = [name for name, _ in pairs]
     channel = pairs[: names.index(CONNECT_TAIL)] if CONNECT_TAIL in names else pairs
-    return esl.encode_connect_reply(channel), reply.unique_id or ""
+    return frames.encode_connect_reply(channel), reply.unique_id or ""
 
 
 def event_frame(frame_bytes: int) -> bytes:
@@ -208,12 +210,12 @@ def send_events(
     # No gevent here: this process does nothing but this one blocking socket.
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    commands = esl.ESLCommandParser()
+    parser = ESLCommandParser()
     replies = {
         "connect": reply_to_connect,
-        "myevents": esl.encode_command_reply("+OK Events Enabled"),
-        "linger": esl.encode_command_reply("+OK will linger"),
-        "exit": esl.encode_command_reply("+OK bye"),
+        "myevents": frames.encode_command_reply("+OK Events Enabled"),
+        "linger": frames.encode_command_reply("+OK will linger"),
+        "exit": frames.encode_command_reply("+OK bye"),
     }
     lingering = False
     while not lingering:
@@ -221,8 +223,8 @@ def send_events(
         if not data:
             sock.close()
             return
-        for command in commands.feed(data):
-            sock.sendall(replies.get(command.name, esl.encode_command_reply("+OK")))
+        for command in parser.feed(data):
+            sock.sendall(replies.get(command.name, frames.encode_command_reply("+OK")))
             lingering = lingering or command.name == "linger"
     per_write = max(1, SEND_BYTES // len(frame))
     batch = frame * per_write
@@ -232,7 +234,7 @@ def send_events(
         sock.sendall(batch)
     sock.sendall(frame * rest)
     written = time.monotonic()
-    sock.sendall(esl.encode_disconnect_notice(call_uuid))
+    sock.sendall(frames.encode_disconnect_notice(call_uuid))
     report.send({"started": started, "written": written})
     # Half-close and wait for the receiver to close: a full close with anything unread would
     # reset the connection and could throw away what the receiver has not read yet.
@@ -462,10 +464,10 @@ def parse_greenswitch(blast: Blast) -> Result:
     full, rest = divmod(blast.events, GREENSWITCH_BATCH)
     batches = [GREENSWITCH_BATCH] * full + ([rest] if rest else [])
     started = time.monotonic()
-    for frames in batches:
+    for batch in batches:
         # receive_events reads line by line from sock_file until end of file, putting each
         # event on the queue; batches keep that queue, and the memory it takes, bounded.
-        protocol.sock_file = io.BytesIO(blast.frame * frames)
+        protocol.sock_file = io.BytesIO(blast.frame * batch)
         protocol._run = protocol.connected = True
         protocol.receive_events()
         while not queue.empty():

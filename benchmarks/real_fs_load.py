@@ -381,7 +381,7 @@ class Caller:
                     deadline = time.monotonic() + self.timeout
                 if menu is None and f"{MENU_PROMPT}.wav" in played:
                     menu = stamp
-                    gevent.spawn(self.client.api, f"uuid_send_dtmf {caller} {KEY}")
+                    gevent.spawn(self.client.uuid_send_dtmf, caller, KEY)
                     waiting_for = f"no answer to the key {KEY}"
                     deadline = time.monotonic() + self.timeout
                 elif menu is not None and answer is None and f"{ANSWER_PROMPT}.wav" in played:

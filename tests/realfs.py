@@ -555,7 +555,7 @@ class LiveCall:
 
     def press(self, keys: str) -> None:
         """The caller presses ``keys`` on their phone."""
-        self.ivr.client.api(f"uuid_send_dtmf {self.caller_leg} {keys}")
+        self.ivr.client.uuid_send_dtmf(self.caller_leg, keys)
 
     def ended(self, timeout: float = EVENT_TIMEOUT) -> Call:
         """The controller's call once it has ended (its journal record and variables)."""
@@ -808,7 +808,7 @@ class QueueCenter:
 
     def press(self, call: PlacedCall, keys: str) -> None:
         """The caller presses keys on their phone (DTMF that crosses the loopback)."""
-        self.client.api(f"uuid_send_dtmf {call.caller_leg} {keys}")
+        self.client.uuid_send_dtmf(call.caller_leg, keys)
 
     def ended(self, ivr_leg: str, timeout: float = CALL_END_SECONDS):
         """The controller's finished call on ``ivr_leg``; the test fails if it does not end."""

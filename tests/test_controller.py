@@ -7,7 +7,6 @@ import gevent
 import pytest
 from gevent import socket
 
-from ivr.freeswitch import esl
 from ivr.freeswitch.server import Controller
 from ivr.freeswitch.session import OutboundSession
 from ivr.project import load_project
@@ -15,7 +14,8 @@ from ivr.prompts.files import PromptFiles
 from ivr.runtime.channel import CallerHungUp
 from ivr.runtime.memory import Step
 from ivr.runtime.record import OUTCOMES
-from ivr.simulator import SimulatedFreeSWITCH
+from ivr.simulator import SimulatedFreeSWITCH, frames
+from ivr.simulator.commands import ESLCommand, ESLCommandParser
 
 FLOWS = Path(__file__).parents[1] / "flows"
 SHOP = "18005550199"
@@ -53,9 +53,9 @@ def _misbehaving_peer(address, behaviour: str) -> str:
     """A 'FreeSWITCH' that starts a call properly, then breaks the way ``behaviour`` says."""
     call_uuid = str(uuid.uuid4())
     sock = socket.create_connection(address)
-    parser = esl.ESLCommandParser()
+    parser = ESLCommandParser()
 
-    def next_command() -> esl.ESLCommand:
+    def next_command() -> ESLCommand:
         while True:
             data = sock.recv(65536)
             if not data:
@@ -66,7 +66,7 @@ def _misbehaving_peer(address, behaviour: str) -> str:
 
     assert next_command().name == "connect"
     sock.sendall(
-        esl.encode_connect_reply(
+        frames.encode_connect_reply(
             [
                 ("Event-Name", "CHANNEL_DATA"),
                 ("Unique-ID", call_uuid),
@@ -77,12 +77,12 @@ def _misbehaving_peer(address, behaviour: str) -> str:
     )
     for expected in ("myevents", "linger"):
         assert next_command().name == expected
-        sock.sendall(esl.encode_command_reply("+OK"))
+        sock.sendall(frames.encode_command_reply("+OK"))
     assert next_command().name == "sendmsg"  # the first application: answer
     if behaviour == "garbage":
         sock.sendall(b"+OK this is not an ESL frame\nno colon here\n\n")
     elif behaviour == "truncated":
-        frame = esl.encode_event([("Event-Name", "CHANNEL_EXECUTE"), ("Unique-ID", call_uuid)])
+        frame = frames.encode_event([("Event-Name", "CHANNEL_EXECUTE"), ("Unique-ID", call_uuid)])
         sock.sendall(frame[: len(frame) // 2])
     sock.close()
     return call_uuid
@@ -117,7 +117,7 @@ def test_fifty_calls_go_on_while_peers_send_garbage_truncate_frames_or_vanish(co
 
 
 def _hangup_event(name: str) -> bytes:
-    return esl.encode_event(
+    return frames.encode_event(
         [("Event-Name", name), ("Unique-ID", "u1"), ("Hangup-Cause", "NORMAL_CLEARING")]
     )
 
@@ -129,7 +129,7 @@ def _freeswitch_peer(theirs, answer, seen: list[str] | None = None) -> gevent.Gr
     """
 
     def serve() -> None:
-        parser = esl.ESLCommandParser()
+        parser = ESLCommandParser()
         while True:
             data = theirs.recv(65536)
             if not data:
@@ -139,7 +139,7 @@ def _freeswitch_peer(theirs, answer, seen: list[str] | None = None) -> gevent.Gr
                     seen.append(command.headers.get("call-command") or command.name)
                 if command.name == "connect":
                     reply = [("Event-Name", "CHANNEL_DATA"), ("Unique-ID", "u1")]
-                    theirs.sendall(esl.encode_connect_reply(reply))
+                    theirs.sendall(frames.encode_connect_reply(reply))
                 else:
                     answer(command)
 
@@ -156,7 +156,7 @@ def test_hanging_up_returns_only_once_the_channel_is_down():
     hung_up: list[str] = []
 
     def answer(command) -> None:
-        theirs.sendall(esl.encode_command_reply("+OK"))
+        theirs.sendall(frames.encode_command_reply("+OK"))
         if command.headers.get("call-command") == "hangup":
             gevent.sleep(0.3)
             hung_up.append("CHANNEL_HANGUP")
@@ -172,6 +172,35 @@ def test_hanging_up_returns_only_once_the_channel_is_down():
     assert received == ["connect", "myevents", "linger", "hangup", "exit"]
 
 
+def test_an_event_hook_that_raises_is_logged_with_the_calls_uuid_and_the_call_goes_on(caplog):
+    caplog.set_level(logging.ERROR, logger="ivr")
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours)
+    seen: list[str] = []
+
+    def broken(message) -> None:
+        raise KeyError("variable_missing")
+
+    session.on_event(broken)
+    session.on_event(lambda message: seen.append(message.event_name))
+
+    def answer(command) -> None:
+        theirs.sendall(frames.encode_command_reply("+OK"))
+        if command.headers.get("call-command") == "hangup":
+            theirs.sendall(_hangup_event("CHANNEL_HANGUP"))
+
+    peer = _freeswitch_peer(theirs, answer)
+    session.start()
+    session.hangup("NORMAL_CLEARING")
+    session.close()
+    peer.join(timeout=5)
+    assert seen == ["CHANNEL_HANGUP"]  # the hook after the broken one still got the event
+    assert session.hangup_cause == "NORMAL_CLEARING"
+    (failure,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert failure.getMessage().startswith("[u1] ") and "CHANNEL_HANGUP u1" in failure.getMessage()
+    assert "KeyError: 'variable_missing'" in caplog.text
+
+
 def test_an_application_sent_as_the_caller_hangs_up_ends_the_call_instead_of_waiting_forever():
     # FreeSWITCH answers +OK to a sendmsg that reaches a channel already down and never runs it
     # (fs-traces caller_hangup_late_cmd); with linger it keeps the socket open. Under load the
@@ -185,8 +214,8 @@ def test_an_application_sent_as_the_caller_hangs_up_ends_the_call_instead_of_wai
             theirs.sendall(
                 _hangup_event("CHANNEL_HANGUP") + _hangup_event("CHANNEL_HANGUP_COMPLETE")
             )
-            theirs.sendall(esl.encode_linger_notice("u1", "sofia/internal/1001"))
-        theirs.sendall(esl.encode_command_reply("+OK"))
+            theirs.sendall(frames.encode_linger_notice("u1", "sofia/internal/1001"))
+        theirs.sendall(frames.encode_command_reply("+OK"))
 
     peer = _freeswitch_peer(theirs, answer)
     session.start()

@@ -1,7 +1,13 @@
-"""The ESL wire codec against byte streams recorded from a real FreeSWITCH 1.11.3."""
+"""The ESL wire codec against byte streams recorded from a real FreeSWITCH 1.11.3.
+
+The controller's parser (``ivr.freeswitch.esl``) reads every recorded stream, and the simulated
+FreeSWITCH's encoders (``ivr.simulator.frames``) write every recorded frame again to its exact
+bytes. The controller's commands are tested in ``test_freeswitch_commands.py``.
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from functools import cache
@@ -10,16 +16,10 @@ from pathlib import Path
 import pytest
 
 from ivr.freeswitch import esl
-from ivr.freeswitch.esl import (
-    DISCONNECT_MESSAGE,
-    ESLCommand,
-    ESLCommandError,
-    ESLCommandParser,
-    ESLMessage,
-    ESLParser,
-    ESLProtocolError,
-    Headers,
-)
+from ivr.freeswitch.esl import ESLCommandError, ESLMessage, ESLParser, ESLProtocolError, Headers
+from ivr.simulator import frames
+from ivr.simulator.commands import ESLCommandParser
+from ivr.simulator.frames import DISCONNECT_MESSAGE
 
 # Recorded from a real FreeSWITCH, kept in the repository as the ground truth (see its README).
 TRACES = Path(__file__).resolve().parent / "fs_traces"
@@ -167,7 +167,7 @@ def reencode(message: ESLMessage) -> bytes:
             # The event's own Content-Length comes back from encode_event.
             assert pairs[-1][0] == "Content-Length"
             pairs = pairs[:-1]
-        return esl.encode_event(pairs, message.body)
+        return frames.encode_event(pairs, message.body)
     if message.event is not None:
         pairs = message.event.pairs()
         assert [name for name, _ in pairs[-4:]] == [
@@ -176,25 +176,25 @@ def reencode(message: ESLMessage) -> bytes:
             "Socket-Mode",
             "Control",
         ]
-        return esl.encode_connect_reply(
+        return frames.encode_connect_reply(
             pairs[:-4], socket_mode=headers["Socket-Mode"], control=headers["Control"]
         )
     if message.content_type == "command/reply":
         extra = [(n, v) for n, v in headers.pairs() if n not in ("Content-Type", "Reply-Text")]
-        return esl.encode_command_reply(message.reply_text, extra)
+        return frames.encode_command_reply(message.reply_text, extra)
     if message.content_type == "api/response":
-        return esl.encode_api_response(message.body)
+        return frames.encode_api_response(message.body)
     if message.content_type == "auth/request":
-        return esl.encode_auth_request()
+        return frames.encode_auth_request()
     assert message.content_type == "text/disconnect-notice"
     if headers.get("Content-Disposition") == "linger":
         linger_time = int(headers["Linger-Time"])
-        return esl.encode_linger_notice(
+        return frames.encode_linger_notice(
             headers["Controlled-Session-UUID"],
             headers["Channel-Name"],
             None if linger_time == -1 else linger_time,
         )
-    return esl.encode_disconnect_notice(headers.get("Controlled-Session-UUID"), message.body)
+    return frames.encode_disconnect_notice(headers.get("Controlled-Session-UUID"), message.body)
 
 
 @pytest.mark.parametrize("name", TRACE_NAMES)
@@ -337,11 +337,11 @@ def test_percent_decoding_matches_urllib_unquote(encoded, decoded):
     ],
 )
 def test_values_are_encoded_like_freeswitchs_switch_url_encode(value, encoded):
-    assert esl.percent_encode(value) == encoded
+    assert frames.percent_encode(value) == encoded
 
 
 def test_header_names_are_never_percent_decoded():
-    (got,) = ESLParser().feed(esl.encode_event([("Event-Name", "CUSTOM"), ("X%41", "1%2B1")]))
+    (got,) = ESLParser().feed(frames.encode_event([("Event-Name", "CUSTOM"), ("X%41", "1%2B1")]))
 
     assert got.get("X%41") == "1+1"
 
@@ -355,7 +355,7 @@ def test_replies_outside_events_are_kept_as_freeswitch_wrote_them():
 
 
 def test_an_empty_event_value_is_sent_as_undef_like_freeswitch():
-    frame = esl.encode_event([("Event-Name", "CUSTOM"), ("Empty", "")])
+    frame = frames.encode_event([("Event-Name", "CUSTOM"), ("Empty", "")])
 
     assert b"Empty: _undef_\n" in frame
     assert ESLParser().feed(frame)[0].get("Empty") == "_undef_"
@@ -363,7 +363,7 @@ def test_an_empty_event_value_is_sent_as_undef_like_freeswitch():
 
 def test_event_round_trip_keeps_order_repeats_and_body():
     pairs = [("Event-Name", "BACKGROUND_JOB"), ("Job-UUID", "j1"), ("X", "1"), ("X", "a b")]
-    frame = esl.encode_event(pairs, "+OK done\nsecond line")
+    frame = frames.encode_event(pairs, "+OK done\nsecond line")
 
     (got,) = ESLParser().feed(frame)
     assert got.event is not None
@@ -400,7 +400,7 @@ def event_frame(body: bytes) -> bytes:
 
 
 def test_truncated_frame_stays_pending_without_error_until_the_rest_arrives():
-    frame = esl.encode_event([("Event-Name", "DTMF"), ("DTMF-Digit", "5")])
+    frame = frames.encode_event([("Event-Name", "DTMF"), ("DTMF-Digit", "5")])
     parser = ESLParser()
 
     assert parser.feed(frame[:30]) == []
@@ -420,9 +420,9 @@ def test_blank_line_split_across_two_reads_still_ends_the_header_block():
 
 
 def test_several_frames_in_one_read_come_out_in_order():
-    frames = REPLY + esl.encode_api_response("+OK\n") + esl.encode_disconnect_notice()
+    stream = REPLY + frames.encode_api_response("+OK\n") + frames.encode_disconnect_notice()
 
-    got = ESLParser().feed(frames)
+    got = ESLParser().feed(stream)
     assert [m.content_type for m in got] == [
         "command/reply",
         "api/response",
@@ -477,150 +477,15 @@ def test_protocol_error_is_part_of_the_esl_exception_tree():
     assert issubclass(ESLCommandError, ValueError)
 
 
-# --- commands -----------------------------------------------------------------------------------
-
-
-def rebuild(command: ESLCommand) -> bytes:
-    """Build again, with the command builders, a command parsed from a recording."""
-    headers = command.headers
-    if command.line in ("connect", "myevents", "exit"):
-        assert not headers
-        return {"connect": esl.connect, "myevents": esl.myevents, "exit": esl.exit_}[command.line]()
-    if command.name == "linger":
-        return esl.linger(int(command.argument) if command.argument else None)
-    if command.name == "auth":
-        return esl.auth(command.argument)
-    if command.line.startswith("event plain "):
-        return esl.event_plain(command.line.split()[2:])
-    if command.name == "api":
-        return esl.api(command.argument)
-    if command.name == "bgapi":
-        return esl.bgapi(command.argument, headers.get("job-uuid"))
-    assert command.line == "sendmsg", command.line
-    if headers["call-command"] == "hangup":
-        return esl.sendmsg_hangup(headers["hangup-cause"])
-    assert headers["call-command"] == "execute"
-    loops = headers.get("loops")
-    return esl.sendmsg_execute(
-        headers["execute-app-name"],
-        headers.get("execute-app-arg"),
-        headers["event-uuid"],
-        event_lock=headers.get("event-lock") == "true",
-        loops=int(loops) if loops else None,
-    )
-
-
-@pytest.mark.parametrize("name", TRACE_NAMES)
-def test_command_builders_produce_the_exact_bytes_recorded(name):
-    for recorded in sent_commands(name):
-        (command,) = ESLCommandParser().feed(recorded)
-        assert rebuild(command) == recorded
-
-
-@pytest.mark.parametrize("name", TRACE_NAMES)
-def test_command_parser_reads_a_recorded_session_fed_byte_by_byte(name):
-    recorded = sent_commands(name)
-    stream = b"".join(recorded)
-    parser = ESLCommandParser()
-
-    commands = []
-    for i in range(len(stream)):
-        commands += parser.feed(stream[i : i + 1])
-    assert [rebuild(command) for command in commands] == recorded
-
-
-def test_uuid_break_matches_the_api_command_sent_during_music_on_hold():
-    recorded = next(c for c in sent_commands("moh_break.run1") if c.startswith(b"api "))
-    uuid = recorded.split()[2].decode()
-
-    assert esl.uuid_break(uuid) == recorded
-    assert esl.uuid_break(uuid, all_queued=False) == f"api uuid_break {uuid}\n\n".encode()
-
-
-def test_play_and_get_digits_argument_is_sent_exactly_as_written():
-    arg = r"1 1 2 3000 # tone_stream://%(2000,0,350) silence_stream://250 menu_choice2 [12] 2000"
-
-    command = esl.sendmsg_execute("play_and_get_digits", arg, "e1")
-    assert f"execute-app-arg: {arg}\n".encode() in command
-
-
-def test_sendmsg_options_and_target_channel():
-    command = esl.sendmsg_execute("playback", "x.wav", "e1", event_lock=True, loops=-1, uuid="u1")
-
-    assert command == (
-        b"sendmsg u1\ncall-command: execute\nexecute-app-name: playback\n"
-        b"execute-app-arg: x.wav\nevent-lock: true\nloops: -1\nEvent-UUID: e1\n\n"
-    )
-    assert esl.sendmsg_hangup("USER_BUSY", uuid="u1") == (
-        b"sendmsg u1\ncall-command: hangup\nhangup-cause: USER_BUSY\n\n"
-    )
-
-
-@pytest.mark.parametrize("arg", ["first line\nsecond line", " leading space", "caf\u00e9\r\n"])
-def test_argument_freeswitch_would_cut_on_a_header_line_goes_as_a_text_plain_body(arg):
-    command = esl.sendmsg_execute("set", arg, "e1")
-    body = arg.encode()
-
-    assert command.endswith(
-        b"Event-UUID: e1\ncontent-type: text/plain\ncontent-length: %d\n\n%b" % (len(body), body)
-    )
-    assert b"execute-app-arg" not in command
-    (parsed_back,) = ESLCommandParser().feed(command + esl.exit_())[:1]
-    assert parsed_back.body == arg
-    assert parsed_back.headers["content-type"] == "text/plain"
-
-
-def test_application_without_argument_has_no_arg_header():
-    assert esl.sendmsg_execute("answer", None, "e1") == esl.sendmsg_execute("answer", "", "e1")
-    assert b"execute-app-arg" not in esl.sendmsg_execute("answer", None, "e1")
-
-
-def test_bgapi_can_choose_its_job_uuid():
-    assert esl.bgapi("status", job_uuid="j-1") == b"bgapi status\nJob-UUID: j-1\n\n"
-
-
 @pytest.mark.parametrize(
     ("build", "complaint"),
     [
-        (lambda: esl.sendmsg_execute("", "x", "e1"), "application name is empty"),
-        (lambda: esl.sendmsg_execute(None, "x", "e1"), "must be a string, not NoneType"),
-        (lambda: esl.sendmsg_execute("play back", "x", "e1"), "one word"),
-        (lambda: esl.sendmsg_execute("playback", 5, "e1"), "must be a string, not int"),
-        (lambda: esl.sendmsg_execute("playback", "a\x00b", "e1"), "NUL"),
-        (lambda: esl.sendmsg_execute("playback", "x", None), "event uuid must be a string"),
-        (lambda: esl.sendmsg_execute("playback", "x", "e1", loops=0), "loops"),
-        (lambda: esl.sendmsg_execute("playback", "x", "e1", event_lock="yes"), "event_lock"),
-        (lambda: esl.sendmsg_execute("playback", "x", "e1", uuid="a\nb"), "line break"),
-        (lambda: esl.sendmsg_hangup("NORMAL CLEARING"), "one word"),
-        (lambda: esl.sendmsg_hangup(None), "hangup cause must be a string"),
-        (lambda: esl.api("status\nexit"), "line break"),
-        (lambda: esl.api(None), "api command must be a string"),
-        (lambda: esl.api(" status"), "starts with a space"),
-        (lambda: esl.bgapi(""), "bgapi command is empty"),
-        (lambda: esl.bgapi("status", job_uuid="a b"), "one word"),
-        (lambda: esl.auth(""), "password is empty"),
-        (lambda: esl.linger(0), "positive whole number"),
-        (lambda: esl.linger(True), "positive whole number"),
-        (lambda: esl.event_plain("CHANNEL_ANSWER"), "list of names"),
-        (lambda: esl.event_plain([]), "must not be empty"),
-        (lambda: esl.event_plain(["CHANNEL ANSWER"]), "one word"),
-        (lambda: esl.uuid_break(None), "channel uuid must be a string"),
-    ],
-)
-def test_command_builders_refuse_bad_input_with_a_clear_value_error(build, complaint):
-    with pytest.raises(ValueError, match=re.escape(complaint)):
-        build()
-
-
-@pytest.mark.parametrize(
-    ("build", "complaint"),
-    [
-        (lambda: esl.encode_event([("Content-Length", "3")], "abc"), "computed from the body"),
-        (lambda: esl.encode_event([("Bad: name", "x")]), "': '"),
-        (lambda: esl.encode_event([("Name", None)]), "must be a string"),
-        (lambda: esl.encode_command_reply("+OK\nInjected: yes"), "line break"),
-        (lambda: esl.encode_connect_reply([], socket_mode="sync"), "socket_mode"),
-        (lambda: esl.encode_connect_reply([], control="half"), "control"),
+        (lambda: frames.encode_event([("Content-Length", "3")], "abc"), "computed from the body"),
+        (lambda: frames.encode_event([("Bad: name", "x")]), "': '"),
+        (lambda: frames.encode_event([("Name", None)]), "must be a string"),
+        (lambda: frames.encode_command_reply("+OK\nInjected: yes"), "line break"),
+        (lambda: frames.encode_connect_reply([], socket_mode="sync"), "socket_mode"),
+        (lambda: frames.encode_connect_reply([], control="half"), "control"),
     ],
 )
 def test_encoders_refuse_values_that_would_break_the_frame(build, complaint):
@@ -638,3 +503,25 @@ def test_command_parser_skips_blank_lines_and_ignores_header_name_case():
 def test_command_parser_refuses_a_non_numeric_content_length():
     with pytest.raises(ESLProtocolError, match="non-numeric Content-Length"):
         ESLCommandParser().feed(b"sendmsg\ncontent-length: many\n\n")
+
+
+# --- the two sides ------------------------------------------------------------------------------
+
+
+def test_the_controllers_freeswitch_code_never_imports_the_simulated_freeswitch():
+    # The simulator plays FreeSWITCH and may use the controller's parser and errors; the other
+    # way round the controller would ship a test double. Function-level and TYPE_CHECKING
+    # imports count too.
+    package = Path(esl.__file__).parent
+    found = []
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            if any(name.startswith("ivr.simulator") for name in names):
+                found.append(f"{path.name}:{node.lineno}")
+    assert found == []

@@ -14,15 +14,15 @@ import pytest
 from gevent.queue import Queue
 from test_inbound import FakeFreeSWITCH, free_port
 
-from ivr.freeswitch import esl
 from ivr.freeswitch.inbound import ESLConnectError
 from ivr.freeswitch.link import FreeSwitchLink
+from ivr.simulator import frames
 
 CORE = "global_getvar core_uuid"
 
 
 def event(name: str) -> bytes:
-    return esl.encode_event([("Event-Name", name), ("Unique-ID", "u1")])
+    return frames.encode_event([("Event-Name", name), ("Unique-ID", "u1")])
 
 
 @pytest.fixture

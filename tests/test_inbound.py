@@ -27,10 +27,10 @@ from ivr.freeswitch.inbound import (
     InboundClient,
     InboundClosed,
     OriginateError,
-    originate_command,
     originate_result,
-    uuid_kill_command,
 )
+from ivr.simulator import frames
+from ivr.simulator.commands import ESLCommand, ESLCommandParser
 
 # Recorded from a real FreeSWITCH, kept in the repository as the ground truth (see its README).
 TRACES = Path(__file__).resolve().parent / "fs_traces"
@@ -81,7 +81,7 @@ def background_job(job_uuid: str, command: str, output: str) -> bytes:
         for key, value in record["body_headers"].items()
         if key != "Content-Length"  # encode_event computes it from the output
     ]
-    return esl.encode_event(headers, output)
+    return frames.encode_event(headers, output)
 
 
 class FakeFreeSWITCH:
@@ -100,7 +100,7 @@ class FakeFreeSWITCH:
         self,
         *,
         password: str = "ClueCon",
-        greeting: bytes = esl.encode_auth_request(),
+        greeting: bytes = frames.encode_auth_request(),
         api: dict[str, str | tuple[float, str]] | None = None,
         denied: frozenset[str] = frozenset(),
         port: int = 0,
@@ -112,7 +112,7 @@ class FakeFreeSWITCH:
         self.originate_output = f"+OK {ORIGINATED_UUID}\n"
         self.hold_jobs = False
         self.held_jobs: list[bytes] = []
-        self.commands: list[esl.ESLCommand] = []
+        self.commands: list[ESLCommand] = []
         self.subscribed: set[str] = set()
         self.connections: list[socket.socket] = []
         self.server = StreamServer(("127.0.0.1", port), self._serve)
@@ -138,14 +138,14 @@ class FakeFreeSWITCH:
         for index in order:
             self.send(self.held_jobs[index])
 
-    def line_sent(self, prefix: str) -> esl.ESLCommand:
+    def line_sent(self, prefix: str) -> ESLCommand:
         return next(c for c in self.commands if c.line.startswith(prefix))
 
     def _serve(self, sock: socket.socket, address) -> None:
         self.connections.append(sock)
         if self.greeting:
             sock.sendall(self.greeting)
-        parser = esl.ESLCommandParser()
+        parser = ESLCommandParser()
         while True:
             try:
                 data = sock.recv(65536)
@@ -159,26 +159,26 @@ class FakeFreeSWITCH:
                     sock.close()
                     return
 
-    def _answer(self, sock: socket.socket, command: esl.ESLCommand) -> bool:
+    def _answer(self, sock: socket.socket, command: ESLCommand) -> bool:
         """Answer one command; False when FreeSWITCH would close the connection after it."""
         argument = command.argument
         if command.name in self.denied:
-            sock.sendall(esl.encode_command_reply("-ERR permission denied"))
+            sock.sendall(frames.encode_command_reply("-ERR permission denied"))
         elif command.name == "auth":
             if argument != self.password:
-                sock.sendall(esl.encode_command_reply("-ERR invalid"))
-                sock.sendall(esl.encode_disconnect_notice(None))
+                sock.sendall(frames.encode_command_reply("-ERR invalid"))
+                sock.sendall(frames.encode_disconnect_notice(None))
                 return False
-            sock.sendall(esl.encode_command_reply("+OK accepted"))
+            sock.sendall(frames.encode_command_reply("+OK accepted"))
         elif command.name == "event":
             self.subscribed.update(argument.split()[1:])
-            sock.sendall(esl.encode_command_reply("+OK event listener enabled plain"))
+            sock.sendall(frames.encode_command_reply("+OK event listener enabled plain"))
         elif command.name == "api":
-            sock.sendall(esl.encode_api_response(self._run(argument)))
+            sock.sendall(frames.encode_api_response(self._run(argument)))
         elif command.name == "bgapi":
             job_uuid = command.headers["job-uuid"]
             reply = f"+OK Job-UUID: {job_uuid}"
-            sock.sendall(esl.encode_command_reply(reply, [("Job-UUID", job_uuid)]))
+            sock.sendall(frames.encode_command_reply(reply, [("Job-UUID", job_uuid)]))
             output = self.originate_output if argument.startswith("originate ") else "+OK\n"
             if "BACKGROUND_JOB" in self.subscribed:
                 event = background_job(job_uuid, argument, output)
@@ -187,8 +187,8 @@ class FakeFreeSWITCH:
                 else:
                     sock.sendall(event)
         elif command.name == "exit":
-            sock.sendall(esl.encode_command_reply("+OK bye"))
-            sock.sendall(esl.encode_disconnect_notice(None))
+            sock.sendall(frames.encode_command_reply("+OK bye"))
+            sock.sendall(frames.encode_disconnect_notice(None))
             return False
         return True
 
@@ -290,7 +290,7 @@ def test_an_address_refused_by_the_acl_is_told_where_to_allow_it():
 
 def test_a_login_that_gets_no_answer_times_out_without_showing_the_password():
     def greet_then_listen(sock, address):
-        sock.sendall(esl.encode_auth_request())
+        sock.sendall(frames.encode_auth_request())
         while sock.recv(65536):
             pass
 
@@ -458,7 +458,7 @@ def test_custom_events_reach_handlers_of_their_subclass(fake, client):
     registered = collect(client, "sofia::register")
     custom = collect(client, "CUSTOM")
     fake.send(
-        esl.encode_event(
+        frames.encode_event(
             [
                 ("Event-Name", "CUSTOM"),
                 ("Event-Subclass", "sofia::register"),
@@ -524,48 +524,7 @@ def test_a_lost_connection_fails_pending_calls_and_jobs_and_is_observable():
         fake.stop()
 
 
-# ---------------------------------------------------------------- building the commands
-
-
-def test_originate_quotes_a_destination_with_spaces_as_freeswitch_splits_arguments():
-    command = originate_command(
-        "loopback/18005550100/default",
-        "&socket(127.0.0.1:8084 async full)",
-        {"origination_caller_id_number": "+15550001111", "origination_caller_id_name": "Test"},
-        "job-1",
-    )
-    assert command == (
-        b"bgapi originate {origination_caller_id_number=+15550001111,"
-        b"origination_caller_id_name=Test}loopback/18005550100/default "
-        b"'&socket(127.0.0.1:8084 async full)'\nJob-UUID: job-1\n\n"
-    )
-
-
-def test_originate_leaves_a_one_word_destination_alone_and_escapes_quotes():
-    assert originate_command("user/1001", "&park", {}, "j") == (
-        b"bgapi originate user/1001 &park\nJob-UUID: j\n\n"
-    )
-    assert originate_command("user/1001", "&playback(it's)", {}, "j") == (
-        b"bgapi originate user/1001 '&playback(it\\'s)'\nJob-UUID: j\n\n"
-    )
-
-
-@pytest.mark.parametrize(
-    ("dial_string", "destination", "variables"),
-    [
-        ("user/1001", "&park\nexit", {}),
-        ("user/1001", "", {}),
-        ("user/1001", " &park", {}),
-        ("user/1001 &park", "&park", {}),
-        ("user/1001", "&park", {"bad name": "x"}),
-        ("user/1001", "&park", {"caller": "line\nbreak"}),
-    ],
-)
-def test_originate_refuses_values_that_would_corrupt_the_command(
-    dial_string, destination, variables
-):
-    with pytest.raises(ValueError):
-        originate_command(dial_string, destination, variables, "j")
+# ---------------------------------------------------------------- originate's arguments and output
 
 
 def test_originate_ring_time_is_whole_seconds_given_once(client):
@@ -593,10 +552,3 @@ def test_originate_output_other_than_ok_and_a_uuid_is_a_failure_with_its_cause(o
 
 def test_originate_output_ok_gives_the_uuid():
     assert originate_result(f"+OK {ORIGINATED_UUID}\n", "originate") == ORIGINATED_UUID
-
-
-def test_uuid_kill_command_takes_one_word_each():
-    assert uuid_kill_command("abc", "USER_BUSY") == b"api uuid_kill abc USER_BUSY\n\n"
-    for uuid, cause in (("a b", "NORMAL_CLEARING"), ("abc", ""), (None, "NORMAL_CLEARING")):
-        with pytest.raises(ValueError):
-            uuid_kill_command(uuid, cause)

@@ -13,11 +13,11 @@ import pytest
 from flowkit import build, call, hangup, hear, press
 from gevent import socket
 
-from ivr.freeswitch import esl
 from ivr.freeswitch.server import Controller
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.record import CallRecord, Visit
-from ivr.simulator import SimulatedFreeSWITCH
+from ivr.simulator import SimulatedFreeSWITCH, frames
+from ivr.simulator.commands import ESLCommandParser
 from ivr.store import (
     CallbackEntry,
     CallFilter,
@@ -521,7 +521,7 @@ def vanishing_freeswitch(address) -> str:
     """A 'FreeSWITCH' that starts a call, takes the first command, then drops the connection."""
     call_uuid = str(uuid.uuid4())
     sock = socket.create_connection(address)
-    parser = esl.ESLCommandParser()
+    parser = ESLCommandParser()
 
     def next_command() -> str:
         while True:
@@ -531,7 +531,7 @@ def vanishing_freeswitch(address) -> str:
 
     assert next_command() == "connect"
     sock.sendall(
-        esl.encode_connect_reply(
+        frames.encode_connect_reply(
             [
                 ("Event-Name", "CHANNEL_DATA"),
                 ("Unique-ID", call_uuid),
@@ -542,7 +542,7 @@ def vanishing_freeswitch(address) -> str:
     )
     for _ in ("myevents", "linger"):
         next_command()
-        sock.sendall(esl.encode_command_reply("+OK"))
+        sock.sendall(frames.encode_command_reply("+OK"))
     assert next_command() == "sendmsg"  # answer: the call is in its first node
     sock.close()
     return call_uuid

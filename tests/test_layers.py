@@ -73,7 +73,11 @@ def imports_of(module: str) -> list[tuple[str, int]]:
                 parts = package.split(".")
                 parts = parts[: len(parts) - node.level + 1]
                 base = ".".join(parts + ([node.module] if node.module else []))
-            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            # ``from package import module`` needs the module; other names need ``base``.
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
+                for alias in node.names
+            ]
         else:
             continue
         for target in targets:

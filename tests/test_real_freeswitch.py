@@ -18,6 +18,7 @@ import pytest
 from gevent.event import AsyncResult
 from realfs import TonePrompts, events_of, is_loopback, next_event
 
+from ivr.freeswitch import commands
 from ivr.freeswitch.inbound import ESLAuthError, InboundClient
 from ivr.freeswitch.server import Controller
 from ivr.project import load_project
@@ -97,7 +98,7 @@ def test_a_call_put_through_to_the_controller_plays_a_tone_and_ends_completed(
         # The new channel answers when the echo test does, then runs the socket application,
         # which connects to the controller as the dialplan's `socket` does for a real caller.
         caller = fs.originate(
-            f"loopback/{ECHO_TEST}/default", f"&socket({host}:{port} async full)", timeout=10
+            f"loopback/{ECHO_TEST}/default", commands.socket_app(host, port), timeout=10
         )
         call = ended.get(timeout=CALL_TIMEOUT)
     finally:

@@ -51,7 +51,7 @@ def fs(freeswitch):
     if not is_loopback(freeswitch.host):
         pytest.skip(f"FreeSWITCH at {freeswitch.host} cannot reach a controller on our 127.0.0.1")
     client = InboundClient.connect(freeswitch.host, freeswitch.port, password=freeswitch.password)
-    controller = client.api("global_getvar ivr_controller").strip()
+    controller = client.global_getvar("ivr_controller")
     if not controller:
         client.close()
         pytest.skip(
@@ -73,7 +73,7 @@ def test_with_the_controller_down_the_caller_hears_the_apology_and_the_operators
 @pytest.fixture
 def serving(fs):
     """Starts ``ivr serve`` where the dialplan sends calls (``ivr_controller``), in a process."""
-    listen = fs.api("global_getvar ivr_controller").strip().split("|")[0]
+    listen = fs.global_getvar("ivr_controller").split("|")[0]
     processes = []
 
     def start(flows: Path, prompts: Path, *extra: str) -> subprocess.Popen:

@@ -730,8 +730,8 @@ def test_a_key_a_sip_caller_presses_in_its_rtp_reaches_the_menu(fs, folder: Path
     # our public/00_ivr_controller.xml hands the number on to the IVR's extension, which
     # sends it to the global controller (a SIP call carries no ivr_controller of its own).
     sipp, pcaps = sipp_and_its_pcaps()
-    host, _, port = fs.api("global_getvar ivr_controller").strip().rpartition(":")
-    sip_port = fs.api("global_getvar external_sip_port").strip()
+    host, _, port = fs.global_getvar("ivr_controller").rpartition(":")
+    sip_port = fs.global_getvar("external_sip_port")
     body = """\
       menu:
         type: menu

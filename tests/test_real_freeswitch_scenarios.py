@@ -84,7 +84,7 @@ def fs_address(freeswitch) -> str:
         pytest.skip(f"FreeSWITCH at {freeswitch.host} cannot reach a controller on our 127.0.0.1")
     client = InboundClient.connect(freeswitch.host, freeswitch.port, password=freeswitch.password)
     try:
-        if not client.api("global_getvar ivr_controller").strip():
+        if not client.global_getvar("ivr_controller"):
             pytest.skip(
                 f"FreeSWITCH at {freeswitch.host} has no ivr_controller variable: our "
                 "configuration is not installed (ivr freeswitch-conf install)"

@@ -26,10 +26,10 @@ from gevent import socket
 from gevent.event import Event as Flag
 from gevent.server import StreamServer
 
-from ivr.freeswitch import esl
+from ivr.freeswitch import commands, esl
 from ivr.freeswitch.esl import ESLMessage
 from ivr.runtime.memory import Step
-from ivr.simulator import SimulatedCall, SimulatedFreeSWITCH
+from ivr.simulator import SimulatedCall, SimulatedFreeSWITCH, frames
 
 # Recorded from a real FreeSWITCH, kept in the repository as the ground truth (see its README).
 TRACES = Path(__file__).resolve().parent / "fs_traces"
@@ -93,17 +93,17 @@ class ControllerSession:
         )
 
     def start(self, *, linger: bool = True) -> ESLMessage:
-        data = self.command(esl.connect())
-        self.command(esl.myevents())
+        data = self.command(commands.connect())
+        self.command(commands.myevents())
         if linger:
-            self.command(esl.linger())
+            self.command(commands.linger())
         return data
 
     def execute(
         self, app: str, arg: str | None = None, *, event_lock: bool = False, wait: bool = True
     ) -> ESLMessage | str:
         event_uuid = str(uuidlib.uuid4())
-        reply = self.command(esl.sendmsg_execute(app, arg, event_uuid, event_lock=event_lock))
+        reply = self.command(commands.sendmsg_execute(app, arg, event_uuid, event_lock=event_lock))
         assert reply.reply_text == "+OK"
         if not wait:
             return event_uuid
@@ -120,7 +120,7 @@ class ControllerSession:
         """After the hang-up: wait for the linger notice, then ``exit``."""
         self.wait_for(lambda m: m.headers.get("Content-Disposition") == "linger")
         self.wait_for(lambda m: m.event_name == "CHANNEL_HANGUP_COMPLETE")
-        assert self.command(esl.exit_()).reply_text == "+OK bye"
+        assert self.command(commands.exit_()).reply_text == "+OK bye"
         self.wait_closed()
 
     def events(self, name: str) -> list[ESLMessage]:
@@ -309,7 +309,7 @@ def test_answer_then_tone_then_missing_file_then_hangup_matches_the_trace():
 def test_connect_reply_has_the_traces_headers_in_the_traces_order():
     def script(s: ControllerSession) -> None:
         s.start(linger=False)
-        s.command(esl.exit_())
+        s.command(commands.exit_())
         s.wait_closed()
 
     _, session = run_call(
@@ -442,7 +442,7 @@ def test_uuid_break_on_the_socket_stops_hold_music_then_the_call_goes_on():
         s.execute("answer")
         music = s.execute("playback", "local_stream://moh", wait=False)
         started(s, music)
-        assert s.command(esl.uuid_break(uuid)).body == "+OK\n"
+        assert s.command(commands.api(commands.uuid_break(uuid))).body == "+OK\n"
         assert s.completion(music).get("Application-Response") == "FILE PLAYED"
         s.execute("playback", "tone_stream://%(1000,0,440)")
         s.execute("hangup", "NORMAL_CLEARING")
@@ -502,13 +502,13 @@ def test_without_linger_the_final_notice_follows_hangup_complete_and_the_socket_
 
     _, session = run_live_call(script, settle=0.25)
     assert sequence(session.messages) == trace_sequence("caller_hangup_nolinger.run1")
-    assert session.messages[-1].body == esl.DISCONNECT_MESSAGE
+    assert session.messages[-1].body == frames.DISCONNECT_MESSAGE
 
 
 def test_linger_with_seconds_closes_that_long_after_the_hangup_without_exit():
     def script(s: ControllerSession, call: SimulatedCall) -> None:
         s.start(linger=False)
-        assert s.command(esl.linger(5)).reply_text == "+OK will linger 5 seconds"
+        assert s.command(commands.linger(5)).reply_text == "+OK will linger 5 seconds"
         s.execute("answer")
         tone = s.execute("playback", "tone_stream://%(10000,0,440)", wait=False)
         started(s, tone)
@@ -530,8 +530,8 @@ def test_commands_after_the_hangup_get_ok_and_no_events_and_uuid_break_fails():
         call.hangup()
         s.wait_for(lambda m: m.headers.get("Content-Disposition") == "linger")
         s.execute("playback", "tone_stream://%(1000,0,440)", wait=False)
-        assert s.command(esl.uuid_break(uuid)).body == "-ERR No such channel!\n"
-        assert s.command(esl.exit_()).reply_text == "+OK bye"
+        assert s.command(commands.api(commands.uuid_break(uuid))).body == "-ERR No such channel!\n"
+        assert s.command(commands.exit_()).reply_text == "+OK bye"
         s.wait_closed()
 
     _, session = run_live_call(script, settle=0.25)
@@ -542,7 +542,7 @@ def test_hangup_call_command_hangs_up_without_application_events():
     def script(s: ControllerSession) -> None:
         s.start()
         s.execute("answer")
-        assert s.command(esl.sendmsg_hangup("NORMAL_CLEARING")).reply_text == "+OK"
+        assert s.command(commands.sendmsg_hangup("NORMAL_CLEARING")).reply_text == "+OK"
         s.finish()
 
     _, session = run_call(script)
@@ -892,7 +892,7 @@ def test_agent_hangs_up_a_minute_after_the_caller_has_nothing_more_to_do():
 def test_an_application_freeswitch_lacks_hangs_the_call_up():
     def script(s: ControllerSession) -> None:
         s.start()
-        assert s.command(esl.sendmsg_execute("no_such_app", None, "x-1")).reply_text == "+OK"
+        assert s.command(commands.sendmsg_execute("no_such_app", None, "x-1")).reply_text == "+OK"
         s.finish()
 
     call, session = run_call(script)
@@ -1063,11 +1063,11 @@ def test_uuid_break_does_not_end_a_wait_for_digits_or_ringing():
         s.execute("answer")
         menu = s.execute("play_and_get_digits", "1 1 1 3000 # silence x key \\d", wait=False)
         begun = started(s, menu)
-        assert s.command(esl.uuid_break(uuid)).body == "+OK\n"
+        assert s.command(commands.api(commands.uuid_break(uuid))).body == "+OK\n"
         assert seconds_between(begun, s.completion(menu)) == pytest.approx(3.0)
         ring = s.execute("bridge", "{continue_on_fail=true}user/1001", wait=False)
         rung = started(s, ring)
-        assert s.command(esl.uuid_break(uuid)).body == "+OK\n"
+        assert s.command(commands.api(commands.uuid_break(uuid))).body == "+OK\n"
         bridged = s.wait_for(lambda m: m.event_name == "CHANNEL_BRIDGE")
         assert seconds_between(rung, bridged) == pytest.approx(2.0)
         s.completion(ring)

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 
 from ivr.acd import CALLBACK_VARIABLE, AgentRing, CallbackAttempt
-from ivr.freeswitch import esl
+from ivr.freeswitch import commands, esl
 from ivr.freeswitch.inbound import ESLConnectError, InboundClosed, OriginateError
 from ivr.freeswitch.link import FreeSwitchLink
 
@@ -28,12 +28,6 @@ _STATUS = {
 LINK_WAIT = 5.0
 """Seconds a callback waits for the event socket while FreeSWITCH is being reconnected; after
 that the agent's ring counts as failed and the callback is tried again later."""
-
-
-def socket_destination(controller: tuple[str, int]) -> str:
-    """Where an answered agent's call goes: the controller's outbound socket."""
-    host, port = controller
-    return f"&socket({host}:{port} async full)"
 
 
 def agent_variables(attempt: CallbackAttempt) -> dict[str, str]:
@@ -67,7 +61,7 @@ class InboundDialer:
         try:
             self.link.client(timeout=self.wait).originate(
                 endpoint,
-                socket_destination(self.controller),
+                commands.socket_app(*self.controller),
                 variables=agent_variables(attempt),
                 timeout=max(int(attempt.ring_timeout), 1),
             )

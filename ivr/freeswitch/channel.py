@@ -23,7 +23,7 @@ from collections.abc import Callable
 import gevent
 
 from ivr.flow.config import DEFAULT_HOLD_MUSIC
-from ivr.freeswitch import apps
+from ivr.freeswitch import apps, commands
 from ivr.freeswitch.session import OutboundSession, SessionClosed
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.channel import (
@@ -301,7 +301,7 @@ class FreeSwitchChannel:
 
     def _send_break(self) -> None:
         try:
-            self.session.api(f"uuid_break {self.info.call_id}")
+            self.session.api(commands.uuid_break(self.info.call_id, all_queued=False))
         except (SessionClosed, CallEnded):
             log.debug(
                 "[%s] the call ended before its hold music could be stopped", self.info.call_id

@@ -1,80 +1,50 @@
-"""The FreeSWITCH event-socket (ESL) wire codec: the one place ESL text is parsed or produced.
+"""What FreeSWITCH's event socket (ESL) sends the controller, parsed; the codec's shared words.
 
 FreeSWITCH talks to a client in frames: a block of ``Name: value`` lines ended by a blank line,
-then, when the block has a ``Content-Length``, that many bytes of body. The client answers with
-commands framed the same way. This module holds, with no sockets and no gevent:
+then, when the block has a ``Content-Length``, that many bytes of body. This module holds, with
+no sockets and no gevent:
 
 - ``ESLParser``: cuts what FreeSWITCH sends into ``ESLMessage`` objects, whatever the chunking;
-- ``encode_*``: frames as FreeSWITCH writes them, byte for byte (for the simulated FreeSWITCH);
-- command builders (``connect``, ``sendmsg_execute``, ...): what the controller sends;
-- ``ESLCommandParser``: reads those commands the way FreeSWITCH does (for the simulator).
+- the ESL errors (``ESLError`` and below), the frame size limit and the checks that every
+  encoder of either side applies (``content_length``, ``check_one_line``).
 
-What the frames look like was checked against recorded streams of FreeSWITCH 1.11.3
-(``tests/fs_traces``) and its source (``mod_event_socket.c``, ``switch_event_serialize``,
-``switch_url_encode``, ``switch_ivr_parse_event``).
+What the controller sends is built in ``ivr.freeswitch.commands``; what FreeSWITCH sends is
+built, for the simulated FreeSWITCH, in ``ivr.simulator.frames``, and what it reads in
+``ivr.simulator.commands``. What the frames look like was checked against recorded streams of
+FreeSWITCH 1.11.3 (``tests/fs_traces``) and its source (``mod_event_socket.c``,
+``switch_event_serialize``, ``switch_url_encode``, ``switch_ivr_parse_event``).
 """
 
 from __future__ import annotations
 
 import binascii
-import re
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import repeat
-from typing import Literal
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from ivr.errors import IvrError
 
 __all__ = [
-    "DISCONNECT_MESSAGE",
+    "FRAME_END",
     "MAX_CONTENT_LENGTH",
-    "ESLCommand",
     "ESLCommandError",
-    "ESLCommandParser",
     "ESLError",
     "ESLMessage",
     "ESLParser",
     "ESLProtocolError",
     "Headers",
-    "api",
-    "auth",
-    "bgapi",
-    "connect",
-    "encode_api_response",
-    "encode_auth_request",
-    "encode_command_reply",
-    "encode_connect_reply",
-    "encode_disconnect_notice",
-    "encode_event",
-    "encode_linger_notice",
-    "event_plain",
-    "exit_",
-    "linger",
-    "myevents",
+    "check_one_line",
+    "content_length",
     "percent_decode",
-    "percent_encode",
-    "sendmsg_execute",
-    "sendmsg_hangup",
-    "uuid_break",
 ]
 
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 """Largest body (and header block) accepted; FreeSWITCH rejects bigger command bodies too."""
+FRAME_END = b"\n\n"
+"""The blank line that ends a header block, in either direction."""
 
-DISCONNECT_MESSAGE = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
-"""Body of the final ``text/disconnect-notice`` FreeSWITCH sends before closing."""
-
-# FreeSWITCH's SWITCH_URL_UNSAFE; bytes below space and above '~' are encoded as well.
-_URL_UNSAFE = '\r\n #%&+:;<=>?@[\\]^`{|}"'
-_URL_SAFE = "".join(c for c in map(chr, range(0x20, 0x7F)) if c not in _URL_UNSAFE)
-_NEEDS_ENCODING = re.compile(f"[^{re.escape(_URL_SAFE)}]")
-# switch_url_encode leaves a '%' alone when two upper-case hex digits follow it.
-_KEPT_ESCAPE = re.compile("(%[0-9A-F]{2})")
-_TOKEN = re.compile(r"\S+")
 _EVENT_CONTENT_TYPE = "text/event-plain"
-_SENDMSG_BODY_TYPE = "text/plain"
-_FRAME_END = b"\n\n"
 _MISSING: str = "\x00missing"  # a header value cannot hold a NUL
 # Every byte but the three an event line's shape is made of (see _vouched).
 _NOT_SHAPE = bytes(b for b in range(256) if b not in b": \n")
@@ -343,7 +313,7 @@ class ESLParser:
             while True:
                 if self._outer is None:
                     self._frame_start = self._stream_offset + pos
-                    cut = buffer.find(_FRAME_END, self._scan_from)
+                    cut = buffer.find(FRAME_END, self._scan_from)
                     if cut < 0:
                         if len(buffer) - pos > MAX_CONTENT_LENGTH:
                             raise ESLProtocolError(
@@ -402,10 +372,11 @@ def _parse_outer_block(raw: bytearray) -> tuple[Headers, Headers | None, int | N
     length = headers.get("Content-Length")
     if length is None:
         return headers, event, None
-    return headers, event, _content_length(length, headers.get("Content-Type", "frame"))
+    return headers, event, content_length(length, headers.get("Content-Type", "frame"))
 
 
-def _content_length(value: str, where: str) -> int:
+def content_length(value: str, where: str) -> int:
+    """A ``Content-Length`` value as a number, refused when it is none or over the limit."""
     if not (value.isascii() and value.isdigit()):
         raise ESLProtocolError(f"{where} has a non-numeric Content-Length {value[:40]!r}")
     length = int(value)
@@ -457,7 +428,7 @@ def _message_with_body(headers: Headers, event: Headers | None, raw: bytearray) 
     content_type = headers.get("Content-Type", "")
     if content_type != _EVENT_CONTENT_TYPE:
         return ESLMessage(content_type, headers, event, raw.decode("utf-8", "replace"))
-    if raw.endswith(_FRAME_END):
+    if raw.endswith(FRAME_END):
         # Most events have no body of their own: their headers end at the frame's end. Vouched
         # lines hold no blank line, so the frame's last two bytes are the first blank line.
         block = raw[:-2]
@@ -469,7 +440,7 @@ def _message_with_body(headers: Headers, event: Headers | None, raw: bytearray) 
             return ESLMessage(
                 content_type, headers, Headers._from_event_text(block.decode("utf-8", "replace"))
             )
-    cut = raw.find(_FRAME_END)
+    cut = raw.find(FRAME_END)
     if cut < 0:
         raise ESLProtocolError("text/event-plain body has no blank line after its headers")
     event = _parse_event_block(raw[:cut], "text/event-plain body")
@@ -482,7 +453,7 @@ def _message_with_body(headers: Headers, event: Headers | None, raw: bytearray) 
                 "event has no Content-Length"
             )
         return ESLMessage(content_type, headers, event)
-    if _content_length(length, "event") != len(rest):
+    if content_length(length, "event") != len(rest):
         raise ESLProtocolError(
             f"event says Content-Length {length} but {len(rest)} bytes follow its headers"
         )
@@ -505,423 +476,9 @@ def percent_decode(text: str) -> str:
     return unquote(text)
 
 
-def percent_encode(value: str) -> str:
-    r"""Encode a header value exactly as FreeSWITCH's ``switch_url_encode`` does.
-
-    Spaces, ``\r\n#%&+:;<=>?@[\]^`{|}"``, control characters and every byte of non-ASCII
-    UTF-8 become ``%XX`` (upper-case hex); letters, digits and ``!$'()*,-./_~`` stay. Like
-    FreeSWITCH, a ``%`` already followed by two upper-case hex digits is left as it is, so such
-    a value does not survive a decode/encode round trip.
-    """
-    if _NEEDS_ENCODING.search(value) is None:
-        return value
-    parts = _KEPT_ESCAPE.split(value)
-    parts[0::2] = [quote(part, safe=_URL_SAFE) for part in parts[0::2]]
-    return "".join(parts)
-
-
-def _check_header_name(name: str) -> None:
-    if not isinstance(name, str) or not name:
-        raise ESLCommandError(f"header name must be a non-empty string, not {name!r}")
-    if ": " in name or "\n" in name or "\r" in name:
-        raise ESLCommandError(f"header name {name!r} holds ': ' or a line break")
-
-
-def _check_raw_value(value: str, what: str) -> None:
+def check_one_line(value: str, what: str) -> None:
+    """Refuse a value that is no string or holds a line break, which would end the frame."""
     if not isinstance(value, str):
         raise ESLCommandError(f"{what} must be a string, not {type(value).__name__}")
     if "\n" in value or "\r" in value:
         raise ESLCommandError(f"{what} {value!r} holds a line break, which would end the frame")
-
-
-def _serialize_event(headers: Iterable[tuple[str, str]], body: str | None) -> bytes:
-    """Serialise an event as ``switch_event_serialize`` does with URL encoding on."""
-    lines = []
-    cache = _LINE_CACHE
-    for pair in headers:
-        try:
-            line = cache.get(pair)
-        except TypeError:  # an unhashable value: _header_line says what is wrong with it
-            line = None
-        if line is None:
-            line = _header_line(*pair)
-            if len(cache) >= _LINE_CACHE_SIZE:
-                cache.clear()
-            cache[pair] = line
-        lines.append(line)
-    if body:
-        lines.append(f"Content-Length: {len(body.encode())}\n\n{body}")
-    else:
-        lines.append("\n")
-    return "".join(lines).encode()
-
-
-_LINE_CACHE: dict[tuple[str, str], str] = {}
-"""Encoded header lines by (name, value): a simulated channel repeats its headers in every event,
-and encoding them again was most of what a load generator spent its time on."""
-_LINE_CACHE_SIZE = 100_000
-
-
-def _header_line(name: str, value: str) -> str:
-    _check_header_name(name)
-    if name == "Content-Length":
-        raise ESLCommandError("do not pass Content-Length: it is computed from the body")
-    if not isinstance(value, str):
-        raise ESLCommandError(f"value of {name} must be a string, not {type(value).__name__}")
-    # An empty value would leave "Name: " on the wire; FreeSWITCH writes _undef_ instead.
-    return f"{name}: {percent_encode(value) or '_undef_'}\n"
-
-
-def encode_event(headers: Iterable[tuple[str, str]], body: str | None = None) -> bytes:
-    """A ``text/event-plain`` frame, byte-identical to what FreeSWITCH sends.
-
-    Args:
-        headers: ``(name, value)`` in wire order (repeats allowed), values not yet encoded,
-            without ``Content-Length``.
-        body: The event's own body (a BACKGROUND_JOB's result); it gets its ``Content-Length``.
-    """
-    serialized = _serialize_event(headers, body)
-    head = b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(serialized)
-    return head + serialized
-
-
-def encode_connect_reply(
-    channel_headers: Iterable[tuple[str, str]],
-    *,
-    socket_mode: Literal["async", "static"] = "async",
-    control: Literal["full", "single-channel"] = "full",
-) -> bytes:
-    """The reply to an outbound socket's ``connect``: one event, no Content-Length.
-
-    Args:
-        channel_headers: The CHANNEL_DATA event's headers (``Event-Name`` first, channel and
-            ``variable_*`` headers), values not yet encoded.
-        socket_mode: ``async`` or ``static``, as the dialplan's ``socket`` application asked.
-        control: ``full`` or ``single-channel``.
-    """
-    if socket_mode not in ("async", "static"):
-        raise ESLCommandError(f"socket_mode must be 'async' or 'static', not {socket_mode!r}")
-    if control not in ("full", "single-channel"):
-        raise ESLCommandError(f"control must be 'full' or 'single-channel', not {control!r}")
-    tail = [
-        ("Content-Type", "command/reply"),
-        ("Reply-Text", "+OK\n"),
-        ("Socket-Mode", socket_mode),
-        ("Control", control),
-    ]
-    return _serialize_event([*channel_headers, *tail], None)
-
-
-def encode_command_reply(reply_text: str, extra_headers: Iterable[tuple[str, str]] = ()) -> bytes:
-    """A ``command/reply`` frame; values are sent as they are, not encoded.
-
-    Args:
-        reply_text: ``+OK Events Enabled``, ``-ERR invalid``, ``+OK Job-UUID: <uuid>``, ...
-        extra_headers: Headers after ``Reply-Text`` (bgapi adds ``Job-UUID``).
-    """
-    _check_raw_value(reply_text, "reply text")
-    lines = [f"Content-Type: command/reply\nReply-Text: {reply_text}\n"]
-    for name, value in extra_headers:
-        _check_header_name(name)
-        _check_raw_value(value, f"value of {name}")
-        lines.append(f"{name}: {value}\n")
-    lines.append("\n")
-    return "".join(lines).encode()
-
-
-def encode_api_response(body: str) -> bytes:
-    """An ``api/response`` frame; FreeSWITCH sends ``-ERR no reply`` for an empty output."""
-    data = (body or "-ERR no reply\n").encode()
-    return b"Content-Type: api/response\nContent-Length: %d\n\n%b" % (len(data), data)
-
-
-def encode_linger_notice(
-    session_uuid: str, channel_name: str, linger_seconds: int | None = None
-) -> bytes:
-    """The ``text/disconnect-notice`` sent when a lingering outbound socket's channel hangs up.
-
-    Args:
-        session_uuid: The controlled channel's uuid.
-        channel_name: Its name (``loopback/18005550100-b``), sent as it is.
-        linger_seconds: What ``linger <n>`` asked; None for plain ``linger`` (``Linger-Time: -1``).
-    """
-    _check_raw_value(session_uuid, "session uuid")
-    _check_raw_value(channel_name, "channel name")
-    linger_time = -1 if linger_seconds is None else linger_seconds
-    return (
-        "Content-Type: text/disconnect-notice\n"
-        f"Controlled-Session-UUID: {session_uuid}\n"
-        "Content-Disposition: linger\n"
-        f"Channel-Name: {channel_name}\n"
-        f"Linger-Time: {linger_time}\n"
-        "Content-Length: 0\n\n"
-    ).encode()
-
-
-def encode_disconnect_notice(
-    session_uuid: str | None = None, message: str = DISCONNECT_MESSAGE
-) -> bytes:
-    """The final ``text/disconnect-notice`` FreeSWITCH sends before closing the socket.
-
-    Args:
-        session_uuid: The controlled channel's uuid on an outbound socket; None on an inbound
-            connection, whose notice has only Content-Type and Content-Length.
-        message: The body; FreeSWITCH sends ``Disconnected.`` when it has none.
-    """
-    data = (message or "Disconnected.\n").encode()
-    if session_uuid is None:
-        head = "Content-Type: text/disconnect-notice\n"
-    else:
-        _check_raw_value(session_uuid, "session uuid")
-        head = (
-            "Content-Type: text/disconnect-notice\n"
-            f"Controlled-Session-UUID: {session_uuid}\n"
-            "Content-Disposition: disconnect\n"
-        )
-    return b"%bContent-Length: %d\n\n%b" % (head.encode(), len(data), data)
-
-
-def encode_auth_request() -> bytes:
-    """The greeting of an inbound connection, before ``auth``."""
-    return b"Content-Type: auth/request\n\n"
-
-
-def _text(value: object, what: str) -> str:
-    """A one-line, non-empty command argument."""
-    if not isinstance(value, str):
-        raise ESLCommandError(f"{what} must be a string, not {type(value).__name__}")
-    if not value:
-        raise ESLCommandError(f"{what} is empty")
-    _check_raw_value(value, what)
-    return value
-
-
-def _token(value: object, what: str) -> str:
-    """A command argument that is one word: no spaces, no line breaks."""
-    text = _text(value, what)
-    if not _TOKEN.fullmatch(text):
-        raise ESLCommandError(f"{what} {text!r} must be one word without spaces")
-    return text
-
-
-def connect() -> bytes:
-    """First command on an outbound socket; FreeSWITCH answers with the channel's data."""
-    return b"connect\n\n"
-
-
-def myevents() -> bytes:
-    """Subscribe to the controlled channel's events (plain format)."""
-    return b"myevents\n\n"
-
-
-def linger(seconds: int | None = None) -> bytes:
-    """Keep the socket open after hangup: until ``exit`` (None) or for ``seconds``."""
-    if seconds is None:
-        return b"linger\n\n"
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
-        raise ESLCommandError(f"linger seconds must be a positive whole number, not {seconds!r}")
-    return b"linger %d\n\n" % seconds
-
-
-def exit_() -> bytes:
-    """Ask FreeSWITCH to close the connection (it answers ``+OK bye``, then a notice)."""
-    return b"exit\n\n"
-
-
-def auth(password: str) -> bytes:
-    """Authenticate an inbound connection."""
-    return f"auth {_text(password, 'password')}\n\n".encode()
-
-
-def event_plain(names: Sequence[str]) -> bytes:
-    """Subscribe an inbound connection to events by name, in plain format."""
-    if isinstance(names, str) or not isinstance(names, Sequence):
-        raise ESLCommandError(f"event names must be a list of names, not {names!r}")
-    if not names:
-        raise ESLCommandError("event names must not be empty")
-    words = [_token(name, "event name") for name in names]
-    return f"event plain {' '.join(words)}\n\n".encode()
-
-
-def api(command: str) -> bytes:
-    """Run an API command; FreeSWITCH answers with an ``api/response``."""
-    command = _text(command, "api command")
-    if command[0].isspace():
-        raise ESLCommandError(f"api command {command!r} starts with a space")
-    return f"api {command}\n\n".encode()
-
-
-def bgapi(command: str, job_uuid: str | None = None) -> bytes:
-    """Run an API command in the background; its result comes as a BACKGROUND_JOB event.
-
-    Args:
-        command: The API command and its arguments.
-        job_uuid: The ``Job-UUID`` to use; FreeSWITCH makes one up when None.
-    """
-    command = _text(command, "bgapi command")
-    if command[0].isspace():
-        raise ESLCommandError(f"bgapi command {command!r} starts with a space")
-    if job_uuid is None:
-        return f"bgapi {command}\n\n".encode()
-    return f"bgapi {command}\nJob-UUID: {_token(job_uuid, 'job uuid')}\n\n".encode()
-
-
-def uuid_break(uuid: str, *, all_queued: bool = True) -> bytes:
-    """Stop the media playing on a channel (``all_queued``: and what was queued after it)."""
-    uuid = _token(uuid, "channel uuid")
-    return api(f"uuid_break {uuid} all" if all_queued else f"uuid_break {uuid}")
-
-
-def _sendmsg_line(uuid: str | None) -> str:
-    return "sendmsg\n" if uuid is None else f"sendmsg {_token(uuid, 'channel uuid')}\n"
-
-
-def sendmsg_execute(
-    app: str,
-    arg: str | None,
-    event_uuid: str,
-    *,
-    event_lock: bool = False,
-    loops: int | None = None,
-    uuid: str | None = None,
-) -> bytes:
-    """Run a dialplan application on the channel.
-
-    An argument FreeSWITCH would cut or trim on a header line (one holding a line break or
-    starting with a space) is sent as a ``text/plain`` body instead, which
-    ``switch_ivr_parse_event`` reads when ``execute-app-arg`` is absent.
-
-    Args:
-        app: Application name (``playback``, ``play_and_get_digits``, ...).
-        arg: Its argument, sent as it is (``tone_stream://%(1000,0,440)``); None or empty: none.
-        event_uuid: Comes back as ``Application-UUID`` in CHANNEL_EXECUTE(_COMPLETE).
-        event_lock: Run after the application in progress instead of nested inside it.
-        loops: Run this many times; -1 repeats until stopped.
-        uuid: Channel to send to; None means the socket's own channel.
-    """
-    lines = [
-        _sendmsg_line(uuid),
-        "call-command: execute\n",
-        f"execute-app-name: {_token(app, 'application name')}\n",
-    ]
-    body = None
-    if arg is not None and not isinstance(arg, str):
-        raise ESLCommandError(f"application argument must be a string, not {type(arg).__name__}")
-    if arg:
-        if "\x00" in arg:
-            raise ESLCommandError(f"application argument {arg[:80]!r} holds a NUL character")
-        if "\n" in arg or "\r" in arg or arg[0] == " ":
-            body = arg.encode()
-            if len(body) > MAX_CONTENT_LENGTH:
-                raise ESLCommandError(f"application argument is over {MAX_CONTENT_LENGTH} bytes")
-        else:
-            lines.append(f"execute-app-arg: {arg}\n")
-    if not isinstance(event_lock, bool):
-        raise ESLCommandError(f"event_lock must be True or False, not {event_lock!r}")
-    if event_lock:
-        lines.append("event-lock: true\n")
-    if loops is not None:
-        if isinstance(loops, bool) or not isinstance(loops, int) or not (loops >= 1 or loops == -1):
-            raise ESLCommandError(f"loops must be a positive whole number or -1, not {loops!r}")
-        lines.append(f"loops: {loops}\n")
-    lines.append(f"Event-UUID: {_token(event_uuid, 'event uuid')}\n")
-    if body is None:
-        lines.append("\n")
-        return "".join(lines).encode()
-    lines.append(f"content-type: {_SENDMSG_BODY_TYPE}\ncontent-length: {len(body)}\n\n")
-    return "".join(lines).encode() + body
-
-
-def sendmsg_hangup(cause: str = "NORMAL_CLEARING", *, uuid: str | None = None) -> bytes:
-    """Hang up the channel with a cause (``NORMAL_CLEARING``, ``USER_BUSY``, ...)."""
-    cause = _token(cause, "hangup cause")
-    return f"{_sendmsg_line(uuid)}call-command: hangup\nhangup-cause: {cause}\n\n".encode()
-
-
-@dataclass(slots=True)
-class ESLCommand:
-    """One command as FreeSWITCH reads it from a client.
-
-    Attributes:
-        line: The command line (``sendmsg``, ``api uuid_break <uuid> all``, ``linger 5``).
-        headers: Header values by lower-cased name: FreeSWITCH looks them up ignoring case.
-        body: The body announced by ``Content-Length`` (a sendmsg's text/plain argument).
-    """
-
-    line: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: str = ""
-
-    @property
-    def name(self) -> str:
-        """The command word, lower-cased (``sendmsg``, ``api``, ``linger``)."""
-        return self.line.split(" ", 1)[0].lower()
-
-    @property
-    def argument(self) -> str:
-        """What follows the command word (``uuid_break <uuid> all`` for an api command)."""
-        return self.line.partition(" ")[2]
-
-
-class ESLCommandParser:
-    """Reads the commands a client sends, the way mod_event_socket does (for the simulator).
-
-    Like FreeSWITCH it skips blank lines before a command, takes a header's name up to its first
-    ':' and strips the spaces after it, ignores header lines without ':', and reads
-    ``Content-Length`` bytes of body.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._scan_from = 0
-        self._waiting: ESLCommand | None = None
-        self._body_length = 0
-
-    def feed(self, data: bytes | bytearray | memoryview) -> list[ESLCommand]:
-        """Add received bytes; return the commands they complete, in order.
-
-        Raises:
-            ESLProtocolError: A command's Content-Length is not a number or is too large.
-        """
-        buffer = self._buffer
-        buffer += data
-        commands: list[ESLCommand] = []
-        pos = 0
-        while True:
-            if self._waiting is None:
-                while pos < len(buffer) and buffer[pos] in b"\r\n":
-                    pos += 1
-                cut = buffer.find(_FRAME_END, max(pos, self._scan_from))
-                if cut < 0:
-                    if len(buffer) - pos > MAX_CONTENT_LENGTH:
-                        raise ESLProtocolError(f"command longer than {MAX_CONTENT_LENGTH} bytes")
-                    self._scan_from = max(pos, len(buffer) - 1)
-                    break
-                command = _parse_command_block(buffer[pos:cut].decode("utf-8", "replace"))
-                pos = self._scan_from = cut + 2
-                length = command.headers.get("content-length")
-                if length is None:
-                    commands.append(command)
-                    continue
-                self._waiting = command
-                self._body_length = _content_length(length.strip(), "command")
-            end = pos + self._body_length
-            if end > len(buffer):
-                break
-            self._waiting.body = buffer[pos:end].decode("utf-8", "replace")
-            commands.append(self._waiting)
-            self._waiting = None
-            pos = self._scan_from = end
-        del buffer[:pos]
-        self._scan_from = max(0, self._scan_from - pos)
-        return commands
-
-
-def _parse_command_block(text: str) -> ESLCommand:
-    first, *rest = text.replace("\r", "").split("\n")
-    headers: dict[str, str] = {}
-    for line in rest:
-        name, colon, value = line.partition(":")
-        if colon:
-            headers.setdefault(name.lower(), value.lstrip(" "))
-    return ESLCommand(first, headers)

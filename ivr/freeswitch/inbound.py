@@ -6,12 +6,13 @@ calls (callbacks, outbound campaigns), run ``uuid_*`` commands on any channel, a
 such as agents registering (``CUSTOM sofia::register``), channels coming and going
 (``CHANNEL_*``) and background jobs finishing (``BACKGROUND_JOB``).
 
-One reader greenlet parses every frame with the ESL codec and dispatches it: ``api/response``
-and ``command/reply`` to the commands waiting for them, in the order they were sent (FreeSWITCH
-answers one connection's commands in order); ``BACKGROUND_JOB`` to the ``Job`` with its
-``Job-UUID``; other events to the handlers registered with ``on_event``. A handler that raises
-is logged and never stops the reader. When the connection is lost every waiting command fails
-with ``InboundClosed`` and ``closed`` is set; reconnecting is the owner's decision.
+One reader greenlet (``connection.ESLConnection``, as for a call's outbound socket) parses
+every frame and dispatches it: ``api/response`` and ``command/reply`` to the commands waiting
+for them, in the order they were sent (FreeSWITCH answers one connection's commands in order);
+``BACKGROUND_JOB`` to the ``Job`` with its ``Job-UUID``; other events to the handlers
+registered with ``on_event``. A handler that raises is logged and never stops the reader.
+When the connection is lost every waiting command fails with ``InboundClosed`` and ``closed``
+is set; reconnecting is the owner's decision.
 
 Example::
 
@@ -38,7 +39,8 @@ from gevent.lock import Semaphore
 from gevent.socket import create_connection
 from gevent.socket import socket as GeventSocket
 
-from ivr.freeswitch import apps, esl
+from ivr.freeswitch import commands, esl
+from ivr.freeswitch.connection import ESLConnection
 
 __all__ = [
     "ESLAuthError",
@@ -48,14 +50,11 @@ __all__ = [
     "InboundClosed",
     "Job",
     "OriginateError",
-    "originate_command",
     "originate_result",
-    "uuid_kill_command",
 ]
 
 log = logging.getLogger("ivr.freeswitch")
 
-READ_SIZE = 65536
 REPLY_TIMEOUT = 30.0
 """Seconds to wait for the answer to a command; FreeSWITCH answers in milliseconds."""
 JOB_GRACE = 10.0
@@ -134,7 +133,7 @@ class Job:
         return self._output.get(block=False)
 
 
-class InboundClient:
+class InboundClient(ESLConnection):
     """One authenticated inbound event-socket connection to FreeSWITCH.
 
     Build it with ``InboundClient.connect``. Any number of greenlets may send commands at once;
@@ -147,26 +146,27 @@ class InboundClient:
     """
 
     def __init__(self, sock: GeventSocket, address: str) -> None:
-        self.sock = sock
+        super().__init__(sock)
         self.address = address
         self.closed = Event()
         self.close_reason = ""
         self._close_cause: BaseException | None = None
         self._ready = False
         self._leaving = False
-        self._parser = esl.ESLParser()
         self._greeting: AsyncResult = AsyncResult()
-        self._replies: collections.deque[AsyncResult] = collections.deque()
         # A reply is matched to its command by position: appending the waiter and sending the
         # bytes must happen together, or two greenlets could swap places between the two.
         self._send_lock = Semaphore()
         self._jobs: dict[str, Job] = {}
         self._handlers: dict[str, list[EventHandler]] = collections.defaultdict(list)
-        self._reader: gevent.Greenlet | None = None
 
     def __repr__(self) -> str:
         state = f"closed: {self.close_reason}" if self.closed.is_set() else "open"
         return f"<InboundClient {self.address} {state}>"
+
+    @property
+    def log_name(self) -> str:
+        return self.address
 
     # ------------------------------------------------------------------ connecting and closing
 
@@ -217,7 +217,7 @@ class InboundClient:
         return client
 
     def _start(self, password: str, timeout: float) -> None:
-        self._reader = gevent.spawn(self._read_loop)
+        self._start_reading()
         not_esl = f"{self.address} is not FreeSWITCH's event socket"
         self._greeting.wait(timeout)
         if not self._greeting.ready():
@@ -236,7 +236,7 @@ class InboundClient:
         if greeting.content_type != "auth/request":
             raise ESLConnectError(f"{not_esl}: it greeted with {greeting!r}, not auth/request")
         try:
-            reply = self._command(esl.auth(password), timeout, what="auth")
+            reply = self._command(commands.auth(password), timeout, what="auth")
         except (TimeoutError, InboundClosed) as exc:
             raise ESLConnectError(
                 f"FreeSWITCH at {self.address} did not take the login: {exc}"
@@ -261,9 +261,9 @@ class InboundClient:
             self._leaving = True
             try:
                 if gevent.getcurrent() is self._reader:
-                    self._send(esl.exit_())  # a handler cannot wait: it would block the reader
+                    self._send(commands.exit_())  # a handler cannot wait: it would block the reader
                 else:
-                    self._command(esl.exit_(), EXIT_TIMEOUT)
+                    self._command(commands.exit_(), EXIT_TIMEOUT)
             except (InboundClosed, TimeoutError):
                 pass
         self._shutdown(_CLOSED_BY_US)
@@ -288,8 +288,7 @@ class InboundClient:
         failure = self._closed_error()
         if not self._greeting.ready():
             self._greeting.set_exception(failure)
-        while self._replies:
-            self._replies.popleft().set_exception(failure)
+        self._fail_replies(failure)
         jobs, self._jobs = self._jobs, {}
         for job in jobs.values():
             job._output.set_exception(failure)
@@ -316,7 +315,7 @@ class InboundClient:
         """Send a command and wait for its ``command/reply`` or ``api/response``.
 
         Args:
-            data: The command, built by the codec.
+            data: The command, built in ``commands``.
             timeout: Seconds to wait for the answer.
             what: The command as messages name it; by default its first line (which, for
                 ``auth``, would show the password).
@@ -360,7 +359,7 @@ class InboundClient:
             InboundClosed: The connection is gone.
             TimeoutError: No output within ``timeout``.
         """
-        return self._command(esl.api(command), timeout).reply_text
+        return self._command(commands.api(command), timeout).reply_text
 
     def bgapi(self, command: str, *, timeout: float = REPLY_TIMEOUT) -> Job:
         """Start an API command in the background; its output comes later, with ``Job.result``.
@@ -375,7 +374,7 @@ class InboundClient:
             ESLError: FreeSWITCH refused to start it (``-ERR permission denied``).
         """
         job_uuid = str(uuidlib.uuid4())
-        return self._start_job(esl.bgapi(command, job_uuid), job_uuid, command, timeout)
+        return self._start_job(commands.bgapi(command, job_uuid), job_uuid, command, timeout)
 
     def _start_job(self, data: bytes, job_uuid: str, command: str, timeout: float) -> Job:
         job = Job(job_uuid, command)
@@ -424,10 +423,10 @@ class InboundClient:
         if "originate_timeout" in chosen:
             raise esl.ESLCommandError("pass timeout= instead of an originate_timeout variable")
         chosen = {"originate_timeout": str(timeout), **chosen}
+        line = commands.originate(dial_string, destination, chosen)
         job_uuid = str(uuidlib.uuid4())
-        data = originate_command(dial_string, destination, chosen, job_uuid)
         call = f"originate {dial_string} {destination}"
-        job = self._start_job(data, job_uuid, call, REPLY_TIMEOUT)
+        job = self._start_job(commands.bgapi(line, job_uuid), job_uuid, call, REPLY_TIMEOUT)
         return originate_result(job.result(timeout + JOB_GRACE), call)
 
     def uuid_kill(self, uuid: str, cause: str = "NORMAL_CLEARING") -> bool:
@@ -437,7 +436,7 @@ class InboundClient:
             True when FreeSWITCH hung it up; False when it refused, which means the channel is
             already gone (``-ERR No such channel!``).
         """
-        return self._command(uuid_kill_command(uuid, cause), REPLY_TIMEOUT).ok
+        return self.api(commands.uuid_kill(uuid, cause)).startswith("+OK")
 
     def uuid_break(self, uuid: str) -> bool:
         """Stop what a channel is playing, and what was queued after it.
@@ -445,7 +444,19 @@ class InboundClient:
         Returns:
             True when FreeSWITCH did it; False when the channel is gone.
         """
-        return self._command(esl.uuid_break(uuid), REPLY_TIMEOUT).ok
+        return self.api(commands.uuid_break(uuid)).startswith("+OK")
+
+    def uuid_send_dtmf(self, uuid: str, keys: str) -> bool:
+        """Press keys on a channel, as its phone would (``12345678#``).
+
+        Returns:
+            True when FreeSWITCH sent them; False when it refused (the channel is gone).
+        """
+        return self.api(commands.uuid_send_dtmf(uuid, keys)).startswith("+OK")
+
+    def global_getvar(self, name: str, *, timeout: float = REPLY_TIMEOUT) -> str:
+        """The value of one of FreeSWITCH's global variables (``core_uuid``), stripped."""
+        return self.api(commands.global_getvar(name), timeout=timeout).strip()
 
     # ------------------------------------------------------------------ events
 
@@ -460,7 +471,7 @@ class InboundClient:
             InboundClosed: The connection is gone.
             TimeoutError: No answer within ``timeout``.
         """
-        reply = self._command(esl.event_plain(event_names), timeout)
+        reply = self._command(commands.event_plain(event_names), timeout)
         if not reply.ok:
             names = " ".join(event_names)
             raise esl.ESLError(f"FreeSWITCH refused the events {names}: {reply.reply_text}")
@@ -479,94 +490,30 @@ class InboundClient:
 
     # ------------------------------------------------------------------ reading
 
-    def _read_loop(self) -> None:
-        reason = "FreeSWITCH closed the connection"
-        cause: BaseException | None = None
-        try:
-            while True:
-                try:
-                    data = self.sock.recv(READ_SIZE)
-                except OSError as exc:
-                    reason, cause = f"the connection broke: {exc}", exc
-                    break
-                if not data:
-                    break
-                try:
-                    messages = self._parser.feed(data)
-                except esl.ESLProtocolError as exc:
-                    reason, cause = f"FreeSWITCH sent a malformed frame: {exc}", exc
-                    break
-                for message in messages:
-                    try:
-                        self._dispatch(message)
-                    except Exception:  # one bad frame must not stop the reader
-                        log.exception("[%s] could not handle %r", self.address, message)
-        finally:
-            if self._leaving:
-                reason, cause = _CLOSED_BY_US, None
-            elif self._ready and not self.closed.is_set():
-                # Before that, connect() reports the failure to its caller.
-                log.warning("[%s] event socket lost: %s", self.address, reason)
-            self._shutdown(reason, cause)
+    def _on_closed(self, reason: str, cause: BaseException | None) -> None:
+        if self._leaving:
+            reason, cause = _CLOSED_BY_US, None
+        elif self._ready and not self.closed.is_set():
+            # Before that, connect() reports the failure to its caller.
+            log.warning("[%s] event socket lost: %s", self.address, reason)
+        self._shutdown(reason, cause)
 
     def _dispatch(self, message: esl.ESLMessage) -> None:
+        # Whatever comes first is the greeting, which connect() checks is one.
         if not self._greeting.ready():
             self._greeting.set(message)
             return
-        kind = message.content_type
-        if kind in ("command/reply", "api/response"):
-            if self._replies:
-                self._replies.popleft().set(message)
-            else:
-                log.warning("[%s] answer nobody waited for: %r", self.address, message)
-            return
-        if kind != "text/event-plain" or message.event is None:
-            # The final text/disconnect-notice: the end of the connection follows.
-            return
+        super()._dispatch(message)
+
+    def _on_event(self, message: esl.ESLMessage) -> None:
         name = message.event_name or ""
         if name == "BACKGROUND_JOB":
             job = self._jobs.pop(message.get("Job-UUID") or "", None)
             if job is not None:
                 job._output.set(message.body)
-        self._run_handlers(name, message)
+        self._run_handlers(self._handlers.get(name, ()), message)
         if name == "CUSTOM":
-            self._run_handlers(message.get("Event-Subclass") or "", message)
-
-    def _run_handlers(self, name: str, message: esl.ESLMessage) -> None:
-        for handler in self._handlers.get(name, ()):
-            try:
-                handler(message)
-            except Exception:  # the owner's bug must not stop the events of everyone else
-                log.exception("[%s] handler %r failed on %r", self.address, handler, message)
-
-
-def originate_command(
-    dial_string: str, destination: str, variables: Mapping[str, str], job_uuid: str
-) -> bytes:
-    """The ``bgapi originate {variables}dial_string destination`` command.
-
-    FreeSWITCH splits originate's arguments at spaces outside single quotes and then removes
-    the quotes and backslash escapes (``switch_separate_string``), so a destination such as
-    ``&socket(127.0.0.1:8084 async full)`` is sent quoted.
-
-    Args:
-        dial_string: One endpoint (``user/1001``, ``loopback/9999/default``).
-        destination: ``&app(argument)`` or an extension.
-        variables: Channel variables, sent as ``{name=value,...}`` (quoted when needed).
-        job_uuid: The ``Job-UUID`` of the background job.
-
-    Raises:
-        ValueError: A value would corrupt the command.
-    """
-    if not isinstance(destination, str) or not destination.strip():
-        raise esl.ESLCommandError(f"originate destination must be text, not {destination!r}")
-    if destination != destination.strip(" "):
-        raise esl.ESLCommandError(f"originate destination {destination!r} has outer spaces")
-    if " " in destination or "'" in destination or "\\" in destination:
-        escaped = destination.replace("\\", "\\\\").replace("'", "\\'")
-        destination = f"'{escaped}'"
-    target = apps.dial_string([(dial_string, {})], variables)
-    return esl.bgapi(f"originate {target} {destination}", job_uuid)
+            self._run_handlers(self._handlers.get(message.get("Event-Subclass") or "", ()), message)
 
 
 def originate_result(output: str, call: str) -> str:
@@ -586,15 +533,3 @@ def originate_result(output: str, call: str) -> str:
             return uuid
     cause = text.removeprefix("-ERR ").strip() or "no output"
     raise OriginateError(f"{call} failed: {cause}", cause)
-
-
-def uuid_kill_command(uuid: str, cause: str) -> bytes:
-    """The ``api uuid_kill <uuid> <cause>`` command.
-
-    Raises:
-        ValueError: The uuid or the cause is not one word.
-    """
-    for value, what in ((uuid, "channel uuid"), (cause, "hangup cause")):
-        if not isinstance(value, str) or not _WORD.fullmatch(value):
-            raise esl.ESLCommandError(f"{what} must be one word without spaces, not {value!r}")
-    return esl.api(f"uuid_kill {uuid} {cause}")

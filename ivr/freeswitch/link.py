@@ -216,7 +216,7 @@ class FreeSwitchLink:
                 client.subscribe(self._events, timeout=self.connect_timeout)
             for name, handler in self._handlers:
                 client.on_event(name, handler)
-            core = client.api("global_getvar core_uuid", timeout=self.connect_timeout).strip()
+            core = client.global_getvar("core_uuid", timeout=self.connect_timeout)
             if core.startswith("-ERR"):
                 core = ""  # not FreeSWITCH's (a test double's): restarts go unnoticed
         except (InboundClosed, TimeoutError, esl.ESLError) as exc:

@@ -1,7 +1,7 @@
 """One outbound event-socket connection: FreeSWITCH handing us one call.
 
-A reader greenlet parses every frame with the ESL codec and dispatches it: command replies to
-the command waiting for them (in order), CHANNEL_EXECUTE_COMPLETE to the ``execute`` waiting for
+The reader (``connection.ESLConnection``) hands command replies to the command waiting for
+them (in order); this session takes CHANNEL_EXECUTE_COMPLETE to the ``execute`` waiting for
 that ``Application-UUID``, and the hang-up to everyone. The call's own greenlet sends commands
 and waits. Nothing is sent to a channel that has hung up: ``execute`` raises ``CallerHungUp``.
 An error while handling one frame is logged with the call's uuid and never stops the reader.
@@ -9,7 +9,6 @@ An error while handling one frame is logged with the call's uuid and never stops
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import logging
 import time
@@ -19,12 +18,12 @@ import gevent
 from gevent.event import AsyncResult, Event
 from gevent.socket import socket as GeventSocket
 
-from ivr.freeswitch import esl
+from ivr.freeswitch import commands, esl
+from ivr.freeswitch.connection import ESLConnection
 from ivr.runtime.channel import CallerHungUp, ChannelError, SwitchHungUp
 
 log = logging.getLogger("ivr.freeswitch")
 
-READ_SIZE = 65536
 CONNECT_TIMEOUT = 10.0
 """Seconds to wait for FreeSWITCH's reply to ``connect`` before giving up on the call."""
 REPLY_TIMEOUT = 30.0
@@ -41,11 +40,11 @@ class SessionClosed(ChannelError):
     """The connection to FreeSWITCH is gone (closed, garbage received, or a reply timed out)."""
 
 
-class OutboundSession:
+class OutboundSession(ESLConnection):
     """The controller's end of one ``socket ... async full`` connection."""
 
     def __init__(self, sock: GeventSocket, peer: str = "") -> None:
-        self.sock = sock
+        super().__init__(sock)
         self.peer = peer
         self.uuid = ""
         self.channel_data: esl.Headers | None = None
@@ -58,11 +57,12 @@ class OutboundSession:
         """FreeSWITCH's clock, as far as we can tell, when the connection was lost."""
         self._last_stamp: str | None = None
         self._last_stamp_seen = 0.0
-        self._parser = esl.ESLParser()
-        self._replies: collections.deque[AsyncResult] = collections.deque()
         self._executions: dict[str, AsyncResult] = {}
         self._event_hooks: list = []
-        self._reader: gevent.Greenlet | None = None
+
+    @property
+    def log_name(self) -> str:
+        return self.uuid or self.peer
 
     # ------------------------------------------------------------------ start and stop
 
@@ -72,21 +72,21 @@ class OutboundSession:
         Raises:
             SessionClosed: FreeSWITCH closed the connection or sent garbage.
         """
-        self._reader = gevent.spawn(self._read_loop)
-        reply = self._command(esl.connect(), timeout=CONNECT_TIMEOUT)
+        self._start_reading()
+        reply = self._command(commands.connect(), timeout=CONNECT_TIMEOUT)
         self.channel_data = reply.headers
         self.uuid = reply.get("Unique-ID") or ""
         self._note_time(reply.headers)
-        self._command(esl.myevents())
+        self._command(commands.myevents())
         # linger: keep the socket after the hang-up so the final events still reach us.
-        self._command(esl.linger())
+        self._command(commands.linger())
         return reply.headers
 
     def close(self) -> None:
         """Say goodbye to FreeSWITCH (``exit``) and close the socket."""
         if not self.closed.is_set():
             try:
-                self._command(esl.exit_(), timeout=2.0)
+                self._command(commands.exit_(), timeout=2.0)
             except (SessionClosed, CallerHungUp):
                 pass
         self._shutdown()
@@ -117,8 +117,7 @@ class OutboundSession:
             if self.lost_reason
             else "the connection to FreeSWITCH is closed"
         )
-        while self._replies:
-            self._replies.popleft().set_exception(failure)
+        self._fail_replies(failure)
         self._end_executions(self.hung_up_error if self.hungup.is_set() else lambda: failure)
 
     def hung_up_error(self) -> CallerHungUp:
@@ -156,7 +155,7 @@ class OutboundSession:
 
     def api(self, command: str) -> str:
         """Run an API command over this connection and return its output."""
-        return self._command(esl.api(command)).reply_text
+        return self._command(commands.api(command)).reply_text
 
     def execute(self, app: str, arg: str | None = None) -> esl.ESLMessage:
         """Run a dialplan application and wait for its CHANNEL_EXECUTE_COMPLETE.
@@ -172,7 +171,7 @@ class OutboundSession:
         done = AsyncResult()
         self._executions[event_uuid] = done
         try:
-            reply = self._command(esl.sendmsg_execute(app, arg, event_uuid, event_lock=True))
+            reply = self._command(commands.sendmsg_execute(app, arg, event_uuid, event_lock=True))
             if not reply.ok:
                 raise ChannelError(f"FreeSWITCH refused {app}: {reply.reply_text.strip()}")
             return done.get()
@@ -188,7 +187,7 @@ class OutboundSession:
         """
         if self.hungup.is_set() or self.closed.is_set():
             return
-        self._command(esl.sendmsg_hangup(cause))
+        self._command(commands.sendmsg_hangup(cause))
         if not self.hungup.wait(HANGUP_TIMEOUT):
             log.warning(
                 "[%s] no CHANNEL_HANGUP within %gs of hanging up", self.uuid, HANGUP_TIMEOUT
@@ -200,60 +199,24 @@ class OutboundSession:
         """Call ``hook(message)`` for every event (used to follow DTMF and bridges)."""
         self._event_hooks.append(hook)
 
-    def _read_loop(self) -> None:
-        try:
-            while True:
-                try:
-                    data = self.sock.recv(READ_SIZE)
-                except OSError as exc:
-                    log.info(
-                        "[%s] connection from FreeSWITCH lost: %s", self.uuid or self.peer, exc
-                    )
-                    break
-                if not data:
-                    break
-                try:
-                    messages = self._parser.feed(data)
-                except esl.ESLProtocolError as exc:
-                    log.error(
-                        "[%s] FreeSWITCH sent a malformed frame, dropping the call: %s",
-                        self.uuid or self.peer,
-                        exc,
-                    )
-                    break
-                for message in messages:
-                    try:
-                        self._dispatch(message)
-                    except Exception:  # one bad frame must not stop the reader
-                        log.exception("[%s] could not handle %r", self.uuid or self.peer, message)
-        finally:
-            if self._parser.pending:
-                log.warning(
-                    "[%s] connection closed inside a frame (%d bytes pending)",
-                    self.uuid or self.peer,
-                    self._parser.pending,
-                )
-            # A close without CHANNEL_HANGUP is a lost connection, not a caller's hang-up: the
-            # waiting command fails with SessionClosed and the call ends as an error.
-            self._shutdown()
-            # The hooks are the channel's methods and the channel holds this session: no event
-            # comes any more, so let the call's objects go without waiting for the collector.
-            self._event_hooks.clear()
+    def _on_closed(self, reason: str, cause: BaseException | None) -> None:
+        if isinstance(cause, esl.ESLProtocolError):
+            log.error("[%s] %s; dropping the call", self.log_name, reason)
+        elif cause is not None:
+            log.info("[%s] connection from FreeSWITCH lost: %s", self.log_name, cause)
+        # A close without CHANNEL_HANGUP is a lost connection, not a caller's hang-up: the
+        # waiting command fails with SessionClosed and the call ends as an error.
+        self._shutdown()
+        # The hooks are the channel's methods and the channel holds this session: no event
+        # comes any more, so let the call's objects go without waiting for the collector.
+        self._event_hooks.clear()
 
-    def _dispatch(self, message: esl.ESLMessage) -> None:
-        kind = message.content_type
-        if kind in ("command/reply", "api/response"):
-            if self._replies:
-                self._replies.popleft().set(message)
-            else:
-                log.warning("[%s] reply nobody waited for: %r", self.uuid, message)
-            return
-        if kind == "text/disconnect-notice":
+    def _on_notice(self, message: esl.ESLMessage) -> None:
+        if message.content_type == "text/disconnect-notice":
             if message.headers.get("Content-Disposition") != "linger":
                 self._mark_hungup("")
-            return
-        if kind != "text/event-plain" or message.event is None:
-            return
+
+    def _on_event(self, message: esl.ESLMessage) -> None:
         event = message.event
         self._note_time(event)
         name = event.get("Event-Name")
@@ -268,8 +231,7 @@ class OutboundSession:
                 # the caller hung up gets +OK and never runs, and with linger the socket stays
                 # open: without this its call would wait forever (found under load).
                 self._end_executions(self.hung_up_error)
-        for hook in self._event_hooks:
-            hook(message)
+        self._run_handlers(self._event_hooks, message)
 
     def _mark_hungup(self, cause: str) -> None:
         if not self.hungup.is_set():

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr.freeswitch.esl import ESLCommand
 from ivr.runtime.memory import DEFAULT_TALK_SECONDS, KEY_SECONDS
 from ivr.simulator.caller import ALL_KEYS, Action, Caller, Listen
 from ivr.simulator.causes import cause_name, q850
 from ivr.simulator.clock import CallClock
+from ivr.simulator.commands import ESLCommand
 from ivr.simulator.events import WITHOUT_VARIABLES, Host, Profile, Variables
 from ivr.simulator.media import Piece, resolve
 from ivr.simulator.parsing import atoi, expand_variables, split_scope

@@ -5,7 +5,7 @@ Reads the controller's commands with ``ESLCommandParser`` and answers them as
 subscribed controller, and ends the connection as FreeSWITCH does: a linger notice when the
 channel hangs up (if ``linger`` was asked), then the final disconnect notice and the close
 (after ``exit``, the linger time, or at once without ``linger``). Every frame is built by
-``ivr.freeswitch.esl``.
+``ivr.simulator.frames``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ import gevent
 from gevent.lock import Semaphore
 from gevent.socket import socket as GeventSocket
 
-from ivr.freeswitch import esl
+from ivr.freeswitch.esl import ESLProtocolError
+from ivr.simulator import frames
 from ivr.simulator.causes import cause_name
 from ivr.simulator.channel import SimulatedChannel
+from ivr.simulator.commands import ESLCommand, ESLCommandParser
 from ivr.simulator.events import EVENT_NAMES, MYEVENTS
 from ivr.simulator.parsing import atoi
 
@@ -114,7 +116,7 @@ class OutboundConnection:
         self,
         sock: GeventSocket,
         channel: SimulatedChannel,
-        record: Callable[[esl.ESLCommand], None],
+        record: Callable[[ESLCommand], None],
         transcript: Callable[[str, str], None],
         timings: CommandTimings,
     ) -> None:
@@ -148,12 +150,12 @@ class OutboundConnection:
                 self.open = False
 
     def _reply(self, text: str, headers: list[tuple[str, str]] | None = None) -> None:
-        self._send(esl.encode_command_reply(text, headers or []))
+        self._send(frames.encode_command_reply(text, headers or []))
 
     def deliver(self, name: str, headers: list[tuple[str, str]], body: str | None = None) -> None:
         """Send an event if the controller subscribed to it."""
         if self._events_on and ("ALL" in self._subscribed or name in self._subscribed):
-            data = esl.encode_event(headers, body)
+            data = frames.encode_event(headers, body)
             # Stamped before the write: the controller may answer before the write returns.
             self.timings.event_sent(name)
             self._send(data)
@@ -161,7 +163,7 @@ class OutboundConnection:
     def close(self) -> None:
         """Send the final disconnect notice and close the socket."""
         if self.open:
-            self._send(esl.encode_disconnect_notice(self._channel.uuid))
+            self._send(frames.encode_disconnect_notice(self._channel.uuid))
         self.open = False
         try:
             self._sock.close()
@@ -180,7 +182,7 @@ class OutboundConnection:
             return
         self._down_at = self._channel.now()
         self._send(
-            esl.encode_linger_notice(
+            frames.encode_linger_notice(
                 self._channel.uuid,
                 self._channel.profile.channel_name,
                 None if self._linger == -1 else self._linger,
@@ -210,7 +212,7 @@ class OutboundConnection:
 
     def run(self) -> None:
         """Read and answer commands until ``exit`` or until the controller closes."""
-        parser = esl.ESLCommandParser()
+        parser = ESLCommandParser()
         first = True
         try:
             while self.open:
@@ -226,7 +228,7 @@ class OutboundConnection:
                         break
         except gevent.Timeout:
             self._log("system", f"the controller sent no command within {FIRST_COMMAND_SECONDS:g}s")
-        except esl.ESLProtocolError as error:
+        except ESLProtocolError as error:
             self._log("system", f"the controller sent a malformed command: {error}")
         except OSError as error:
             if self.open:
@@ -246,7 +248,7 @@ class OutboundConnection:
                 return data, seconds + nanoseconds * 1e-9
         return data, time.time()
 
-    def _handle_safely(self, command: esl.ESLCommand) -> None:
+    def _handle_safely(self, command: ESLCommand) -> None:
         # A command the simulator trips over is reported; the connection goes on.
         try:
             self._handle(command)
@@ -254,7 +256,7 @@ class OutboundConnection:
             log.exception("[%s] handling %r failed", self._channel.uuid, command.line)
             self._log("system", f"the simulator failed on the command {command.line!r}")
 
-    def _handle(self, command: esl.ESLCommand) -> None:
+    def _handle(self, command: ESLCommand) -> None:
         self._record(command)
         line = command.line.strip("\r")
         lower = line.lower()
@@ -266,7 +268,7 @@ class OutboundConnection:
             self._reply("+OK")
         elif lower.startswith("connect"):
             self.connected = True
-            self._send(esl.encode_connect_reply(self._channel.connect_reply_headers()))
+            self._send(frames.encode_connect_reply(self._channel.connect_reply_headers()))
             self._channel.clock.poke()
         elif lower.startswith("getvar"):
             name = line.partition(" ")[2]
@@ -283,7 +285,7 @@ class OutboundConnection:
         elif lower.startswith("sendmsg"):
             self._sendmsg(command, line)
         elif lower.startswith("api "):
-            self._send(esl.encode_api_response(self._api(line[4:])))
+            self._send(frames.encode_api_response(self._api(line[4:])))
         elif lower.startswith("bgapi "):
             self._bgapi(command, line[6:])
         elif lower.startswith("linger"):
@@ -310,7 +312,7 @@ class OutboundConnection:
         self._subscribed |= MYEVENTS
         self._reply("+OK Events Enabled")
 
-    def _sendmsg(self, command: esl.ESLCommand, line: str) -> None:
+    def _sendmsg(self, command: ESLCommand, line: str) -> None:
         target = line[len("sendmsg") :].strip() or command.headers.get("session-id", "")
         if target and target != self._channel.uuid:
             self._reply(f"-ERR invalid session id [{target}]")
@@ -337,7 +339,7 @@ class OutboundConnection:
             channel.hangup(cause_name(flag) if flag else "NORMAL_CLEARING")
         return "+OK\n"
 
-    def _bgapi(self, command: esl.ESLCommand, text: str) -> None:
+    def _bgapi(self, command: ESLCommand, text: str) -> None:
         job = command.headers.get("job-uuid") or str(uuidlib.uuid4())
         self._reply(f"+OK Job-UUID: {job}", [("Job-UUID", job)])
         name, _, arg = text.partition(" ")

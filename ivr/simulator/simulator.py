@@ -21,13 +21,13 @@ import gevent
 from gevent import socket as gsocket
 from gevent.event import Event as Flag
 
-from ivr.freeswitch.esl import ESLCommand
 from ivr.runtime.memory import Event, Step
 from ivr.simulator.apps import APPLICATIONS
 from ivr.simulator.bridge import AGENT_BEHAVIOURS
 from ivr.simulator.caller import Caller, InteractiveCaller, ScriptedCaller
 from ivr.simulator.channel import LineSettings, SimulatedChannel
 from ivr.simulator.clock import CallClock
+from ivr.simulator.commands import ESLCommand
 from ivr.simulator.connection import CommandTimings, OutboundConnection
 from ivr.simulator.events import Host, Profile
 

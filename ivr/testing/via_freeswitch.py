@@ -364,7 +364,7 @@ class _PlacedCall:
                     ], steps
                 self.forget_heard()
                 self.log("caller", f"presses {step.value}")
-                self.runner.client.api(f"uuid_send_dtmf {self.caller_leg} {step.value}")
+                self.runner.client.uuid_send_dtmf(self.caller_leg, step.value)
             elif step.kind == "wait":
                 # As for the simulator's caller, what plays during a wait counts for the hear
                 # after it: only a key press starts what is heard anew.
