@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from gevent.event import AsyncResult
 
-from ivr.acd import CALLBACK_VARIABLE, AgentRing, CallbackAttempt
+from ivr.acd import CALLBACK_VARIABLE, CallbackAttempt
 from ivr.flow.compiler import Project
 from ivr.freeswitch.server import Controller
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.call import Call, CallServices
-from ivr.runtime.memory import RING_SECONDS, Event
+from ivr.runtime.memory import Event
 from ivr.testing.cases import (
     AFTER_THE_CALL_SECONDS,
     DEFAULT_START,
@@ -30,6 +30,7 @@ from ivr.testing.cases import (
     expectations,
     set_up_agents,
 )
+from ivr.testing.dialer import ScriptedDialer
 from ivr.testing.scenario import Case, Scenario
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ class EslRunner:
         return CaseResult(case, call.record, transcript, failures, callback)
 
 
-class SimulatorDialer:
+class SimulatorDialer(ScriptedDialer):
     """Rings agents for callbacks in the simulated FreeSWITCH, as ``originate`` would.
 
     The agent's phone behaves as the case says; once it answers, the agent's call is placed to
@@ -142,6 +143,8 @@ class SimulatorDialer:
         transcript: where the callback's lines go.
     """
 
+    ROLES = {"ivr": "system", "agent": "caller", "caller": "agent"}
+
     def __init__(
         self,
         sim: SimulatedFreeSWITCH,
@@ -149,46 +152,17 @@ class SimulatorDialer:
         start: dt.datetime,
         transcript: list[Event],
     ) -> None:
+        super().__init__(phones, start, transcript)
         self.sim = sim
-        self.phones = phones
-        self.start = start
-        self.transcript = transcript
 
-    def _log(self, at: dt.datetime, who: str, text: str) -> None:
-        self.transcript.append(Event((at - self.start).total_seconds(), who, text))
-
-    def ring_agent(self, attempt: CallbackAttempt) -> AgentRing:
-        endpoint = attempt.agent.endpoint
-        phone = self.phones.get(endpoint, "available")
-        self._log(
-            attempt.at,
-            "system",
-            f"callback {attempt.callback.number}: rings {endpoint} as '{attempt.caller_id_name}'",
-        )
-        if phone == "busy":
-            self._log(attempt.at, "system", "busy")
-            return AgentRing("busy", attempt.at)
-        if phone in ("logged_out", "no_route"):
-            self._log(attempt.at, "system", "not reachable")
-            return AgentRing("failed", attempt.at)
-        if phone == "no_answer":
-            rang = attempt.at + dt.timedelta(seconds=attempt.ring_timeout)
-            self._log(rang, "system", f"no answer within {attempt.ring_timeout:g}s")
-            return AgentRing("no_answer", rang)
-        answered = attempt.at + dt.timedelta(seconds=RING_SECONDS)
-        self._log(answered, "agent", f"{endpoint} answers the callback")
+    def connect_agent(self, attempt: CallbackAttempt, answered: dt.datetime) -> list:
         leg = self.sim.place_call(
             [],
             caller=attempt.callback.number,
             caller_name=attempt.caller_id_name,
-            dialed=endpoint.rpartition("/")[2],
+            dialed=attempt.agent.endpoint.rpartition("/")[2],
             start=answered,
             variables={CALLBACK_VARIABLE: attempt.callback.id},
         )
         leg.wait(timeout=CALL_TIMEOUT)
-        offset = (answered - self.start).total_seconds()
-        for line in leg.transcript:
-            who = {"ivr": "system", "agent": "caller", "caller": "agent"}.get(line.who, line.who)
-            text = line.text.replace("says: ", "agent hears: ", 1)
-            self.transcript.append(Event(offset + line.at, who, text))
-        return AgentRing("answered", answered)
+        return leg.transcript

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ivr.prompts.sayas.triads import TriadWords, triad
 from ivr.prompts.sayas.values import (
     parse_date,
     parse_keys,
@@ -31,6 +32,14 @@ _BG_TENS = (
 _BG_HUNDREDS = (
     "_ сто двеста триста четиристотин петстотин шестстотин седемстотин осемстотин деветстотин"
 ).split()
+_BG_TRIADS = TriadWords(
+    tuple(_BG_UNITS),
+    _BG_ONE,
+    _BG_TWO,
+    tuple(_BG_TEENS),
+    tuple(_BG_TENS),
+    tuple(_BG_HUNDREDS),
+)
 # (size, gender of the scale noun, singular, plural); 1000 alone is "хиляда".
 _BG_SCALES = (
     (10**12, "masculine", "трилион", "трилиона"),
@@ -62,27 +71,6 @@ _BG_FRACTIONS = {1: ("десета", "десети"), 2: ("стотна", "ст�
 _BG_KEYS = {"*": "звезда", "#": "диез", "+": "плюс"}
 
 
-def _bg_triad(n: int, gender: str) -> list[str]:
-    """The parts of a number below 1000, without the joining "и"."""
-    parts = []
-    if n >= 100:
-        parts.append(_BG_HUNDREDS[n // 100])
-        n %= 100
-    if 10 <= n <= 19:
-        parts.append(_BG_TEENS[n - 10])
-        return parts
-    if n >= 20:
-        parts.append(_BG_TENS[n // 10])
-        n %= 10
-    if n == 1:
-        parts.append(_BG_ONE[gender])
-    elif n == 2:
-        parts.append(_BG_TWO[gender])
-    elif n:
-        parts.append(_BG_UNITS[n])
-    return parts
-
-
 def _bg_join(parts: list[str]) -> str:
     """Bulgarian puts "и" before the last part: сто и пет, сто двадесет и пет."""
     if len(parts) < 2:
@@ -98,9 +86,9 @@ def _bg_groups(n: int, gender: str) -> list[tuple[list[str], str]]:
         if count == 1:
             groups.append(([], one) if size == 1000 else ([_BG_ONE[scale_gender]], one))
         elif count:
-            groups.append((_bg_triad(count, scale_gender), many))
+            groups.append((triad(count, scale_gender, _BG_TRIADS), many))
     if n:
-        groups.append((_bg_triad(n, gender), ""))
+        groups.append((triad(n, gender, _BG_TRIADS), ""))
     return groups
 
 
@@ -140,7 +128,7 @@ def ordinal_bg(n: int, gender: str = "masculine") -> str:
             last = tail % 10
         else:
             last = below
-        parts = _bg_triad(below - last, "masculine") + [_bg_ordinal_word(last, gender)]
+        parts = triad(below - last, "masculine", _BG_TRIADS) + [_bg_ordinal_word(last, gender)]
         words = [" ".join(filter(None, (_bg_join(p), s))) for p, s in _bg_groups(n - below, "")]
         if words and len(parts) == 1:
             parts[0] = "и " + parts[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ivr.prompts.sayas.triads import TriadWords, triad
 from ivr.prompts.sayas.values import (
     parse_date,
     parse_keys,
@@ -29,6 +30,14 @@ _RU_TENS = (
     "_ _ двадцать тридцать сорок пятьдесят шестьдесят семьдесят восемьдесят девяносто".split()
 )
 _RU_HUNDREDS = "_ сто двести триста четыреста пятьсот шестьсот семьсот восемьсот девятьсот".split()
+_RU_TRIADS = TriadWords(
+    tuple(_RU_UNITS),
+    _RU_ONE,
+    _RU_TWO,
+    tuple(_RU_TEENS),
+    tuple(_RU_TENS),
+    tuple(_RU_HUNDREDS),
+)
 # (size, gender of the scale noun, forms for 1 / 2-4 / 5+)
 _RU_SCALES = (
     (10**12, "masculine", ("триллион", "триллиона", "триллионов")),
@@ -126,26 +135,6 @@ def plural_ru(n: int, forms: tuple[str, str, str]) -> str:
     return forms[2]
 
 
-def _ru_triad(n: int, gender: str) -> list[str]:
-    words = []
-    if n >= 100:
-        words.append(_RU_HUNDREDS[n // 100])
-        n %= 100
-    if 10 <= n <= 19:
-        words.append(_RU_TEENS[n - 10])
-        return words
-    if n >= 20:
-        words.append(_RU_TENS[n // 10])
-        n %= 10
-    if n == 1:
-        words.append(_RU_ONE[gender])
-    elif n == 2:
-        words.append(_RU_TWO[gender])
-    elif n:
-        words.append(_RU_UNITS[n])
-    return words
-
-
 def cardinal_ru(n: int, gender: str = "masculine") -> str:
     """A whole number in Russian words, agreeing with a noun of ``gender``."""
     if n < 0:
@@ -158,9 +147,9 @@ def cardinal_ru(n: int, gender: str = "masculine") -> str:
         if count:
             # "тысяча двести", but "один миллион": how people say them.
             if not (count == 1 and size == 1000):
-                words += _ru_triad(count, scale_gender)
+                words += triad(count, scale_gender, _RU_TRIADS)
             words.append(plural_ru(count, forms))
-    words += _ru_triad(n, gender)
+    words += triad(n, gender, _RU_TRIADS)
     return " ".join(words)
 
 
