@@ -75,7 +75,7 @@ def _misbehaving_peer(address, behaviour: str) -> str:
             ]
         )
     )
-    for expected in ("myevents", "linger"):
+    for expected in ("myevents", "nixevent", "linger"):
         assert next_command().name == expected
         sock.sendall(frames.encode_command_reply("+OK"))
     assert next_command().name == "sendmsg"  # the first application: answer
@@ -169,7 +169,7 @@ def test_hanging_up_returns_only_once_the_channel_is_down():
     assert session.hungup.is_set() and session.hangup_cause == "NORMAL_CLEARING"
     session.close()
     peer.join(timeout=5)
-    assert received == ["connect", "myevents", "linger", "hangup", "exit"]
+    assert received == ["connect", "myevents", "nixevent", "linger", "hangup", "exit"]
 
 
 def test_an_event_hook_that_raises_is_logged_with_the_calls_uuid_and_the_call_goes_on(caplog):

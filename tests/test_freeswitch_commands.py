@@ -148,6 +148,8 @@ def test_bgapi_can_choose_its_job_uuid():
         (lambda: commands.event_plain("CHANNEL_ANSWER"), "list of names"),
         (lambda: commands.event_plain([]), "must not be empty"),
         (lambda: commands.event_plain(["CHANNEL ANSWER"]), "one word"),
+        (lambda: commands.nixevent("TALK"), "list of names"),
+        (lambda: commands.nixevent([]), "must not be empty"),
         (lambda: commands.uuid_break(None), "channel uuid must be a string"),
         (lambda: commands.uuid_send_dtmf("u1", "1 2"), "keys '1 2' must be one word"),
         (lambda: commands.uuid_send_dtmf("u1", ""), "keys is empty"),
@@ -223,3 +225,7 @@ def test_uuid_kill_takes_one_word_each():
     for uuid, cause in (("a b", "NORMAL_CLEARING"), ("abc", ""), (None, "NORMAL_CLEARING")):
         with pytest.raises(ValueError):
             commands.uuid_kill(uuid, cause)
+
+
+def test_nixevent_names_the_events_a_socket_stops_getting():
+    assert commands.nixevent(["TALK", "NOTALK"]) == b"nixevent TALK NOTALK\n\n"

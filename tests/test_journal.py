@@ -540,7 +540,7 @@ def vanishing_freeswitch(address) -> str:
             ]
         )
     )
-    for _ in ("myevents", "linger"):
+    for _ in ("myevents", "nixevent", "linger"):
         next_command()
         sock.sendall(frames.encode_command_reply("+OK"))
     assert next_command() == "sendmsg"  # answer: the call is in its first node

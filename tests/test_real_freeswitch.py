@@ -116,3 +116,47 @@ def test_a_call_put_through_to_the_controller_plays_a_tone_and_ends_completed(
     )
     assert playback.get("Application-Data") == TONE
     assert playback.get("Application-Response") == "FILE PLAYED"
+
+
+def test_a_call_socket_gets_only_the_events_the_controller_reads(freeswitch, fs):
+    if not is_loopback(freeswitch.host):
+        pytest.skip(f"FreeSWITCH at {freeswitch.host} cannot reach a controller on our 127.0.0.1")
+    from gevent.server import StreamServer
+
+    from ivr.freeswitch.session import READ_EVENTS, OutboundSession
+
+    seen: list[str] = []
+    played = AsyncResult()
+
+    def handle(sock, address):
+        session = OutboundSession(sock, f"{address[0]}:{address[1]}")
+        try:
+            session.start()
+            session.on_event(lambda message: seen.append(message.event_name))
+            session.execute("answer", wait=False)
+            played.set(session.execute("playback", TONE))
+            session.hangup("NORMAL_CLEARING")
+        except Exception as exc:  # the test below says what went wrong
+            played.set_exception(exc)
+        finally:
+            session.close()
+
+    server = StreamServer(("127.0.0.1", 0), handle)
+    server.start()
+    states = events_of(fs, "CHANNEL_STATE")
+    caller = ""
+    try:
+        caller = fs.originate(
+            f"loopback/{ECHO_TEST}/default", commands.socket_app(*server.address), timeout=10
+        )
+        done = played.get(timeout=CALL_TIMEOUT)
+    finally:
+        if caller:
+            fs.uuid_kill(caller)
+        server.stop()
+
+    assert done.get("Application-Response") == "FILE PLAYED"
+    # FreeSWITCH fired the channel's state changes, but not to the call's socket.
+    next_event(states, lambda m: m.unique_id == caller, f"CHANNEL_STATE of {caller}")
+    assert "CHANNEL_EXECUTE_COMPLETE" in seen
+    assert set(seen) <= set(READ_EVENTS), seen

@@ -109,7 +109,7 @@ class FreeSwitchChannel:
     def _set_terminators(self, keys: str) -> None:
         value = apps.terminators(keys)
         if value != self._terminators:
-            self.session.execute("set", apps.set_var("playback_terminators", value))
+            self.session.execute("set", apps.set_var("playback_terminators", value), wait=False)
             self._terminators = value
 
     def _playback(self, target: str) -> dict:
@@ -147,7 +147,8 @@ class FreeSwitchChannel:
         self._typed_ahead = keys + self._typed_ahead
 
     def answer(self) -> None:
-        self.session.execute("answer")
+        # Not awaited: the prompt after it starts in the same tick of FreeSWITCH's park loop.
+        self.session.execute("answer", wait=False)
 
     def play(self, prompts: list[Utterance], *, barge_in: bool, keys: str = "") -> str:
         if not prompts:

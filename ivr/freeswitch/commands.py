@@ -97,12 +97,20 @@ def auth(password: str) -> bytes:
 
 def event_plain(names: Sequence[str]) -> bytes:
     """Subscribe an inbound connection to events by name, in plain format."""
+    return f"event plain {_event_names(names)}\n\n".encode()
+
+
+def nixevent(names: Sequence[str]) -> bytes:
+    """Stop events by name on this connection (``myevents`` sends more than a call reads)."""
+    return f"nixevent {_event_names(names)}\n\n".encode()
+
+
+def _event_names(names: Sequence[str]) -> str:
     if isinstance(names, str) or not isinstance(names, Sequence):
         raise ESLCommandError(f"event names must be a list of names, not {names!r}")
     if not names:
         raise ESLCommandError("event names must not be empty")
-    words = [_token(name, "event name") for name in names]
-    return f"event plain {' '.join(words)}\n\n".encode()
+    return " ".join(_token(name, "event name") for name in names)
 
 
 def api(command: str) -> bytes:

@@ -33,6 +33,35 @@ HANGUP_TIMEOUT = 5.0
 SWITCH_CAUSES = frozenset({"SYSTEM_SHUTDOWN"})
 """Hang-up causes by which FreeSWITCH ends calls itself: ``fsctl shutdown`` hangs up every
 channel with ``SYSTEM_SHUTDOWN`` (switch_core.c, ``runtime.shutdown_cause``)."""
+READ_EVENTS = (
+    "CHANNEL_EXECUTE",
+    "CHANNEL_EXECUTE_COMPLETE",
+    "CHANNEL_HANGUP",
+    "CHANNEL_HANGUP_COMPLETE",
+    "CHANNEL_BRIDGE",
+    "CHANNEL_UNBRIDGE",
+    "DTMF",
+)
+"""The events of its channel a call reads: applications, the hang-up, bridges and keys."""
+UNREAD_EVENTS = (
+    "CHANNEL_ANSWER",
+    "CHANNEL_APPLICATION",
+    "CHANNEL_CREATE",
+    "CHANNEL_DATA",
+    "CHANNEL_DESTROY",
+    "CHANNEL_ORIGINATE",
+    "CHANNEL_OUTGOING",
+    "CHANNEL_PARK",
+    "CHANNEL_PROGRESS",
+    "CHANNEL_PROGRESS_MEDIA",
+    "CHANNEL_STATE",
+    "CHANNEL_UNPARK",
+    "CHANNEL_UUID",
+    "DETECTED_SPEECH",
+    "NOTALK",
+    "TALK",
+)
+"""What ``myevents`` subscribes to besides READ_EVENTS (mod_event_socket.c), dropped again."""
 LOST = "the connection to FreeSWITCH was lost (FreeSWITCH stopped, crashed or is unreachable)"
 
 
@@ -78,6 +107,9 @@ class OutboundSession(ESLConnection):
         self.uuid = reply.get("Unique-ID") or ""
         self._note_time(reply.headers)
         self._command(commands.myevents())
+        # Each event FreeSWITCH sends a call's socket it copies, serializes and writes, once per
+        # call: those the call never reads cost FreeSWITCH CPU for nothing.
+        self._command(commands.nixevent(UNREAD_EVENTS))
         # linger: keep the socket after the hang-up so the final events still reach us.
         self._command(commands.linger())
         return reply.headers
@@ -157,8 +189,15 @@ class OutboundSession(ESLConnection):
         """Run an API command over this connection and return its output."""
         return self._command(commands.api(command)).reply_text
 
-    def execute(self, app: str, arg: str | None = None) -> esl.ESLMessage:
+    def execute(
+        self, app: str, arg: str | None = None, *, wait: bool = True
+    ) -> esl.ESLMessage | None:
         """Run a dialplan application and wait for its CHANNEL_EXECUTE_COMPLETE.
+
+        With ``wait`` False only FreeSWITCH's acceptance is awaited and None returned: the
+        application runs in turn before whatever is sent next (FreeSWITCH runs a socket's
+        applications in order, all those queued in one 20 ms tick of its park loop), so an
+        application whose outcome nobody reads (``answer``, ``set``) costs no tick of its own.
 
         Raises:
             CallerHungUp: the channel hung up before or while the application ran.
@@ -169,12 +208,13 @@ class OutboundSession(ESLConnection):
             raise self.hung_up_error()
         event_uuid = str(uuidlib.uuid4())
         done = AsyncResult()
-        self._executions[event_uuid] = done
+        if wait:
+            self._executions[event_uuid] = done
         try:
             reply = self._command(commands.sendmsg_execute(app, arg, event_uuid, event_lock=True))
             if not reply.ok:
                 raise ChannelError(f"FreeSWITCH refused {app}: {reply.reply_text.strip()}")
-            return done.get()
+            return done.get() if wait else None
         finally:
             self._executions.pop(event_uuid, None)
 
