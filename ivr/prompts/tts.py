@@ -142,7 +142,10 @@ class Speaker:
             PromptError: the engine failed or produced no sound, twice.
         """
         for attempt in range(2):
-            with self._lock, tempfile.TemporaryDirectory(prefix="ivr-tts-") as tmp:
+            # espeak may still be writing into the folder as it is removed ("Directory not
+            # empty", seen under load): a folder left in /tmp must not cost the caller a prompt.
+            folder = tempfile.TemporaryDirectory(prefix="ivr-tts-", ignore_cleanup_errors=True)
+            with self._lock, folder as tmp:
                 self._start()
                 path = Path(tmp) / "speech.wav"
                 self._engine.setProperty("voice", voice_id)
