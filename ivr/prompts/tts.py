@@ -44,6 +44,10 @@ def _quiet(*args: object, **kwargs: object) -> None:
     """Stands in for ``print`` inside pyttsx3's espeak driver, which prints every saved file."""
 
 
+_ENGINE_LOCK = threading.Lock()
+"""Held while anything uses espeak, whichever Speaker it goes through."""
+
+
 class Speaker:
     """The process's pyttsx3 engine, used by one thread at a time.
 
@@ -53,7 +57,9 @@ class Speaker:
 
     def __init__(self, words_per_minute: int = WORDS_PER_MINUTE) -> None:
         self.words_per_minute = words_per_minute
-        self._lock = threading.Lock()
+        # pyttsx3 hands every Speaker of the process the same espeak engine, which is not
+        # thread-safe: one lock for all of them, not one each.
+        self._lock = _ENGINE_LOCK
         self._engine = None
         self._espeak = None
         self._voices: dict[tuple[str, str | None], str] = {}
