@@ -76,7 +76,7 @@ def main() -> None:
         write_project(folder, args.queues)
         project = load_project(folder)
         assert project.ok, project.diag.sorted()
-        center = ContactCenter(project)
+        center = ContactCenter(project.agents, project.queues)
         controller = Controller(
             project,
             ("127.0.0.1", 0),

@@ -337,6 +337,12 @@ def _compiled(folder: str | Path):
     return project
 
 
+def _staff(folder: str | Path):
+    """The agents and queues of a flows folder, for ``ivr agents`` without a controller."""
+    project = _compiled(folder)
+    return project.agents, project.queues
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve calls from FreeSWITCH until SIGTERM or SIGINT, then drain."""
     import signal
@@ -485,7 +491,7 @@ def _contact_center(args: argparse.Namespace, project, link):
     ):
         print("ivr: no --esl given: callbacks are not offered to callers", file=sys.stderr)
     try:
-        return ContactCenter(project, store=store, dialer=dialer)
+        return ContactCenter(project.agents, project.queues, store=store, dialer=dialer)
     except StoreError as exc:
         raise UsageError(f"--store: {exc}") from exc
 
@@ -530,7 +536,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
         args.agent,
         api=args.api,
         store=Path(args.store),
-        project=lambda: _compiled(args.flows),
+        staff=lambda: _staff(args.flows),
         minutes=args.minutes,
         out=lambda line: print(line, flush=True),
     )

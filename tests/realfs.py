@@ -746,7 +746,7 @@ class QueueCenter:
         project = load_project(flows)
         assert project.ok, [d.render(project.sources) for d in project.diag.sorted()]
         self.sounds = self.work / "sounds"
-        self.center = ContactCenter(project)
+        self.center = ContactCenter(project.agents, project.queues)
         self.journal = JournalWriter.open(self.work / "journal.sqlite")
         self.controller = Controller(
             project,

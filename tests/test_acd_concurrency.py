@@ -190,7 +190,7 @@ def test_the_timekeeper_ends_a_wrap_up_on_time_and_offers_the_agent_to_a_callbac
     # The center's clock only moves when the test moves it; the timekeeper still sleeps for real
     # until the wrap-up is due, then finds on this clock whether it has ended.
     clock = [T0]
-    center = ContactCenter(project, clock=lambda: clock[0])
+    center = ContactCenter(project.agents, project.queues, clock=lambda: clock[0])
     center.start(lambda call_id: False)
     pool = center.pool
     try:

@@ -39,7 +39,9 @@ def project_in(tmp_path):
 
 
 def restarted(project, path, moment=T0) -> ContactCenter:
-    return ContactCenter(project, store=SqliteAcdStore(path), clock=lambda: moment)
+    return ContactCenter(
+        project.agents, project.queues, store=SqliteAcdStore(path), clock=lambda: moment
+    )
 
 
 def test_agent_states_survive_a_restart(tmp_path):

@@ -27,7 +27,9 @@ FLOW = "flow: t\nstart: q\nnodes:\n  q: {type: queue, queue: help}\n"
 @pytest.fixture
 def api(tmp_path):
     project = build(tmp_path, FLOW, **{"agents.yaml": AGENTS, "queues.yaml": QUEUES})
-    center = ContactCenter(project, store=SqliteAcdStore(tmp_path / "acd.sqlite"))
+    center = ContactCenter(
+        project.agents, project.queues, store=SqliteAcdStore(tmp_path / "acd.sqlite")
+    )
     server = serve_api(center, ("127.0.0.1", 0))
     http = HTTPClient("127.0.0.1", server.server_port)
     yield center, server, http

@@ -154,7 +154,7 @@ def test_the_design_documents_example_node_compiles_and_offers_its_callback(tmp_
 
 def test_an_agent_logging_in_stops_the_hold_music_and_rings_at_once_over_freeswitch(tmp_path):
     proj = project(tmp_path, **{"announce: {position: true, wait_time: true, every: 45s}": ""})
-    center = ContactCenter(proj)
+    center = ContactCenter(proj.agents, proj.queues)
     for agent_id in ("a1", "a2", "a3"):
         center.pool.logout(agent_id, center.clock())
     controller = Controller(

@@ -20,7 +20,7 @@ from gevent.event import Event
 from ivr.acd.callbacks import CallbackDialer, CallbackService
 from ivr.acd.pool import AgentPool
 from ivr.acd.store import AcdStore
-from ivr.flow.compiler import Project
+from ivr.flow.config import AgentConfig, QueueConfig
 
 log = logging.getLogger("ivr.acd")
 
@@ -37,7 +37,8 @@ class ContactCenter:
     """Agents, lines and callbacks of one controller, kept in a store.
 
     Args:
-        project: the compiled flows with queues.yaml and agents.yaml.
+        agents: the agents of agents.yaml, by id.
+        queues: the queues of queues.yaml, by name.
         store: where states are kept across restarts (None: nowhere).
         dialer: how callbacks ring agents (None: callbacks wait in line).
         clock: the time.
@@ -45,7 +46,8 @@ class ContactCenter:
 
     def __init__(
         self,
-        project: Project,
+        agents: dict[str, AgentConfig],
+        queues: dict[str, QueueConfig],
         *,
         store: AcdStore | None = None,
         dialer: CallbackDialer | None = None,
@@ -53,7 +55,7 @@ class ContactCenter:
     ) -> None:
         self.store = store
         self.clock = clock
-        self.pool = AgentPool(project.agents, project.queues, store=store)
+        self.pool = AgentPool(agents, queues, store=store)
         if store is not None:
             self.pool.restore(store.load(), clock())
         self.callbacks = CallbackService(self.pool, dialer)

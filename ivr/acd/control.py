@@ -21,7 +21,7 @@ from ivr.acd.store import SqliteAcdStore
 from ivr.errors import IvrError
 
 if TYPE_CHECKING:
-    from ivr.flow.compiler import Project
+    from ivr.flow.config import AgentConfig, QueueConfig
 
 ACTIONS = ("login", "logout", "break")
 API_TIMEOUT = 5.0
@@ -139,7 +139,7 @@ def agents_command(
     *,
     api: tuple[str, int],
     store: Path,
-    project: Callable[[], Project],
+    staff: Callable[[], tuple[dict[str, AgentConfig], dict[str, QueueConfig]]],
     minutes: float | None,
     out: Callable[[str], None],
 ) -> int:
@@ -150,7 +150,7 @@ def agents_command(
         agent_id: the agent, for the actions.
         api: the controller's API address.
         store: the store the controller keeps its state in, used when it does not answer.
-        project: loads the flows folder (agents.yaml, queues.yaml) when it is needed.
+        staff: loads the agents and queues (agents.yaml, queues.yaml) when they are needed.
         minutes: the length of a break.
         out: prints a line.
 
@@ -170,11 +170,11 @@ def agents_command(
         return 1
     except ControllerUnreachable as exc:
         unreachable = exc
-    compiled = project()
+    agents, queues = staff()
     kept = SqliteAcdStore(store)
     try:
         now = dt.datetime.now(dt.UTC)
-        pool = AgentPool(compiled.agents, compiled.queues, store=kept)
+        pool = AgentPool(agents, queues, store=kept)
         pool.restore(kept.load(), now)
         if action == "status":
             out(f"({unreachable}; as kept in {store})")

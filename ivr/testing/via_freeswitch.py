@@ -215,7 +215,9 @@ class FreeSwitchRunner:
         start = case.at or DEFAULT_START
         shift = start.astimezone() - dt.datetime.now(dt.UTC)
         self.controller.clock_shift = shift
-        center = ContactCenter(project, dialer=self.dialer, clock=lambda: utc_now() + shift)
+        center = ContactCenter(
+            project.agents, project.queues, dialer=self.dialer, clock=lambda: utc_now() + shift
+        )
         services = CallServices(
             project,
             agents=center.pool,
