@@ -432,6 +432,21 @@ def ivr_leg(message: ESLMessage) -> bool:
     ).endswith("-b")
 
 
+def in_the_menu(events: Queue) -> str:
+    """Wait until the controller plays the menu; returns the IVR leg's uuid."""
+    menu = next_event(
+        events,
+        lambda m: (
+            m.event_name == "CHANNEL_EXECUTE"
+            and ivr_leg(m)
+            and m.get("Application") == "play_and_get_digits"
+        ),
+        "the menu played by the controller",
+        timeout=30,
+    )
+    return menu.unique_id
+
+
 def call_the_ivr_number(fs: InboundClient) -> str:
     """A caller dialling the IVR number; returns the caller's uuid once the call is answered."""
     return fs.originate(f"loopback/{IVR_NUMBER}/default", "&park", timeout=20)

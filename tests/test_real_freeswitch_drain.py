@@ -19,8 +19,7 @@ from realfs import (
     call_the_ivr_number,
     events_of,
     expect_failover,
-    ivr_leg,
-    next_event,
+    in_the_menu,
     readable_dir,
 )
 
@@ -65,21 +64,6 @@ def fs(private_freeswitch):
     client = private_freeswitch.connect()
     yield client
     client.close()
-
-
-def in_the_menu(events) -> str:
-    """Wait until the controller plays the menu; returns the IVR leg's uuid."""
-    menu = next_event(
-        events,
-        lambda m: (
-            m.event_name == "CHANNEL_EXECUTE"
-            and ivr_leg(m)
-            and m.get("Application") == "play_and_get_digits"
-        ),
-        "the menu played by the controller",
-        timeout=30,
-    )
-    return menu.unique_id
 
 
 def test_sigterm_lets_a_call_in_the_menu_finish_fails_new_callers_over_and_exits_0(fs, serving):

@@ -22,9 +22,8 @@ from realfs import (
     call_the_ivr_number,
     events_of,
     expect_failover,
+    in_the_menu,
     is_loopback,
-    ivr_leg,
-    next_event,
     readable_dir,
 )
 
@@ -121,21 +120,12 @@ def test_a_controller_killed_mid_call_hands_its_caller_to_the_fallback_operators
         events = events_of(fs, "CHANNEL_ANSWER", "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
         call_the_ivr_number(fs)
         # The controller answers and reads the menu; the caller is inside the flow.
-        menu = next_event(
-            events,
-            lambda m: (
-                m.event_name == "CHANNEL_EXECUTE"
-                and ivr_leg(m)
-                and m.get("Application") == "play_and_get_digits"
-            ),
-            "the menu played by the controller",
-            timeout=30,
-        )
+        menu_leg = in_the_menu(events)
 
         controller.send_signal(signal.SIGKILL)
 
-        apology = expect_failover(events, leg=menu.unique_id)
-        assert apology.unique_id == menu.unique_id
+        apology = expect_failover(events, leg=menu_leg)
+        assert apology.unique_id == menu_leg
         assert apology.get("Application-Response") == "FILE PLAYED"
 
 

@@ -732,20 +732,8 @@ def test_a_key_a_sip_caller_presses_in_its_rtp_reaches_the_menu(fs, folder: Path
     sipp, pcaps = sipp_and_its_pcaps()
     host, _, port = fs.global_getvar("ivr_controller").rpartition(":")
     sip_port = fs.global_getvar("external_sip_port")
-    body = """\
-      menu:
-        type: menu
-        prompt: {sound: tone10}
-        choices: {1: chosen}
-        timeout: 2s
-        attempts: 1
-        on_fail: bye
-      chosen:
-        type: hangup
-        goal: chose_one
-      bye:
-        type: hangup
-"""
+    # MENU_AFTER's menu, with a ten-second tone.
+    body = MENU_AFTER.replace("{sound: tone5}", "{sound: tone10}")
     with live_ivr(
         fs, folder, {"default.yaml": flow(body, "menu")}, listen=(host, int(port))
     ) as ivr:
