@@ -52,6 +52,11 @@ class ESLCommandParser:
         self._waiting: ESLCommand | None = None
         self._body_length = 0
 
+    @property
+    def pending(self) -> int:
+        """Bytes received that are not yet part of a complete command."""
+        return len(self._buffer)
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[ESLCommand]:
         """Add received bytes; return the commands they complete, in order.
 
