@@ -40,7 +40,8 @@ def api(tmp_path):
 
 def ask(http, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
     data = json.dumps(body) if body is not None else None
-    response = http.request(method, path, body=data)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    response = http.request(method, path, body=data, headers=headers)
     return response.status_code, json.loads(response.read())
 
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 ACTIONS = ("login", "logout", "break")
 API_TIMEOUT = 5.0
 """Seconds ``ivr agents`` waits for the controller's API."""
+MAX_BREAK_MINUTES = 1440
+"""The longest timed break: a day; longer is a typo, and a logout says it better."""
 
 
 class ControllerUnreachable(IvrError):
@@ -60,10 +62,52 @@ def change(
     raise ValueError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
 
 
+def json_kind(value: object) -> str:
+    """What a decoded JSON value is, in JSON's words: ``a string``, ``an array``, ``true``..."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def break_minutes(value: object) -> float:
+    """A break's length in minutes, checked: a finite number above 0 and at most a day.
+
+    Raises:
+        ValueError: anything else (``true``, a string, ``NaN``, ``1e300``, ``0``), saying what
+            is allowed.
+    """
+    allowed = f"minutes must be a number above 0 and at most {MAX_BREAK_MINUTES} (24 hours)"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{allowed}, not {json_kind(value)}")
+    # NaN compares false to everything, so it fails here too; ints are compared before any
+    # float() or str(), which an int of 5000 digits has not.
+    if not 0 < value <= MAX_BREAK_MINUTES:
+        shown = repr(value) if isinstance(value, float) or abs(value) < 10**9 else "more"
+        raise ValueError(f"{allowed}, not {shown}")
+    return float(value)
+
+
 def call_api(
-    address: tuple[str, int], method: str, path: str, body: dict | None = None
+    address: tuple[str, int],
+    method: str,
+    path: str,
+    body: dict | None = None,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """One request to the controller's API; the decoded JSON answer.
+
+    Args:
+        address: the API's host and port.
+        method: ``GET`` or ``POST``.
+        path: e.g. ``/status``.
+        body: the JSON object to send, if any.
+        token: sent as ``Authorization: Bearer TOKEN`` when given.
 
     Raises:
         ControllerUnreachable: nothing answers there.
@@ -73,6 +117,8 @@ def call_api(
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=API_TIMEOUT) as response:
             return json.loads(response.read())
@@ -142,6 +188,7 @@ def agents_command(
     staff: Callable[[], tuple[dict[str, AgentConfig], dict[str, QueueConfig]]],
     minutes: float | None,
     out: Callable[[str], None],
+    token: str | None = None,
 ) -> int:
     """``ivr agents ACTION [ID]``: through the running controller, else in the store.
 
@@ -153,17 +200,18 @@ def agents_command(
         staff: loads the agents and queues (agents.yaml, queues.yaml) when they are needed.
         minutes: the length of a break.
         out: prints a line.
+        token: the API's bearer token (``ivr serve --api-token-file``), if it needs one.
 
     Returns:
         The exit code: 0, or 1 when the change was refused.
     """
     try:
         if action == "status":
-            for line in status_lines(call_api(api, "GET", "/status")):
+            for line in status_lines(call_api(api, "GET", "/status", token=token)):
                 out(line)
         else:
             body = {"minutes": minutes} if minutes else None
-            out(describe(call_api(api, "POST", f"/agents/{agent_id}/{action}", body)))
+            out(describe(call_api(api, "POST", f"/agents/{agent_id}/{action}", body, token)))
         return 0
     except ApiError as exc:
         out(f"ivr: {exc}")
