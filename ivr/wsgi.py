@@ -10,10 +10,11 @@ Clients are not trusted to be quick or well-formed:
 
 - the request line and headers must all arrive within ``read_timeout`` seconds of the server
   starting to wait for them (a whole-request deadline, not per ``recv``: a client trickling a
-  byte a second would outlast any per-``recv`` timeout); an idle keep-alive connection is closed
-  after as long; each later read or write of the connection also gives up after as long;
+  byte a second would outlast any per-``recv`` timeout), else 408; an idle keep-alive
+  connection is closed after as long; each later read or write also gives up after as long;
 - with ``max_body``, a request declaring a longer body is answered 413 before any of it is read,
-  and a chunked body (whose length nobody knows in advance) 411;
+  a chunked body (whose length nobody knows in advance) 411, and the body is read by the server
+  within the same deadline, before the application sees it (a body trickled in is a 408 too);
 - a malformed request line, header block or ``Content-Length`` is answered 400 with what was
   wrong, and logged as one line without a traceback.
 
@@ -23,22 +24,23 @@ socket and a few kilobytes, and never delay a request on another connection.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import socket
 from http import HTTPStatus
 
 from gevent import Timeout
-from gevent.pywsgi import WSGIHandler, WSGIServer
+from gevent.pywsgi import Input, WSGIHandler, WSGIServer
 
 log = logging.getLogger("ivr.http")
 
 READ_TIMEOUT = 10.0
-"""Seconds a client has to send its request line and headers (and for each later read)."""
+"""Seconds a client has to send its request (and for each later read or write)."""
 
 
 class SlowClient(TimeoutError):
-    """The client did not send its request line and headers within the read timeout."""
+    """The client did not send its whole request within the read timeout."""
 
 
 def error_response(code: int, message: str) -> bytes:
@@ -57,28 +59,47 @@ def error_response(code: int, message: str) -> bytes:
 
 
 class _Handler(WSGIHandler):
-    """One connection: gevent's handler with a header deadline, a body cap and JSON 4xx errors."""
+    """One connection: gevent's handler with a request deadline, a body cap and JSON errors."""
 
     _deadline: Timeout | None = None
+    _body: bytes | None = None
 
     def read_requestline(self) -> str:
         self._deadline = Timeout.start_new(self.server.read_timeout, SlowClient)
         return super().read_requestline()
 
     def read_request(self, raw_requestline: str) -> bool:
+        self._body = None
         try:
             parsed = super().read_request(raw_requestline)
+            if parsed and self.server.max_body is not None:
+                self._body = self._read_body(self.server.max_body)
         finally:
             self._deadline.cancel()
-        limit = self.server.max_body
-        if limit is not None and parsed:
-            if self.headers.get("transfer-encoding", "").lower() == "chunked":
-                raise _Refused(411, "send the body with a Content-Length, not chunked")
-            if (self.content_length or 0) > limit:
-                raise _Refused(
-                    413, f"the body is {self.content_length} bytes; at most {limit} are read"
-                )
         return parsed
+
+    def _read_body(self, limit: int) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            raise _Refused(411, "send the body with a Content-Length, not chunked")
+        length = self.content_length or 0
+        if length > limit:
+            raise _Refused(413, f"the body is {length} bytes; at most {limit} are read")
+        if not length:
+            return b""
+        if self.headers.get("expect", "").lower() == "100-continue":
+            self.socket.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise _Refused(400, f"the body ended after {len(body)} of its {length} bytes")
+        return body
+
+    def get_environ(self) -> dict:
+        environ = super().get_environ()
+        if self._body is not None:
+            # Already read: gevent must neither read it again nor discard it from the socket.
+            self.wsgi_input = Input(io.BytesIO(self._body), len(self._body))
+            environ["wsgi.input"] = self.wsgi_input
+        return environ
 
     def handle_one_request(self):
         try:
@@ -89,14 +110,14 @@ class _Handler(WSGIHandler):
                 self._deadline.cancel()
 
     def _handle_client_error(self, ex: BaseException):
-        # gevent's own answer is an empty text/plain 400, and a traceback for anything that is
-        # not a ValueError (a header line over 64 KiB, more than 100 headers): both say nothing
-        # to the client and too much to the log.
+        # gevent's own answer is an empty 400, with a traceback on stderr for anything that is
+        # not a ValueError (more than 100 headers, a timeout): it says nothing to the client and
+        # too much to the log.
         if isinstance(ex, _Refused):
             code, message = ex.code, ex.message
         elif isinstance(ex, TimeoutError):  # the deadline, or one recv timing out
             code = 408
-            message = f"no complete request headers within {self.server.read_timeout:g} s"
+            message = f"no complete request within {self.server.read_timeout:g} s"
         else:
             code, message = 400, f"malformed request: {_describe(ex)}"
         log.info("HTTP %d to %s: %s", code, self.client_address, message)

@@ -12,7 +12,7 @@ pages open in its browsers. So every request is checked, in this order:
 - ``Host`` must name this server by a loopback name and its port (``127.0.0.1:PORT``,
   ``localhost:PORT``, ``[::1]:PORT``), else 421: a page whose own domain was re-pointed at
   127.0.0.1 (DNS rebinding) sends its own domain there;
-- with a token (``ivr serve --api-token-file``), ``Authorization: Bearer TOKEN``, else 401;
+- with a token (``serve_api(token=...)``), ``Authorization: Bearer TOKEN``, else 401;
 - a ``POST`` with an ``Origin`` other than this server's loopback origin gets 403 (a page
   elsewhere cannot drive agents), and a ``POST`` body must be ``Content-Type: application/json``,
   else 415 (an HTML form cannot send that without the browser asking first);
@@ -20,9 +20,9 @@ pages open in its browsers. So every request is checked, in this order:
   object, no fields but ``minutes`` (for a break), no ``NaN``/``Infinity``, else 400.
 
 Every answer is JSON; errors are ``{"error": "..."}``, saying what was wrong and what is
-allowed: also 404 (no such agent or path), 405 (wrong method), 408 (headers too slow) and 409
-(not possible in the agent's state). A client's mistake is never a 500 nor a traceback in the
-log.
+allowed: also 404 (no such agent or path), 405 (wrong method), 408 (a request too slow to
+arrive) and 409 (not possible in the agent's state). A client's mistake is never a 500 nor a
+traceback in the log.
 """
 
 from __future__ import annotations
@@ -232,7 +232,8 @@ def _bearer_matches(environ: dict, token: str) -> bool:
 
 
 def _content_length(environ: dict) -> int:
-    # The server refused a malformed, negative or too large Content-Length before this.
+    # The server refused a malformed, negative or too large Content-Length before this, and
+    # read the body within its deadline.
     return int(environ.get("CONTENT_LENGTH") or 0)
 
 
@@ -240,17 +241,12 @@ def _body(environ: dict) -> dict:
     """The request's JSON object (empty without a body).
 
     Raises:
-        _Refusal: the body is cut short, not UTF-8, not JSON, not an object, or holds NaN.
+        _Refusal: the body is not UTF-8, not JSON, not an object, or holds NaN.
     """
     length = _content_length(environ)
     if not length:
         return {}
-    try:
-        raw = environ["wsgi.input"].read(length)
-    except TimeoutError as exc:
-        raise _Refusal(408, "the body did not arrive in time") from exc
-    except OSError as exc:
-        raise _Refusal(400, "the body ended before its Content-Length") from exc
+    raw = environ["wsgi.input"].read(length)  # from memory: the server has read it already
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
