@@ -358,6 +358,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError("--gc-full-every must be 0 or more")
     if args.drain_timeout < 0:
         raise UsageError("--drain-timeout must be 0 or more seconds")
+    if args.api == "off" and args.api_token_file is not None:
+        raise UsageError("--api-token-file is for the agents API, which --api off turns off")
+    token = _api_token(args.api_token_file)
     project = _compiled(args.flows)
     prompts = PromptFiles(Path(args.prompt_cache), Path(args.sounds), args.rate)
     journal = _journal_writer(args.journal)
@@ -404,9 +407,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         link.on_connected(_resynchronise(controller, center))
         link.start()
         where += f"; event socket {link.address}"
-    api = _agents_api(center, args.api, link.status if link is not None else None)
+    api = _agents_api(center, args.api, link.status if link is not None else None, token)
     if api is not None:
         where += f"; agents API at http://{api.server_host}:{api.server_port}/status"
+        if token is not None:
+            where += " (token needed)"
     collect_for_serving(args.gc_full_every)
     print(
         f"ivr: serving {len(project.flows)} flow(s) from {args.flows} on "
@@ -496,13 +501,13 @@ def _contact_center(args: argparse.Namespace, project, link):
         raise UsageError(f"--store: {exc}") from exc
 
 
-def _agents_api(center, address: tuple[str, int] | str | None, links=None):
+def _agents_api(center, address: tuple[str, int] | str | None, links=None, token=None):
     from ivr.acd.api import serve_api
 
     if address == "off":
         return None
     try:
-        return serve_api(center, address or DEFAULT_AGENTS_API, links)
+        return serve_api(center, address or DEFAULT_AGENTS_API, links, token=token)
     except OSError as exc:
         host, port = address or DEFAULT_AGENTS_API
         if address is None:
@@ -510,6 +515,31 @@ def _agents_api(center, address: tuple[str, int] | str | None, links=None):
             print(f"ivr: agents API not started: {host}:{port}: {exc}", file=sys.stderr)
             return None
         raise UsageError(f"--api: cannot listen on {host}:{port}: {exc}") from exc
+
+
+def _api_token(path: str | None) -> str | None:
+    """The agents API's token, from ``--api-token-file`` (``None`` without one)."""
+    from ivr.acd.api import TokenFileError, read_token_file
+
+    if path is None:
+        return None
+    try:
+        return read_token_file(Path(path))
+    except TokenFileError as exc:
+        raise UsageError(f"--api-token-file: {exc}") from exc
+
+
+def _break_minutes(text: str) -> float:
+    from ivr.acd.control import break_minutes
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    try:
+        return break_minutes(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _api_address(text: str) -> tuple[str, int] | str:
@@ -539,6 +569,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
         staff=lambda: _staff(args.flows),
         minutes=args.minutes,
         out=lambda line: print(line, flush=True),
+        token=_api_token(args.api_token_file),
     )
 
 
@@ -869,6 +900,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the JSON agents API on this loopback address (default 127.0.0.1:8085; off: none)",
     )
     p.add_argument(
+        "--api-token-file",
+        metavar="PATH",
+        help="make every request to the agents API carry Authorization: Bearer TOKEN, the one "
+        "line of this file (which only its owner may read: chmod 600)",
+    )
+    p.add_argument(
         "--esl",
         type=_esl_address,
         metavar="HOST:PORT",
@@ -905,13 +942,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("action", choices=["status", "login", "logout", "break"])
     p.add_argument("agent", nargs="?", metavar="ID", help="the agent (for login, logout, break)")
-    p.add_argument("--minutes", type=float, help="for break: how long (default: until login)")
+    p.add_argument(
+        "--minutes",
+        type=_break_minutes,
+        help="for break: how long, above 0 and at most 1440 (default: until login)",
+    )
     p.add_argument(
         "--api",
         type=_address,
         default=DEFAULT_AGENTS_API,
         metavar="HOST:PORT",
         help="the running controller's agents API (default 127.0.0.1:8085)",
+    )
+    p.add_argument(
+        "--api-token-file",
+        default=os.environ.get("IVR_API_TOKEN_FILE"),
+        metavar="PATH",
+        help="the token file of ivr serve --api-token-file (default: $IVR_API_TOKEN_FILE)",
     )
     p.add_argument(
         "--store",

@@ -12,7 +12,7 @@ pages open in its browsers. So every request is checked, in this order:
 - ``Host`` must name this server by a loopback name and its port (``127.0.0.1:PORT``,
   ``localhost:PORT``, ``[::1]:PORT``), else 421: a page whose own domain was re-pointed at
   127.0.0.1 (DNS rebinding) sends its own domain there;
-- with a token (``serve_api(token=...)``), ``Authorization: Bearer TOKEN``, else 401;
+- with a token (``ivr serve --api-token-file``), ``Authorization: Bearer TOKEN``, else 401;
 - a ``POST`` with an ``Origin`` other than this server's loopback origin gets 403 (a page
   elsewhere cannot drive agents), and a ``POST`` body must be ``Content-Type: application/json``,
   else 415 (an HTML form cannot send that without the browser asking first);
