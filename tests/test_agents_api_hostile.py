@@ -2,16 +2,20 @@
 
 Every probe is sent as raw bytes over loopback to a real server and must get a JSON error that
 says what was wrong, with no traceback in the log; afterwards the server still answers. The
-probes are listed in docs/reliability.md ("The agent API").
+probes are listed in docs/reliability.md ("The agent API"). Damaged and random requests are
+fuzzed with Hypothesis (derandomized, 150 by default; ``IVR_FUZZ_EXAMPLES=N`` for more).
 """
 
 import json
 import logging
+import os
 
 import gevent
 import pytest
 from flowkit import build
 from gevent import socket
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ivr.acd import SqliteAcdStore
 from ivr.acd.api import MAX_BODY, TokenFileError, read_token_file, serve_api
@@ -469,3 +473,53 @@ def test_a_token_file_must_be_private_and_hold_one_token(tmp_path):
         read_token_file(path)
     with pytest.raises(TokenFileError, match="No such file"):
         read_token_file(tmp_path / "missing")
+
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("IVR_FUZZ_EXAMPLES", "150")),
+    derandomize=True,
+    deadline=None,
+    # One server serves every example: the fixtures are meant to be shared.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+SEEDS = [
+    b"GET /status HTTP/1.1\r\nHost: 127.0.0.1:PORT\r\nConnection: close\r\n\r\n",
+    b"POST /agents/a1/break HTTP/1.1\r\nHost: 127.0.0.1:PORT\r\nContent-Type: application/json"
+    b'\r\nContent-Length: 15\r\nOrigin: http://127.0.0.1:PORT\r\n\r\n{"minutes": 15}',
+    b"POST /agents/a2/login HTTP/1.1\r\nHost: localhost:PORT\r\nContent-Length: 0\r\n\r\n",
+]
+
+
+@st.composite
+def damaged(draw: st.DrawFn) -> bytes:
+    """A good request with a few bytes flipped, inserted, dropped, or its tail cut off."""
+    data = bytearray(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(1, 5))):
+        where = draw(st.integers(0, len(data)))
+        change = draw(st.sampled_from(["flip", "insert", "drop", "cut", "number"]))
+        if change == "flip" and where < len(data):
+            data[where] = draw(st.integers(0, 255))
+        elif change == "insert":
+            data[where:where] = draw(st.binary(min_size=1, max_size=30))
+        elif change == "drop":
+            del data[where : where + draw(st.integers(1, 30))]
+        elif change == "cut":
+            del data[where:]
+        else:
+            number = draw(st.sampled_from([b"-1", b"99999999999", b"1e3", b"NaN", b"1e400"]))
+            data[where:where] = number
+    return bytes(data)
+
+
+@FUZZ
+@given(data=damaged() | st.binary(max_size=300))
+def test_damaged_or_random_requests_get_an_answer_under_500_or_a_close_never_a_hang(server, data):
+    data = data.replace(b"PORT", str(port(server)).encode())
+    with socket.create_connection(("127.0.0.1", port(server)), timeout=CLIENT_BOUND) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)  # so a request cut short ends now, not at the read timeout
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert b"Internal Server Error" not in answer
+    assert not answer.startswith(b"HTTP/1.1 5"), answer
