@@ -16,7 +16,8 @@ Clients are not trusted to be quick or well-formed:
   a chunked body (whose length nobody knows in advance) 411, and the body is read by the server
   within the same deadline, before the application sees it (a body trickled in is a 408 too);
 - a malformed request line, header block or ``Content-Length`` is answered 400 with what was
-  wrong, and logged as one line without a traceback.
+  wrong, and logged as one line without a traceback; a client that stops reading its answers is
+  disconnected once a write has waited ``read_timeout``, also without a traceback.
 
 Each connection has its own greenlet and none holds the others, so idle connections cost a
 socket and a few kilobytes, and never delay a request on another connection.
@@ -108,6 +109,15 @@ class _Handler(WSGIHandler):
             # The deadline is still armed when the request line was empty or too long.
             if self._deadline is not None:
                 self._deadline.cancel()
+
+    def handle_error(self, t, v, tb) -> None:
+        if issubclass(t, TimeoutError):
+            # The client stopped reading its answer (or sending its body to an application
+            # reading it): its fault, not a failure to log with a traceback.
+            log.info("HTTP: %s stopped reading; connection closed", self.client_address)
+            self.close_connection = True
+            return
+        super().handle_error(t, v, tb)
 
     def _handle_client_error(self, ex: BaseException):
         # gevent's own answer is an empty 400, with a traceback on stderr for anything that is

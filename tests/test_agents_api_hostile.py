@@ -407,6 +407,18 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_read_timeout(server
         assert s.recv(65536) == b""
 
 
+def test_a_client_that_sends_requests_but_never_reads_the_answers_is_disconnected(server):
+    """Its answers fill the socket buffers; the server's write gives up after the read timeout."""
+    pipelined = request("GET", "/status", server).replace(b"Connection: close", b"X: y")
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(CLIENT_BOUND)
+        s.connect(("127.0.0.1", port(server)))
+        with pytest.raises((ConnectionResetError, BrokenPipeError)):
+            while True:
+                s.sendall(pipelined * 100)
+
+
 def test_fifty_connections_stuck_halfway_through_their_headers_do_not_delay_a_status(center):
     server = serve_api(center, ("127.0.0.1", 0), read_timeout=60)
     stuck = []
