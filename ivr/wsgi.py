@@ -111,9 +111,10 @@ class _Handler(WSGIHandler):
                 self._deadline.cancel()
 
     def handle_error(self, t, v, tb) -> None:
-        if issubclass(t, TimeoutError):
-            # The client stopped reading its answer (or sending its body to an application
-            # reading it): its fault, not a failure to log with a traceback.
+        if issubclass(t, TimeoutError) and self.status is not None:
+            # The answer was begun, so the write timed out: the client stopped reading it. Its
+            # fault, not a failure to log with a traceback (an application's own timeout, before
+            # it answers, still is one).
             log.info("HTTP: %s stopped reading; connection closed", self.client_address)
             self.close_connection = True
             return
