@@ -33,14 +33,14 @@ def test_dial_string_rings_every_agent_with_per_leg_and_common_variables():
         {"leg_timeout": "15", "origination_caller_id_name": "Acme Bank: +15550001111"},
     )
     assert dial == (
-        "{leg_timeout=15,origination_caller_id_name='Acme Bank: +15550001111'}"
+        "{leg_timeout=15,origination_caller_id_name=Acme Bank: +15550001111}"
         "[origination_uuid=u1]user/1001,[origination_uuid=u2]user/1002"
     )
 
 
-def test_commas_and_quotes_in_dial_string_values_are_escaped():
+def test_commas_and_quotes_in_dial_string_values_are_escaped_for_both_of_freeswitchs_splits():
     dial = apps.dial_string([("user/1001", {})], {"ivr_path": "a,b", "name": "O'Hara"})
-    assert dial == r"{ivr_path='a\,b',name='O\'Hara'}user/1001"
+    assert dial == r"{ivr_path=a\,b,name=\'O\\\'Hara\'}user/1001"
 
 
 @pytest.mark.parametrize(

@@ -179,8 +179,8 @@ def test_the_real_dialer_rings_the_agent_with_originate_into_the_controllers_soc
     assert isinstance(ring, AgentRing) and ring.status == "answered"
     originate = next(c for c in fake.commands if c.line.startswith("bgapi originate"))
     assert "ivr_callback=cb1" in originate.line
-    assert "origination_caller_id_name='Acme Bank: callback +15550001111'" in originate.line
-    assert originate.line.endswith("user/a1 '&socket(127.0.0.1:8084 async full)'")
+    assert "origination_caller_id_name=Acme Bank: callback +15550001111," in originate.line
+    assert originate.line.endswith("user/a1' '&socket(127.0.0.1:8084 async full)'")
 
 
 def test_the_real_dialer_reports_a_busy_agent_as_busy_and_a_dead_socket_as_failed():

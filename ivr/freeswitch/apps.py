@@ -1,7 +1,22 @@
-"""Arguments of the FreeSWITCH dialplan applications the controller runs, as pure functions.
+r"""Arguments of the FreeSWITCH dialplan applications the controller runs, as pure functions.
 
 Nodes never build these strings; the FreeSWITCH channel calls these small, unit-tested functions,
 which refuse values that would corrupt the command (None, line breaks) instead of sending them.
+
+Values reach these arguments from callers (the caller-ID name and number, keys, what a lookup
+found), so nothing in them may be read by FreeSWITCH as more than text. FreeSWITCH reads an
+application's argument in layers, and each is undone here so that the value arrives as it was:
+
+- variable expansion (``switch_channel_expand_variables``) of every application argument, which
+  replaces ``${name}`` and runs ``${api(arguments)}`` as an API command: ``unexpanded`` escapes
+  ``$`` and ``\`` so that expansion gives the text back, and ``OutboundSession.execute`` applies
+  it to every argument it sends; ``set`` expands its value once more, so ``set_var`` escapes the
+  value once more;
+- in a dial string, ``switch_event_create_brackets`` splits ``{name=value,...}`` at commas and
+  then at ``=``, removing quotes, backslash escapes and outer spaces each time, so a value is
+  escaped for both (``_dial_value``); and it finds the closing brace by counting braces, quotes or
+  not, so a value whose braces do not pair would end the block early and turn the rest into
+  endpoints to ring: its braces are sent as parentheses.
 """
 
 from __future__ import annotations
@@ -11,7 +26,9 @@ from collections.abc import Mapping, Sequence
 
 from ivr.errors import IvrError
 
-_SAFE_VALUE = re.compile(r"[^,'{}\[\]\s\\]*")
+# What makes FreeSWITCH expand a text at all: ``${`` or ``$${`` (backslashes may stand between
+# ``$`` and ``{``: switch_string_var_check_const) or an escape (switch_string_has_escaped_data).
+_EXPANDS = re.compile(r"\$\\*\{|\\[\\nst']")
 _KEYS = re.compile(r"[0-9*#ABCD]*")
 
 
@@ -26,6 +43,17 @@ def _text(value: object, what: str) -> str:
     if "\n" in text or "\r" in text or "\x00" in text:
         raise AppArgumentError(f"{what} {text[:60]!r} holds a line break")
     return text
+
+
+def unexpanded(text: str) -> str:
+    r"""``text`` written so that FreeSWITCH's variable expansion gives back exactly ``text``.
+
+    Expansion turns ``\$`` into ``$`` and ``\\`` into ``\``, but it runs only on a text
+    that holds ``${`` or an escape; a text it would leave alone is sent as it is (escaping it
+    would leave the backslashes in).
+    """
+    escaped = text.replace("\\", "\\\\").replace("$", "\\$")
+    return escaped if _EXPANDS.search(escaped) else text
 
 
 def _no_space(value: str, what: str) -> str:
@@ -51,7 +79,8 @@ def set_var(name: str, value: str) -> str:
     name = _text(name, "variable name")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise AppArgumentError(f"variable name {name!r} is not a plain name")
-    return f"{name}={_text(value, 'variable value')}"
+    # ``set`` expands its value itself, after the expansion of its whole argument.
+    return f"{name}={unexpanded(_text(value, 'variable value'))}"
 
 
 def terminators(keys: str) -> str:
@@ -95,12 +124,25 @@ def play_and_get_digits(
     )
 
 
-def _dial_value(value: str) -> str:
-    text = _text(value, "dial string variable")
-    if _SAFE_VALUE.fullmatch(text):
+def _paired_braces(text: str) -> str:
+    """``text``, or with its braces as parentheses when they do not pair (see the module)."""
+    depth = 0
+    for char in text:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth == 0:
         return text
-    # Quoted values keep spaces; commas are escaped because they separate variables.
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace(",", "\\,") + "'"
+    return text.replace("{", "(").replace("}", ")")
+
+
+def _dial_value(value: str) -> str:
+    text = _paired_braces(_text(value, "dial string variable"))
+    if text != text.strip(" ") or "\\" in text or "'" in text:
+        # The split at ``=`` removes quotes, escapes and outer spaces: quoted, all stay.
+        text = "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    # The split at commas before it removes them too, and must not split the value.
+    return text.replace("\\", "\\\\").replace("'", "\\'").replace(",", "\\,")
 
 
 def _variables(values: Mapping[str, str], open_: str, close: str) -> str:

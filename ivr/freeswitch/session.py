@@ -18,7 +18,7 @@ import gevent
 from gevent.event import AsyncResult, Event
 from gevent.socket import socket as GeventSocket
 
-from ivr.freeswitch import commands, esl
+from ivr.freeswitch import apps, commands, esl
 from ivr.freeswitch.connection import ESLConnection
 from ivr.runtime.channel import CallerHungUp, ChannelError, SwitchHungUp
 
@@ -211,7 +211,10 @@ class OutboundSession(ESLConnection):
         if wait:
             self._executions[event_uuid] = done
         try:
-            reply = self._command(commands.sendmsg_execute(app, arg, event_uuid, event_lock=True))
+            # FreeSWITCH expands variables in the argument; nothing of ours uses that, and a
+            # value from a caller must stay text (``${api(...)}`` would run an API command).
+            sent = apps.unexpanded(arg) if arg else arg
+            reply = self._command(commands.sendmsg_execute(app, sent, event_uuid, event_lock=True))
             if not reply.ok:
                 raise ChannelError(f"FreeSWITCH refused {app}: {reply.reply_text.strip()}")
             return done.get() if wait else None

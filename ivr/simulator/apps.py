@@ -315,7 +315,12 @@ def _set_one(channel: SimulatedChannel, item: str) -> None:
 
 
 def set_variable(channel: SimulatedChannel, arg: str) -> None:
-    _set_one(channel, arg)
+    """``set name=value``: the value is expanded once more (``base_set``), after the argument."""
+    if not arg:
+        return
+    separator = "=" if "=" in arg else ","
+    name, _, value = arg.partition(separator)
+    channel.variables.set(name, channel.expand(value) if value else None)
 
 
 def multiset(channel: SimulatedChannel, arg: str) -> None:

@@ -21,7 +21,7 @@ from ivr.runtime.memory import RING_SECONDS
 from ivr.simulator.causes import CAUSES
 from ivr.simulator.channel import EPSILON, SimulatedChannel, is_true
 from ivr.simulator.events import Profile
-from ivr.simulator.parsing import DialLeg, atoi, parse_dial_string
+from ivr.simulator.parsing import DialLeg, atoi, holds_variable, parse_dial_string
 
 __all__ = ["AGENT_BEHAVIOURS", "bridge"]
 
@@ -124,7 +124,10 @@ def _create_legs(channel: SimulatedChannel, group: list[DialLeg]) -> tuple[list[
             reason = "USER_NOT_REGISTERED"
             continue
         uuid = spec.variables.get("origination_uuid") or str(uuidlib.uuid4())
-        leg = _Leg(spec.endpoint, spec.variables, _leg_profile(channel, spec, uuid), behaviour)
+        # Caller-ID goes to the new leg's profile as it is; its variables are checked, and one
+        # holding ``${`` is not set (FreeSWITCH logs "Invalid data ... contains a variable").
+        variables = {k: v for k, v in spec.variables.items() if not holds_variable(v)}
+        leg = _Leg(spec.endpoint, variables, _leg_profile(channel, spec, uuid), behaviour)
         leg_timeout = atoi(spec.variables.get("leg_timeout"))
         if behaviour in _IMMEDIATE_FAILURES:
             leg.fails_at, leg.failure = 0.0, _IMMEDIATE_FAILURES[behaviour]

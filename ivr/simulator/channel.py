@@ -502,6 +502,16 @@ class SimulatedChannel:
             self._broadcast = False
             self._break = True
 
+    def expand(self, text: str) -> str:
+        """The text with its variables expanded (and API commands in it run), as FreeSWITCH does."""
+        host = self.settings.host
+
+        def lookup(name: str) -> str | None:
+            value = self.variables.get(name)
+            return host.global_variables.get(name) if value is None else value
+
+        return expand_variables(text, lookup, host.api)
+
     def execute(
         self, name: str, arg: str | None, event_uuid: str | None, uuid_name: str | None = None
     ) -> bool:
@@ -523,7 +533,7 @@ class SimulatedChannel:
         scope = None
         if arg:
             disabled = is_true(self.variables.get("app_disable_expand_variables"))
-            expanded = arg if disabled else expand_variables(arg, self.variables.get)
+            expanded = arg if disabled else self.expand(arg)
             scope = None if disabled else split_scope(expanded)
         if scope is not None:
             values, expanded = scope

@@ -245,6 +245,25 @@ class Host:
     core_uuid: str = field(default_factory=lambda: str(uuidlib.uuid4()))
     _sequence: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _sessions: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
+    global_variables: dict[str, str] = field(default_factory=dict)
+    """``global_setvar``/``global_getvar``, and ``$${name}`` when no channel variable has it."""
+    api_log: list[str] = field(default_factory=list)
+    """Each API command run by variable expansion (``${command(arguments)}``), in order."""
+
+    def api(self, command: str, arguments: str) -> str | None:
+        """Run an API command met in variable expansion; None when there is no such command.
+
+        The commands are those a probe of expansion needs: ``global_setvar name=value`` and
+        ``global_getvar name``.
+        """
+        self.api_log.append(f"{command} {arguments}".rstrip())
+        if command == "global_setvar":
+            name, _, value = arguments.partition("=")
+            self.global_variables[name.strip()] = value
+            return ""
+        if command == "global_getvar":
+            return self.global_variables.get(arguments.strip(), "")
+        return None
 
     def next_session_id(self) -> int:
         """The next ``session_id`` (FreeSWITCH numbers its sessions)."""

@@ -17,6 +17,8 @@ __all__ = [
     "atoi",
     "bracket_variables",
     "expand_variables",
+    "expands",
+    "holds_variable",
     "parse_dial_string",
     "separate_string",
     "split_name_value",
@@ -24,7 +26,8 @@ __all__ = [
 ]
 
 _UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "s": " "}
-_VARIABLE = re.compile(r"\$\{([^${}]+)\}")
+_HOLDS_VARIABLE = re.compile(r"\$\\*\{")
+_EXPANDS = re.compile(r"\$\\*\{|\\[\\nst']")
 _ATOI = re.compile(r"\s*([+-]?\d+)")
 
 
@@ -104,11 +107,120 @@ def split_name_value(item: str) -> tuple[str, str]:
     return name.strip(), value
 
 
-def expand_variables(text: str, lookup: Callable[[str], str | None]) -> str:
-    """Replace ``${name}`` with the channel variable (empty when unset), as FreeSWITCH does."""
-    if "${" not in text:
+def expands(text: str) -> bool:
+    """Whether FreeSWITCH's expansion looks at ``text`` at all (``${``, ``$${`` or an escape)."""
+    return bool(_EXPANDS.search(text))
+
+
+def holds_variable(text: str) -> bool:
+    """Whether FreeSWITCH refuses ``text`` as a variable's value where it checks values.
+
+    ``switch_string_var_check_const``: it holds ``${``. FreeSWITCH checks the variables of an
+    originate (``switch_channel_set_variable_var_check``) and does not set such a one.
+    """
+    return bool(_HOLDS_VARIABLE.search(text))
+
+
+def expand_variables(
+    text: str,
+    lookup: Callable[[str], str | None],
+    api: Callable[[str, str], str | None] | None = None,
+    depth: int = 0,
+) -> str:
+    r"""``switch_channel_expand_variables``: the text with ``${...}`` replaced, as FreeSWITCH does.
+
+    ``${name}`` is the variable (its value expanded in turn; ``${name:offset:length}`` a part of
+    it), ``$${name}`` the same, ``${command(arguments)}`` or ``${command arguments}`` the output
+    of an API command (``api`` runs it; None when there is no such command), ``\$`` a ``$``,
+    ``\\`` a backslash and ``\'`` nothing. A text without ``${`` or an escape is left as it
+    is, backslashes and all.
+    """
+    if depth > 100 or not text or not expands(text):
         return text
-    return _VARIABLE.sub(lambda match: lookup(match.group(1)) or "", text)
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char == "\\" and i + 1 < n:
+            nxt = text[i + 1]
+            if nxt == "$":
+                # ``\$`` is a plain ``$`` (and ``\$$`` one too, as FreeSWITCH skips the second).
+                i += 2 if i + 2 < n and text[i + 2] == "$" else 1
+                out.append("$")
+                i += 1
+                continue
+            if nxt == "'":
+                i += 2
+                continue
+            if nxt == "\\":
+                out.append("\\")
+                i += 2
+                continue
+        if char != "$":
+            out.append(char)
+            i += 1
+            continue
+        j = i + 1 if i + 1 < n and text[i + 1] == "$" else i
+        if j + 1 >= n or text[j + 1] != "{":
+            out.append("$")  # ``$$x`` gives ``$x``: the first of two is taken for a global
+            i = j + 1
+            continue
+        name, i = _braced(text, j + 2)
+        out.append(_substitute(name, lookup, api, depth) or "")
+    return "".join(out)
+
+
+def _braced(text: str, start: int) -> tuple[str, int]:
+    """The text inside ``${...}`` from ``start`` (braces inside it pair), and the index after."""
+    depth = 1
+    for e in range(start, len(text)):
+        if depth == 1 and text[e] == "}":
+            return text[start:e], e + 1
+        if e != start and text[e] == "{":
+            depth += 1
+        elif depth > 1 and text[e] == "}":
+            depth -= 1
+    return text[start:], len(text)
+
+
+def _substitute(
+    name: str,
+    lookup: Callable[[str], str | None],
+    api: Callable[[str, str], str | None] | None,
+    depth: int,
+) -> str | None:
+    cut = next((k for k, c in enumerate(name) if c in " ("), -1)
+    if cut >= 0:
+        command, rest = name[:cut].rstrip(" "), name[cut + 1 :]
+        level = 1 if name[cut] == "(" else 0
+        for k, c in enumerate(rest):
+            if c == "(":
+                level += 1
+            elif c == ")" and level > 1:
+                level -= 1
+            elif c == ")" and level == 1:
+                rest = rest[:k]
+                break
+        command = expand_variables(command, lookup, api, depth + 1)
+        arguments = expand_variables(rest, lookup, api, depth + 1)
+        return api(command, arguments) if api is not None else None
+    name = expand_variables(name, lookup, api, depth + 1)
+    offset = length = 0
+    if ":" in name:
+        name, _, cuts = name.partition(":")
+        offset_text, _, length_text = cuts.partition(":")
+        offset, length = atoi(offset_text), atoi(length_text)
+    value = lookup(name)
+    if value is None:
+        return None
+    value = expand_variables(value, lookup, api, depth + 1)
+    if offset >= 0:
+        value = value[offset:]
+    elif -offset <= len(value):
+        value = value[offset:]
+    if 0 < length < len(value):
+        value = value[:length]
+    return value
 
 
 def split_scope(arg: str) -> tuple[dict[str, str], str] | None:
@@ -143,8 +255,9 @@ def bracket_variables(body: str, delim: str = ",") -> dict[str, str]:
     values: dict[str, str] = {}
     for item in separate_string(body, delim):
         if "=" in item:
+            # Split once more at ``=``, which removes quotes and escapes from the value again.
             name, value = split_name_value(item)
-            values[name] = value
+            values[name] = _cleanup(value, "=")
     return values
 
 
