@@ -37,6 +37,9 @@ DEFAULT_AGENTS_API = ("127.0.0.1", 8085)
 DRAIN_TIMEOUT_DEFAULT = 300.0
 """Seconds ``ivr serve`` lets calls in progress go on after SIGTERM: most IVR calls end well
 within five minutes; a longer one is handed to the dialplan's failover, so nobody is cut off."""
+DEFAULT_MAX_LAG_MS = 500.0
+"""Event-loop lateness at which ``ivr serve`` refuses new calls: half a second is what every caller
+of the controller would wait more after a key; a healthy loaded loop runs a few ms late."""
 
 
 class UsageError(IvrError):
@@ -295,6 +298,16 @@ def _port(text: str, port: str) -> int:
     return int(port)
 
 
+def _max_lag(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not milliseconds between 0 and 60000")
+    return value
+
+
 def _address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not port.isdigit() or not host:
@@ -376,6 +389,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             args.listen,
             prompts,
             max_calls=args.max_calls,
+            max_lag=args.max_lag / 1000 if args.max_lag else None,
             recordings_dir=Path(args.recordings),
             center=center,
         )
@@ -854,6 +868,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="refuse calls beyond N at once (FreeSWITCH then fails over)",
+    )
+    p.add_argument(
+        "--max-lag",
+        type=_max_lag,
+        default=DEFAULT_MAX_LAG_MS,
+        metavar="MS",
+        help="refuse new calls while the event loop runs MS milliseconds late or more "
+        f"(FreeSWITCH then fails over; default {DEFAULT_MAX_LAG_MS:g}, 0 never refuses)",
     )
     p.add_argument(
         "--prompt-cache",

@@ -34,13 +34,15 @@ from http import HTTPStatus
 from gevent import Timeout
 from gevent.pywsgi import Input, WSGIHandler, WSGIServer
 
+from ivr.errors import IvrError
+
 log = logging.getLogger("ivr.http")
 
 READ_TIMEOUT = 10.0
 """Seconds a client has to send its request (and for each later read or write)."""
 
 
-class SlowClient(TimeoutError):
+class SlowClient(IvrError, TimeoutError):
     """The client did not send its whole request within the read timeout."""
 
 
@@ -135,7 +137,7 @@ class _Handler(WSGIHandler):
         return str(code), error_response(code, message)
 
 
-class _Refused(ValueError):
+class _Refused(IvrError, ValueError):
     """A well-formed request this server will not read (too long a body)."""
 
     def __init__(self, code: int, message: str) -> None:

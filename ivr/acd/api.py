@@ -78,7 +78,7 @@ def read_token_file(path: Path) -> str:
     return token
 
 
-class _Refusal(Exception):
+class _Refusal(IvrError):
     """A request the API answers with an error status, before or instead of acting on it."""
 
     def __init__(self, code: int, message: str) -> None:

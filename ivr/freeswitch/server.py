@@ -2,8 +2,9 @@
 
 An event-driven gevent server (no polling accept loop, no fixed connection cap) takes each
 outbound-socket connection, routes the call by the dialed number (tenants.yaml numbers, else the
-``default`` flow) and runs it in its own greenlet. A configurable limit refuses calls beyond it by
-closing the connection before ``connect``, which sends the caller down the dialplan's failover.
+``default`` flow) and runs it in its own greenlet. A limit on calls, and one on how late the event
+loop runs (``ivr.runtime.lag``), refuse new calls by closing the connection before ``connect``,
+which sends the caller down the dialplan's failover while the running calls keep their pace.
 Whatever one call does, the others go on. ``drain()`` stops taking calls (FreeSWITCH's connection
 is refused, so new callers follow the dialplan's failover) and lets running calls finish (SIGTERM
 in ``ivr serve``); those still running when its time is up are handed back to FreeSWITCH, whose
@@ -35,6 +36,7 @@ from ivr.freeswitch.session import OutboundSession, SessionClosed
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.call import Call, CallServices
 from ivr.runtime.channel import CallInfo
+from ivr.runtime.lag import LoopLag
 
 log = logging.getLogger("ivr.controller")
 
@@ -50,6 +52,7 @@ class Controller:
         listen: (host, port) to listen on; port 0 picks a free one.
         prompts: where prompts become audio files.
         max_calls: calls served at once; more are refused (None: no limit but the machine's).
+        max_lag: seconds the event loop may run late before new calls are refused (None: never).
         on_call_end: called with each finished call (the journal hooks in here).
         route: picks the flow and tenant of a call (default: the project's routing by
             dialed number); returning no flow refuses the call.
@@ -64,6 +67,7 @@ class Controller:
         prompts: PromptFiles,
         *,
         max_calls: int | None = None,
+        max_lag: float | None = None,
         on_call_end: Callable[[Call], None] | None = None,
         recordings_dir: Path = Path("var/recordings"),
         route: Callable[[CallInfo], tuple[CompiledFlow | None, Tenant | None]] | None = None,
@@ -91,6 +95,7 @@ class Controller:
         self._greenlets: dict[str, gevent.Greenlet] = {}
         self.calls = Pool()
         self.refused = 0
+        self.lag = LoopLag(max_lag)
         self.served = 0
         self.server = StreamServer(listen, self._handle, spawn=self.calls, backlog=1024)
 
@@ -100,6 +105,7 @@ class Controller:
 
     def start(self) -> None:
         self.server.start()
+        self.lag.start()
         log.info("controller listening on %s:%d", *self.address)
 
     def drain(self, timeout: float | None = None, *, hurry: Event | None = None) -> int:
@@ -125,6 +131,7 @@ class Controller:
             for session in left:
                 session.lose("the controller stopped before the call ended (drain time up)")
             self.calls.join(timeout=HANDOVER_TIMEOUT)
+        self.lag.stop()
         return len(left)
 
     def end_calls_of(self, core_uuid: str, reason: str) -> int:
@@ -163,6 +170,12 @@ class Controller:
                 len(self.calls) - 1,
                 self.max_calls,
             )
+            sock.close()
+            return
+        if self.lag.overloaded:
+            # Logged when the overload begins and ends, not per call: that would add to it.
+            self.refused += 1
+            log.debug("refusing a call from %s: the event loop runs late", peer)
             sock.close()
             return
         # Commands are small and sent one after another: do not let Nagle hold them back.
