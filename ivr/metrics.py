@@ -4,7 +4,10 @@ What a scrape sees (read from the controller at scrape time, nothing polls in be
 
 - ``ivr_calls_in_progress``: calls the controller is handling now;
 - ``ivr_calls_total{outcome}``: finished calls by outcome (DESIGN.md §6), and
-  ``ivr_calls_refused_total`` (over ``--max-calls``);
+  ``ivr_calls_refused_total{reason}``: calls refused over ``--max-calls`` (``max_calls``) or
+  while the event loop ran late (``event_loop_lag``, ``--max-lag``);
+- ``ivr_event_loop_lag_seconds``: how late the event loop runs (the worst recent lateness,
+  halving each second) and ``ivr_overloaded``: 1 while new calls are refused for it;
 - ``ivr_queue_waiting{queue}`` and ``ivr_queue_longest_wait_seconds{queue}``: callers on the
   line in each queue and how long the one waiting longest has waited (since first joining a
   line, overflow included); ``ivr_queue_callbacks{queue}``: callbacks keeping a place in line;
@@ -96,10 +99,23 @@ class ControllerMetrics(Collector):
         for outcome in OUTCOMES:
             calls.add_metric([outcome], self.outcomes[outcome])
         yield calls
-        yield CounterMetricFamily(
+        refused = CounterMetricFamily(
             "ivr_calls_refused",
-            "Calls refused because --max-calls were in progress",
-            controller.refused,
+            "Calls refused: over --max-calls, or while the event loop ran late (--max-lag)",
+            labels=["reason"],
+        )
+        refused.add_metric(["max_calls"], controller.refused - controller.refused_late)
+        refused.add_metric(["event_loop_lag"], controller.refused_late)
+        yield refused
+        yield GaugeMetricFamily(
+            "ivr_event_loop_lag_seconds",
+            "How late the event loop runs: the worst recent lateness, halving each second",
+            controller.lag.seconds,
+        )
+        yield GaugeMetricFamily(
+            "ivr_overloaded",
+            "1 while new calls are refused because the event loop runs late",
+            int(controller.lag.overloaded),
         )
         yield from self._queues()
         yield self._agents()

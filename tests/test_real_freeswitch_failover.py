@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from textwrap import dedent
 
+import gevent
 import pytest
 from realfs import (
     IVR_NUMBER,
@@ -25,9 +26,14 @@ from realfs import (
     in_the_menu,
     is_loopback,
     readable_dir,
+    wait_for,
 )
+from test_overload import hold_the_loop
 
 from ivr.freeswitch.inbound import InboundClient
+from ivr.freeswitch.server import Controller
+from ivr.project import load_project
+from ivr.prompts.files import PromptFiles
 
 SLOW_FLOW = """\
     flow: default
@@ -139,3 +145,29 @@ def test_a_controller_at_its_call_limit_refuses_and_the_caller_fails_over(fs, se
         call_the_ivr_number(fs)
 
         assert expect_failover(events).get("Application-Response") == "FILE PLAYED"
+
+
+def test_a_controller_whose_event_loop_runs_late_refuses_and_the_caller_fails_over(fs, tmp_path):
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "default.yaml").write_text(dedent(SLOW_FLOW))
+    project = load_project(tmp_path / "flows")
+    controller = Controller(
+        project, ("127.0.0.1", 0), PromptFiles(tmp_path / "prompts", tmp_path), max_lag=0.2
+    )
+    controller.start()
+    events = events_of(fs, "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+    try:
+        # The fault: a CPU-bound burst holds the event loop for longer than the limit.
+        gevent.spawn(hold_the_loop, 1.0).join()
+        wait_for(lambda: controller.lag.overloaded, "the controller to see its loop run late")
+        host, port = controller.address
+        fs.originate(
+            f"loopback/{IVR_NUMBER}/default",
+            "&park",
+            variables={"ivr_controller": f"{host}:{port}"},
+            timeout=20,
+        )
+        assert expect_failover(events).get("Application-Response") == "FILE PLAYED"
+        assert controller.refused_late == 1 and controller.served == 0
+    finally:
+        controller.drain(timeout=5)

@@ -95,6 +95,9 @@ class Controller:
         self._greenlets: dict[str, gevent.Greenlet] = {}
         self.calls = Pool()
         self.refused = 0
+        """Calls refused, for either limit."""
+        self.refused_late = 0
+        """Calls refused because the event loop ran late (``max_lag``)."""
         self.lag = LoopLag(max_lag)
         self.served = 0
         self.server = StreamServer(listen, self._handle, spawn=self.calls, backlog=1024)
@@ -175,6 +178,7 @@ class Controller:
         if self.lag.overloaded:
             # Logged when the overload begins and ends, not per call: that would add to it.
             self.refused += 1
+            self.refused_late += 1
             log.debug("refusing a call from %s: the event loop runs late", peer)
             sock.close()
             return
