@@ -421,7 +421,7 @@ def _load_config(project: Project, folder: Path, kit: Kit) -> None:
     for filename, (attr, loader) in loaders.items():
         path = folder / filename
         if path.exists():
-            doc = load_yaml(path, project.diag, project.sources)
+            doc = load_yaml(path, project.diag, project.sources, kind="config file")
             if doc is not None:
                 setattr(project, attr, loader(doc, str(path), project.diag))
     # Sources shared in data.yaml serve every flow; a flow's own source of the same name wins.
@@ -481,7 +481,7 @@ def compile_folder(folder: Path, kit: Kit) -> Project:
     drafts: list[_FlowDraft] = []
     first_mark: dict[str, Mark] = {}
     for path in flow_files(folder):
-        doc = load_yaml(path, project.diag, project.sources)
+        doc = load_yaml(path, project.diag, project.sources, kind="flow file", may_be_empty=False)
         if doc is None:
             continue
         draft = _compile_flow(path, doc, kit, project.diag, str(path))
@@ -509,8 +509,49 @@ def compile_folder(folder: Path, kit: Kit) -> Project:
                 node.opts = normalised
             called = node.flows_called()
             flow.subflows.update(f for f in called if f in project.flows and f != flow.id)
+    _check_subflow_cycles(project)
     _check_templates(project, drafts)
     return project
+
+
+def _check_subflow_cycles(project: Project) -> None:
+    """Flows that call each other as subflows would nest calls without end: each is an error.
+
+    A flow calling itself is its subflow node's own check; here are the longer rings, each
+    reported once, at the subflow reference that closes it.
+    """
+    calls: dict[str, list[tuple[str, Mark]]] = {}
+    for flow_id, flow in sorted(project.flows.items()):
+        calls[flow_id] = [
+            (target, node.marks.get("flow", node.mark))
+            for node in flow.nodes.values()
+            for target in node.flows_called()
+            if target in project.flows and target != flow_id
+        ]
+    done: set[str] = set()
+    for first in calls:
+        if first in done:
+            continue
+        # Depth first without recursion: a folder may hold a chain of any number of flows.
+        path = [first]
+        pending = [iter(calls[first])]
+        while pending:
+            step = next(pending[-1], None)
+            if step is None:
+                done.add(path.pop())
+                pending.pop()
+                continue
+            target, mark = step
+            if target in path:
+                ring = " -> ".join([*path[path.index(target) :], target])
+                project.diag.error(
+                    f"flows call each other as subflows in a ring: {ring} "
+                    "(a call would start one inside the other without end)",
+                    mark,
+                )
+            elif target not in done:
+                path.append(target)
+                pending.append(iter(calls[target]))
 
 
 def flow_json_schema(kit: Kit) -> dict:

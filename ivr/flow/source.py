@@ -5,29 +5,57 @@ the loader keeps the position of each key and value. PyYAML's composer gives us 
 their marks; we build plain Python values from them ourselves, which also lets us apply the
 scalar rules an analyst expects: only ``true``/``false`` are booleans (YAML 1.1 would turn
 ``on``/``no`` into booleans, ``09:00`` into a sexagesimal number and ``0123`` into octal).
+
+A folder of flows may come from anyone, so reading one is bounded: only regular files of at most
+``MAX_FILE_BYTES`` are read (a FIFO or ``/dev/zero`` named ``x.yaml`` would hang or fill memory),
+collections nest at most ``MAX_NESTING`` levels (PyYAML composes recursively), aliases may
+repeat at most ``MAX_ALIAS_VALUES`` values in all (nested anchors multiply: "billion laughs"), and
+the only tags are ``!!str``, ``!!seq`` and ``!!map``: a flow holds text, numbers, lists and
+mappings, never Python objects.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+MAX_FILE_BYTES = 2 * 1024 * 1024
+"""The largest YAML file read (2 MB): the biggest flow of a real contact center is under 100 kB."""
+MAX_NESTING = 64
+"""How deep lists and mappings may nest; a flow needs about eight levels."""
+MAX_ALIAS_VALUES = 100_000
+"""How many values aliases (``*name``) may bring into one document, counting nested ones."""
+
+_CORE = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {
+    f"{_CORE}str": yaml.ScalarEvent,
+    f"{_CORE}seq": yaml.SequenceStartEvent,
+    f"{_CORE}map": yaml.MappingStartEvent,
+}
+
 
 @dataclass(frozen=True)
 class Mark:
-    """A position in a source file, 1-based, as editors show it."""
+    """A position in a source file, 1-based, as editors show it; line 0 is the whole file."""
 
     file: str
     line: int
     col: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        return f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+
+    @classmethod
+    def whole(cls, file: str) -> Mark:
+        """The file itself, for what is wrong with it rather than at a place in it."""
+        return cls(file, 0, 0)
 
 
 class LDict(dict):
@@ -60,6 +88,9 @@ def suggest(word: str, known: list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+_QUOTED_WIDTH = 120
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One mistake (or warning) in a user's file, with where it is and what was expected."""
@@ -76,7 +107,16 @@ class Diagnostic:
         text = sources.line(self.mark.file, self.mark.line)
         if text is None:
             return head
-        caret = " " * (self.mark.col - 1) + "^"
+        start = 0
+        if len(text) > _QUOTED_WIDTH:
+            # A line of a hostile or generated file can be megabytes: show the part at the caret.
+            start = max(0, min(self.mark.col - 1 - _QUOTED_WIDTH // 2, len(text) - _QUOTED_WIDTH))
+            shown = text[start : start + _QUOTED_WIDTH]
+            text = (
+                ("..." if start else "") + shown + ("..." if start + len(shown) < len(text) else "")
+            )
+            start -= 3 if start else 0
+        caret = " " * (self.mark.col - 1 - start) + "^"
         return f"{head}\n    {text}\n    {caret}"
 
 
@@ -148,36 +188,166 @@ def _mark(name: str, m: yaml.Mark) -> Mark:
     return Mark(name, m.line + 1, m.column + 1)
 
 
-def _build(node: yaml.Node, name: str, diag: Diagnostics) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        if node.style is None and node.tag != "tag:yaml.org,2002:str":
-            return _plain_scalar(node.value)
-        return node.value
-    if isinstance(node, yaml.SequenceNode):
-        out = LList(_build(item, name, diag) for item in node.value)
-        out.mark = _mark(name, node.start_mark)
-        out.item_marks = [_mark(name, item.start_mark) for item in node.value]
+class _Refused(Exception):
+    """A document over one of the limits, or with a tag it may not use; never leaves here."""
+
+    def __init__(self, message: str, mark: Mark) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+@dataclass(frozen=True)
+class _Alias:
+    """Where ``*name`` was written, and the node of the anchor it repeats."""
+
+    anchor: str
+    target: yaml.Node
+    start_mark: yaml.Mark
+
+
+def _shown_tag(tag: str) -> str:
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe composer, with the tags and the nesting checked as each node opens.
+
+    An alias comes back as an ``_Alias`` rather than the anchor's node, so that what it brings
+    in can be counted and an error can point at the ``*name`` the analyst wrote.
+    """
+
+    def __init__(self, text: str, name: str) -> None:
+        super().__init__(text)
+        self.file_name = name
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self.get_event()
+            if event.anchor not in self.anchors:
+                raise yaml.composer.ComposerError(
+                    None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+                )
+            return _Alias(event.anchor, self.anchors[event.anchor], event.start_mark)
+        where = _mark(self.file_name, event.start_mark)
+        if event.tag not in (None, "!"):
+            kind = _ALLOWED_TAGS.get(event.tag)
+            if kind is None:
+                raise _Refused(
+                    f"the tag '{_shown_tag(event.tag)}' is not allowed: a flow holds text, "
+                    "numbers, lists and mappings (only !!str, !!seq and !!map may be written)",
+                    where,
+                )
+            if not isinstance(event, kind):
+                raise _Refused(f"the tag '{_shown_tag(event.tag)}' does not fit this value", where)
+        if isinstance(event, yaml.ScalarEvent):
+            return super().compose_node(parent, index)
+        if self.depth >= MAX_NESTING:
+            raise _Refused(f"nested deeper than {MAX_NESTING} levels", where)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _Builder:
+    """Plain values from composed nodes, with aliases expanded within the limits."""
+
+    def __init__(self, name: str, diag: Diagnostics) -> None:
+        self.name = name
+        self.diag = diag
+        self.alias_values = 0
+        self.depth = 0
+        # The outermost alias being expanded: what the analyst wrote in the place that overflows.
+        self.outer_alias: Mark | None = None
+        self.expanding: set[int] = set()
+
+    def build(self, node: yaml.Node | _Alias) -> Any:
+        if isinstance(node, _Alias):
+            return self._expand(node)
+        if self.outer_alias is not None:
+            self.alias_values += 1
+            if self.alias_values > MAX_ALIAS_VALUES:
+                raise _Refused(
+                    f"this alias takes the document over {MAX_ALIAS_VALUES} values brought in by "
+                    "aliases (anchors that repeat each other multiply)",
+                    self.outer_alias,
+                )
+        if isinstance(node, yaml.ScalarNode):
+            if node.style is None and node.tag != "tag:yaml.org,2002:str":
+                return _plain_scalar(node.value)
+            return node.value
+        if self.depth >= MAX_NESTING:
+            where = self.outer_alias or _mark(self.name, node.start_mark)
+            raise _Refused(
+                f"nested deeper than {MAX_NESTING} levels (with what aliases bring in)", where
+            )
+        self.depth += 1
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return self._sequence(node)
+            return self._mapping(node)
+        finally:
+            self.depth -= 1
+
+    def _expand(self, alias: _Alias) -> Any:
+        where = _mark(self.name, alias.start_mark)
+        if id(alias.target) in self.expanding:
+            raise _Refused(
+                f"the alias *{alias.anchor} is inside its own anchor &{alias.anchor}, "
+                "which would make a value that contains itself",
+                where,
+            )
+        outermost = self.outer_alias is None
+        if outermost:
+            self.outer_alias = where
+        self.expanding.add(id(alias.target))
+        try:
+            return self.build(alias.target)
+        finally:
+            self.expanding.discard(id(alias.target))
+            if outermost:
+                self.outer_alias = None
+
+    def _sequence(self, node: yaml.SequenceNode) -> LList:
+        self.expanding.add(id(node))
+        out = LList(self.build(item) for item in node.value)
+        self.expanding.discard(id(node))
+        out.mark = _mark(self.name, node.start_mark)
+        out.item_marks = [_mark(self.name, item.start_mark) for item in node.value]
         return out
-    assert isinstance(node, yaml.MappingNode)
-    out = LDict()
-    out.mark = _mark(name, node.start_mark)
-    out.key_marks = {}
-    out.value_marks = {}
-    for key_node, value_node in node.value:
-        key_mark = _mark(name, key_node.start_mark)
-        if not isinstance(key_node, yaml.ScalarNode):
-            diag.error("a key must be a plain word or number, not a list or mapping", key_mark)
-            continue
-        # Keys keep exactly what the analyst wrote: `1:` is the menu key "1", `on:` is "on".
-        key = key_node.value
-        if key in out:
-            first = out.key_marks[key]
-            diag.error(f"duplicate key '{key}' (first defined at line {first.line})", key_mark)
-            continue
-        out[key] = _build(value_node, name, diag)
-        out.key_marks[key] = key_mark
-        out.value_marks[key] = _mark(name, value_node.start_mark)
-    return out
+
+    def _mapping(self, node: yaml.MappingNode) -> LDict:
+        self.expanding.add(id(node))
+        out = LDict()
+        out.mark = _mark(self.name, node.start_mark)
+        out.key_marks = {}
+        out.value_marks = {}
+        for key_node, value_node in node.value:
+            key_mark = _mark(self.name, key_node.start_mark)
+            if isinstance(key_node, _Alias):
+                key_node = key_node.target
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.diag.error(
+                    "a key must be a plain word or number, not a list or mapping", key_mark
+                )
+                continue
+            # Keys keep exactly what the analyst wrote: `1:` is the menu key "1", `on:` is "on".
+            key = key_node.value
+            if key in out:
+                first = out.key_marks[key]
+                self.diag.error(
+                    f"duplicate key '{key}' (first defined at line {first.line})", key_mark
+                )
+                continue
+            out[key] = self.build(value_node)
+            out.key_marks[key] = key_mark
+            out.value_marks[key] = _mark(self.name, value_node.start_mark)
+        self.expanding.discard(id(node))
+        return out
 
 
 def _syntax_error_mark(name: str, text: str, exc: yaml.MarkedYAMLError) -> Mark:
@@ -196,7 +366,47 @@ def _syntax_error_mark(name: str, text: str, exc: yaml.MarkedYAMLError) -> Mark:
     return Mark(name, len(lines), len(lines[-1]) + 1)
 
 
-def load_yaml(path: Path, diag: Diagnostics, sources: SourceCache, name: str | None = None) -> Any:
+def _read(path: Path, name: str, kind: str, diag: Diagnostics) -> str | None:
+    try:
+        # stat, not open, comes first: opening a FIFO waits for a writer that may never come.
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            diag.error("not a regular file", Mark.whole(name))
+            return None
+        limit = f"the {MAX_FILE_BYTES // (1024 * 1024)} MB limit for a {kind}"
+        if info.st_size > MAX_FILE_BYTES:
+            diag.error(f"{info.st_size / (1024 * 1024):.1f} MB is over {limit}", Mark.whole(name))
+            return None
+        with open(path, "rb") as f:
+            # A file may grow after stat, and /proc files claim a size of 0.
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            diag.error(f"over {limit}", Mark.whole(name))
+            return None
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        diag.error(f"not UTF-8 text: byte 0x{data[exc.start]:02x}", Mark(name, line, col))
+    except OSError as exc:
+        diag.error(f"cannot read file: {exc.strerror or exc}", Mark.whole(name))
+    return None
+
+
+def _position(text: str, index: int, name: str) -> Mark:
+    line = text.count("\n", 0, index) + 1
+    return Mark(name, line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def load_yaml(
+    path: Path,
+    diag: Diagnostics,
+    sources: SourceCache,
+    name: str | None = None,
+    *,
+    kind: str = "YAML file",
+    may_be_empty: bool = True,
+) -> Any:
     """Read one YAML document, recording syntax errors in ``diag``.
 
     Args:
@@ -204,19 +414,32 @@ def load_yaml(path: Path, diag: Diagnostics, sources: SourceCache, name: str | N
         diag: where mistakes are reported.
         sources: remembers the text for quoting lines in messages.
         name: how the file is named in messages (defaults to the path as given).
+        kind: what the file is, for messages ("flow file").
+        may_be_empty: False when a file with nothing in it (or only comments) is a mistake.
 
     Returns:
-        The document as LDict/LList/scalars, or None when the file could not be read or parsed.
+        The document as LDict/LList/scalars, or None when the file could not be read or parsed,
+        or is empty.
     """
     name = name or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        diag.error(f"cannot read file: {exc}", Mark(name, 1, 1))
+    text = _read(path, name, kind, diag)
+    if text is None:
         return None
     sources.add(name, text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        # The reader checks every character as it is made, so making it is inside the try.
+        loader = _Loader(text, name)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+        if node is None:
+            if not may_be_empty:
+                diag.error(f"empty {kind}", Mark.whole(name))
+            return None
+        return _Builder(name, diag).build(node)
+    except _Refused as exc:
+        diag.error(exc.message, exc.mark)
     except yaml.MarkedYAMLError as exc:
         mark = _syntax_error_mark(name, text, exc)
         problem = exc.problem or "invalid YAML"
@@ -227,10 +450,11 @@ def load_yaml(path: Path, diag: Diagnostics, sources: SourceCache, name: str | N
             problem = problem.replace(said, meant)
         context = f" ({exc.context})" if exc.context else ""
         diag.error(f"YAML syntax error: {problem}{context}", mark)
-        return None
+    except yaml.reader.ReaderError as exc:
+        diag.error(
+            f"YAML syntax error: the character U+{exc.character:04X} may not be in a YAML file",
+            _position(text, exc.position, name),
+        )
     except yaml.YAMLError as exc:
         diag.error(f"YAML syntax error: {exc}", Mark(name, 1, 1))
-        return None
-    if node is None:
-        return None
-    return _build(node, name, diag)
+    return None

@@ -273,7 +273,7 @@ def _when(text: str | None, zone: dt.tzinfo, mark: Mark, diag: Diagnostics) -> d
 
 def load_scenario(path: Path, diag: Diagnostics, sources: SourceCache) -> Scenario | None:
     """Read and check a scenario file; None when it cannot be used (mistakes are in ``diag``)."""
-    doc = load_yaml(path, diag, sources)
+    doc = load_yaml(path, diag, sources, kind="scenario file", may_be_empty=False)
     if doc is None:
         return None
     name = str(path)
