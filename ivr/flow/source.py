@@ -433,11 +433,11 @@ def load_yaml(
             node = loader.get_single_node()
         finally:
             loader.dispose()
-        if node is None:
-            if not may_be_empty:
-                diag.error(f"empty {kind}", Mark.whole(name))
-            return None
-        return _Builder(name, diag).build(node)
+        value = None if node is None else _Builder(name, diag).build(node)
+        # A lone `---` or `~` holds no more than a file of comments.
+        if value is None and not may_be_empty:
+            diag.error(f"empty {kind}", Mark.whole(name))
+        return value
     except _Refused as exc:
         diag.error(exc.message, exc.mark)
     except yaml.MarkedYAMLError as exc:
