@@ -305,3 +305,16 @@ def test_a_control_character_is_reported_at_its_line_and_column(tmp_path, capsys
     assert out[0] == (
         f"{path}:5:16: error: YAML syntax error: the character U+0007 may not be in a YAML file"
     )
+
+
+def test_a_case_with_an_empty_expect_is_an_error_at_it_not_a_crash(tmp_path, capsys):
+    # Found by tests/test_fuzz_flows.py: a value that failed its check went on as a placeholder.
+    _write(tmp_path, "ok.yaml", HANGUP.format(id="ok"))
+    path = _write(
+        tmp_path,
+        "ok.test.yaml",
+        "flow: ok\ncases:\n  - name: hangs up\n    expect:\n    steps: [{hangup: true}]\n",
+    )
+    code, out = _validate(capsys, tmp_path)
+    assert code == 1
+    assert _error_lines(out) == [f"{path}:4:12: error: expected a mapping, got nothing"]

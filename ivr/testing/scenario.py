@@ -271,6 +271,12 @@ def _when(text: str | None, zone: dt.tzinfo, mark: Mark, diag: Diagnostics) -> d
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
+def _checked(doc: LDict, fields: dict, diag: Diagnostics) -> dict[str, Any]:
+    # A value that failed its check is reported already; the case goes on without it.
+    opts = check_options(doc, fields, CheckContext(diag))
+    return {key: None if value is INVALID else value for key, value in opts.items()}
+
+
 def load_scenario(path: Path, diag: Diagnostics, sources: SourceCache) -> Scenario | None:
     """Read and check a scenario file; None when it cannot be used (mistakes are in ``diag``)."""
     doc = load_yaml(path, diag, sources, kind="scenario file", may_be_empty=False)
@@ -280,9 +286,9 @@ def load_scenario(path: Path, diag: Diagnostics, sources: SourceCache) -> Scenar
     if not isinstance(doc, LDict):
         diag.error("a scenario file must be a mapping with flow: and cases:", Mark(name, 1, 1))
         return None
-    top = check_options(doc, SCENARIO_FIELDS, CheckContext(diag))
+    top = _checked(doc, SCENARIO_FIELDS, diag)
     zone: dt.tzinfo = dt.UTC
-    if top.get("timezone") not in (None, INVALID):
+    if top.get("timezone") is not None:
         try:
             zone = ZoneInfo(top["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
@@ -296,7 +302,7 @@ def load_scenario(path: Path, diag: Diagnostics, sources: SourceCache) -> Scenar
                 f"a case must be a mapping with name: and steps:, got {describe(raw)}", where
             )
             continue
-        opts = check_options(raw, CASE_FIELDS, CheckContext(diag))
+        opts = _checked(raw, CASE_FIELDS, diag)
         steps = opts.get("steps")
         expect = opts.get("expect")
         expect = {k: v for k, v in expect.items() if v is not None} if expect else {}
