@@ -18,6 +18,7 @@ from ivr.flow.campaigns import CAMPAIGN_FIELDS
 from ivr.flow.compiler import SCENARIO_SUFFIX, flow_fields
 from ivr.flow.fields import AnyValue, Field, object_schema
 from ivr.flow.prompts import PROMPT_JSON_SCHEMA
+from ivr.flow.source import MAX_ALIAS_VALUES, MAX_FILE_BYTES, MAX_NESTING
 from ivr.nodes.registry import NodeRegistry
 from ivr.project import flow_json_schema, kit
 from ivr.testing.scenario import CASE_FIELDS, SCENARIO_FIELDS
@@ -120,7 +121,12 @@ def _kind_docs() -> dict[str, KindDoc]:
             "Flow files (`*.yaml`)",
             "A flow is one YAML file in a flows folder: its id, its start and its nodes, each "
             "with a `type:` and edges naming the next node for each outcome. Every YAML file of "
-            "the folder that is not one of the files below and not a `*.test.yaml` is a flow.",
+            "the folder that is not one of the files below and not a `*.test.yaml` is a flow. "
+            f"Only regular files of at most {MAX_FILE_BYTES // (1024 * 1024)} MB are read; lists "
+            f"and mappings nest at most {MAX_NESTING} levels, aliases (`*name`) bring at most "
+            f"{MAX_ALIAS_VALUES:,} values into a file, the only tags are `!!str`, `!!seq` and "
+            "`!!map`, an empty flow file is an error, and flows may not call each other as "
+            "subflows in a ring.",
             (("Top-level keys", _flow_keys()),),
             EXAMPLE_FLOW,
         ),
