@@ -318,3 +318,18 @@ def test_a_case_with_an_empty_expect_is_an_error_at_it_not_a_crash(tmp_path, cap
     code, out = _validate(capsys, tmp_path)
     assert code == 1
     assert _error_lines(out) == [f"{path}:4:12: error: expected a mapping, got nothing"]
+
+
+def test_a_language_node_without_its_language_is_an_error_not_a_crash(tmp_path, capsys):
+    # Found by tests/test_fuzz_flows.py: a node short of a required key still had its checks run.
+    path = _write(
+        tmp_path,
+        "ok.yaml",
+        "flow: ok\nlanguage: en\nstart: switch\nnodes:\n"
+        "  switch: {type: language, lang: en, next: bye}\n  bye: {type: hangup}\n",
+    )
+    code, out = _validate(capsys, tmp_path)
+    assert code == 1
+    assert _error_lines(out)[0] == (
+        f"{path}:5:11: error: missing required key 'language' (the language code, e.g. ru)"
+    )

@@ -215,8 +215,10 @@ def _compile_node(
             spec.value_mark("type"),
         )
         return None, ctx
-    opts = check_options(spec, node_fields(cls), ctx, ignore=("type",))
-    if INVALID in opts.values():
+    fields = node_fields(cls)
+    opts = check_options(spec, fields, ctx, ignore=("type",))
+    # A node short of a required key is reported already; its type's checks may count on it.
+    if INVALID in opts.values() or not opts.keys() >= {k for k, f in fields.items() if f.required}:
         return None, ctx
     marks = {k: spec.value_mark(k) for k in spec}
     node = cls(name, opts, flow_id, spec.mark, marks)
