@@ -80,6 +80,21 @@ def test_a_flow_of_exactly_the_size_limit_is_still_read(tmp_path, capsys):
     assert (code, out[-1]) == (0, "1 file(s) checked: 0 error(s), 0 warning(s). All good.")
 
 
+def test_a_data_table_that_is_a_fifo_is_refused_where_the_flow_names_it(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    os.mkfifo(tmp_path / "data" / "t.csv")
+    path = _write(
+        tmp_path,
+        "d.yaml",
+        "flow: d\nstart: bye\ndata: {t: {csv: data/t.csv, key: k}}\nnodes:\n"
+        "  bye: {type: hangup}\n",
+    )
+    code, out = _validate(capsys, tmp_path)
+    assert code == 1
+    fifo = tmp_path / "data" / "t.csv"
+    assert out[0] == f"{path}:3:17: error: cannot read {fifo}: not a regular file"
+
+
 def test_folder_links_to_the_folder_itself_or_its_parent_end_the_walk(tmp_path, capsys):
     flows = tmp_path / "flows"
     flows.mkdir()

@@ -50,6 +50,12 @@ class _Table(DataSource):
     def describe(self) -> str:
         return str(self.path)
 
+    def _open(self):
+        """The file opened as text; a FIFO or a device is refused, as opening it could block."""
+        if self.path.exists() and not self.path.is_file():
+            raise DataSourceError(f"cannot read {self.path}: not a regular file")
+        return self.path.open(newline="", encoding="utf-8")
+
     def _read(self) -> dict[str, dict[str, Any]]:
         """The rows by key, read from the file.
 
@@ -85,14 +91,14 @@ class CsvSource(_Table):
             DataSourceError: the file cannot be read.
         """
         try:
-            with self.path.open(newline="", encoding="utf-8") as f:
+            with self._open() as f:
                 return next(csv.reader(f), [])
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise DataSourceError(f"cannot read {self.path}: {exc}") from exc
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:
-            with self.path.open(newline="", encoding="utf-8") as f:
+            with self._open() as f:
                 return {
                     row[self.key]: {k: (v if k == self.key else _value(v)) for k, v in row.items()}
                     for row in csv.DictReader(f)
