@@ -348,3 +348,34 @@ def test_a_language_node_without_its_language_is_an_error_not_a_crash(tmp_path, 
     assert _error_lines(out)[0] == (
         f"{path}:5:11: error: missing required key 'language' (the language code, e.g. ru)"
     )
+
+
+def test_a_branch_case_without_its_condition_is_an_error_not_a_crash(tmp_path, capsys):
+    # Found by tests/test_fuzz_flows.py: `0hen:` for `when:` left a case without its condition.
+    path = _write(
+        tmp_path,
+        "ok.yaml",
+        "flow: ok\nstart: pick\nnodes:\n"
+        "  pick: {type: branch, cases: [{0hen: 'true', goto: bye}], default: bye}\n"
+        "  bye: {type: hangup}\n",
+    )
+    code, out = _validate(capsys, tmp_path)
+    assert code == 1
+    assert [line.split(": error: ")[1].split(" (")[0] for line in _error_lines(out)] == [
+        "missing required key 'when'",
+        "unknown key '0hen'; did you mean 'when'?",
+    ]
+    assert _error_lines(out)[0].startswith(f"{path}:4:32: ")
+
+
+def test_a_scenario_agent_set_up_without_a_state_is_an_error_not_a_crash(tmp_path, capsys):
+    _write(tmp_path, "ok.yaml", HANGUP.format(id="ok"))
+    path = _write(
+        tmp_path,
+        "ok.test.yaml",
+        "flow: ok\ncases:\n  - name: hangs up\n    agents: {1001: {until: 5s}}\n"
+        "    steps: [{hangup: true}]\n",
+    )
+    code, out = _validate(capsys, tmp_path)
+    assert code == 1
+    assert _error_lines(out)[0].startswith(f"{path}:4:20: error: missing required key 'state'")

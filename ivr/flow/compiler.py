@@ -29,6 +29,7 @@ from ivr.flow.fields import (
     MapOf,
     Text,
     check_options,
+    complete,
     describe,
     object_schema,
 )
@@ -218,7 +219,7 @@ def _compile_node(
     fields = node_fields(cls)
     opts = check_options(spec, fields, ctx, ignore=("type",))
     # A node short of a required key is reported already; its type's checks may count on it.
-    if INVALID in opts.values() or not opts.keys() >= {k for k, f in fields.items() if f.required}:
+    if not complete(opts, fields):
         return None, ctx
     marks = {k: spec.value_mark(k) for k in spec}
     node = cls(name, opts, flow_id, spec.mark, marks)

@@ -20,6 +20,7 @@ from ivr.flow.fields import (
     Number,
     Text,
     check_options,
+    complete,
     describe,
 )
 from ivr.flow.source import Diagnostics, LDict, LList, Mark
@@ -263,13 +264,6 @@ SCHEDULE_FIELDS = {
         "Dates closed all day whatever weekly says (YYYY-MM-DD), in the schedule's time zone"
     ),
 }
-
-
-def complete(opts: dict[str, Any], fields: dict[str, Field]) -> bool:
-    """Whether checked options can be used: every value right and every required key given."""
-    return INVALID not in opts.values() and all(
-        name in opts for name, spec in fields.items() if spec.required
-    )
 
 
 def top_mapping(doc: Any, key: str, name: str, diag: Diagnostics) -> LDict | None:

@@ -521,6 +521,13 @@ def check_options(
     return out
 
 
+def complete(opts: dict[str, Any], fields: dict[str, Field]) -> bool:
+    """Whether checked options can be used: every value right and every required key given."""
+    return INVALID not in opts.values() and all(
+        name in opts for name, spec in fields.items() if spec.required
+    )
+
+
 def _doc_hint(spec: Field) -> str:
     return f" ({spec.doc[0].lower()}{spec.doc[1:]})" if spec.doc else ""
 

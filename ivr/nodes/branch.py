@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ivr.flow.fields import (
-    INVALID,
     AnyValue,
     CheckContext,
     Edge,
@@ -13,6 +12,7 @@ from ivr.flow.fields import (
     Expression,
     Field,
     check_options,
+    complete,
     describe,
 )
 from ivr.flow.source import LDict, LList, Mark
@@ -40,7 +40,7 @@ class Cases(Field):
                 continue
             opts = check_options(item, _CASE_FIELDS, ctx)
             goto = opts.get("goto")
-            if not isinstance(goto, str) or INVALID in opts.values():
+            if not isinstance(goto, str) or not complete(opts, _CASE_FIELDS):
                 if goto is not None and not isinstance(goto, str):
                     ctx.diag.error(
                         f"expected the name of a node, got {describe(goto)}",

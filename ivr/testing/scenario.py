@@ -31,6 +31,7 @@ from ivr.flow.fields import (
     Obj,
     Text,
     check_options,
+    complete,
     describe,
     object_schema,
     parse_duration,
@@ -70,7 +71,7 @@ class AgentSetupField(Field):
     def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
         if isinstance(value, LDict):
             opts = check_options(value, AGENT_SETUP_FIELDS, ctx)
-            if INVALID in opts.values():
+            if not complete(opts, AGENT_SETUP_FIELDS):
                 return INVALID
             return AgentSetup(opts["state"], opts["until"], opts["then"] or "available")
         state = Text(choices=AGENT_STATES).check(value, mark, ctx)
