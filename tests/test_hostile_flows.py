@@ -379,3 +379,20 @@ def test_a_scenario_agent_set_up_without_a_state_is_an_error_not_a_crash(tmp_pat
     code, out = _validate(capsys, tmp_path)
     assert code == 1
     assert _error_lines(out)[0].startswith(f"{path}:4:20: error: missing required key 'state'")
+
+
+def test_a_wrong_value_inside_a_nested_option_is_an_error_not_a_crash(tmp_path, capsys):
+    # Found by tests/test_fuzz_flows.py: `min: 0` went on as a placeholder the node compared.
+    path = _write(
+        tmp_path,
+        "ok.yaml",
+        "flow: ok\nstart: sign_in\ndata: {accounts: {csv: accounts.csv, key: account}}\n"
+        "nodes:\n  sign_in:\n    type: authenticate\n    source: accounts\n"
+        "    account_digits: {min: 0, max: 8}\n    account_prompt: Account?\n"
+        "    pin_prompt: PIN?\n    save_as: customer\n    next: bye\n    on_fail: bye\n"
+        "    locked: bye\n    on_error: bye\n  bye: {type: hangup}\n",
+    )
+    _write(tmp_path, "accounts.csv", "account,pin\n12345678,1234\n")
+    code, out = _validate(capsys, tmp_path)
+    assert code == 1
+    assert _error_lines(out) == [f"{path}:8:27: error: 0 is too small: the least allowed is 1"]

@@ -386,7 +386,9 @@ class Obj(Field):
     def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
         if not isinstance(value, LDict):
             return self._wrong(ctx, "a mapping", value, mark)
-        return check_options(value, self.fields, ctx)
+        opts = check_options(value, self.fields, ctx)
+        # One wrong key makes the whole mapping wrong: whoever uses it reads every key.
+        return opts if complete(opts, self.fields) else INVALID
 
     def type_doc(self) -> str:
         return "mapping of " + ", ".join(self.fields)
