@@ -402,6 +402,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         metrics.call_ended(call)
 
     controller.on_call_end = call_ended
+    controller.services.on_call_start = journal.submit_started
     center.callbacks.on_dialed = journal.submit_callback
     where = f"; journal {args.journal}"
     if args.metrics is not None:

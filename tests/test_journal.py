@@ -2,11 +2,13 @@
 
 import datetime as dt
 import logging
+import os
 import sqlite3
 import threading
 import time
 import uuid
 from pathlib import Path
+from socket import gethostname
 
 import gevent
 import pytest
@@ -26,6 +28,7 @@ from ivr.store import (
     JournalError,
     JournalUnavailable,
     JournalWriter,
+    OpenCall,
     SqliteJournal,
 )
 from ivr.store import sqlite as sqlite_store
@@ -151,10 +154,11 @@ def test_a_journal_from_before_callbacks_were_journaled_opens_and_reports_none_m
     asked.callback = "+15550001111"
     journal.write([JournalEntry(asked), JournalEntry(record("call-2"))])
     journal.close()
-    # Back to the first version's schema: no callbacks table, no notes on visits.
+    # Back to the first version's schema: no callbacks table, no notes on visits, no open calls.
     db = sqlite3.connect(path)
     db.executescript(
-        "DROP TABLE callbacks; ALTER TABLE visits DROP COLUMN notes; PRAGMA user_version = 1;"
+        "DROP TABLE callbacks; ALTER TABLE visits DROP COLUMN notes; DROP TABLE open_calls; "
+        "PRAGMA user_version = 1;"
     )
     db.close()
 
@@ -164,7 +168,7 @@ def test_a_journal_from_before_callbacks_were_journaled_opens_and_reports_none_m
     assert "Callbacks made,0,0.0,callbacks scheduled," in summary
     assert "Callbacks reached,0,,callbacks made," in summary
     journal = SqliteJournal(path)
-    assert journal.schema_version == len(sqlite_store.MIGRATIONS) == 3
+    assert journal.schema_version == len(sqlite_store.MIGRATIONS) == 4
     assert [e.callback for e in journal.entries(CallFilter())] == [None, None]
     journal.close()
 
@@ -592,3 +596,49 @@ def test_a_node_crashing_mid_call_leaves_an_error_record(
     assert entry.record.outcome == "error"
     assert entry.record.error == "RuntimeError: disk on fire"
     assert entry.record.path == ["menu", "tone"]
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    return gone.pid
+
+
+def test_calls_cut_by_a_controller_that_died_are_closed_as_lost_when_the_next_one_opens(
+    tmp_path, caplog
+):
+    path = tmp_path / "journal.sqlite"
+    journal = SqliteJournal(path)
+    here, dead = gethostname(), _dead_pid()
+    journal.write(
+        [
+            OpenCall.of(record("cut"), here, dead),
+            OpenCall.of(record("ended"), here, dead),
+            OpenCall.of(record("running"), here, os.getpid()),
+            OpenCall.of(record("elsewhere"), "another-host", dead),
+            JournalEntry(record("ended")),
+        ]
+    )
+    journal.close()
+
+    caplog.set_level(logging.WARNING, logger="ivr.journal")
+    JournalWriter.open(path).close()
+
+    journal = SqliteJournal(path, create=False)
+    calls = {e.record.call_id: e.record for e in journal.entries(CallFilter())}
+    still_open = {row[0] for row in journal.db.execute("SELECT call_id FROM open_calls")}
+    journal.close()
+    assert sorted(calls) == ["cut", "ended"]
+    assert calls["ended"].outcome == "completed"
+    cut = calls["cut"]
+    assert cut.outcome == "error"
+    assert cut.error == (
+        f"lost: the controller (process {dead} on {here}) stopped before the call's end was "
+        "journaled"
+    )
+    assert (cut.flow, cut.caller, cut.started_at) == ("t", "+15550001111", START)
+    # A controller still running, or one on another machine, keeps its calls open.
+    assert still_open == {"running", "elsewhere"}
+    assert any("1 call(s) cut by an earlier controller" in m for m in caplog.messages)

@@ -6,12 +6,21 @@ methods with the same three tables: nothing here is specific to SQLite but the c
 
 The pool writes through the store on every change, synchronously: the writes are a few hundred
 bytes, and a restart must find every agent state and every scheduled callback as they were.
+
+A write the disk refuses (full, read-only, failing) never reaches the call that made the change:
+the pool's state in memory is the live one, the store only its copy for a restart. The change is
+kept and written with the next write that succeeds (an agent's or a callback's latest state;
+handle times, which only refine estimates, are not kept); the failures are logged when they
+begin and when writing works again, and counted in ``failed_writes``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import logging
+import os
 import sqlite3
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
@@ -20,6 +29,8 @@ from pathlib import Path
 from ivr.acd.estimate import RECENT_CALLS
 from ivr.acd.model import NEVER, AgentState, Callback, Waiting
 from ivr.errors import IvrError
+
+log = logging.getLogger("ivr.acd")
 
 SCHEMA = [
     """
@@ -134,7 +145,14 @@ class SqliteAcdStore(AcdStore):
             for statement in SCHEMA:
                 self._db.execute(statement)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the queue store {self.path}: {exc}") from exc
+            raise StoreError(
+                f"cannot open the queue store {self.path}: {exc}{read_only_note(self.path)}"
+            ) from exc
+        self.failed_writes = 0
+        """Writes the disk refused (each change is retried with the next write)."""
+        self._unsaved: dict[object, list[tuple[str, tuple]]] = {}
+        self._failing = False
+        self._handle_times = itertools.count()
 
     def load(self) -> SavedState:
         try:
@@ -171,7 +189,8 @@ class SqliteAcdStore(AcdStore):
         return SavedState(agents, callbacks, handle_times)
 
     def save_agent(self, agent: AgentState) -> None:
-        self._db.execute(
+        self._write(
+            ("agent", agent.id),
             "INSERT OR REPLACE INTO agents (id, state, since, reason, call_id, pending, until, "
             "next_state, idle_since, calls, missed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -191,27 +210,74 @@ class SqliteAcdStore(AcdStore):
 
     def save_callback(self, entry: Waiting) -> None:
         assert entry.callback is not None
-        self._db.execute(
+        self._write(
+            ("callback", entry.callback.id),
             "INSERT OR REPLACE INTO callbacks (id, queue, seq, entry) VALUES (?, ?, ?, ?)",
             (entry.callback.id, entry.queue, entry.seq, json.dumps(_entry_data(entry))),
         )
 
     def delete_callback(self, callback_id: str) -> None:
-        self._db.execute("DELETE FROM callbacks WHERE id = ?", (callback_id,))
+        # The same key as its saves: a delete not written yet replaces a save not written yet.
+        self._write(("callback", callback_id), "DELETE FROM callbacks WHERE id = ?", (callback_id,))
 
     def add_handle_time(self, queue: str, at: dt.datetime, seconds: float) -> None:
-        self._db.execute(
+        self._write(
+            ("handle time", next(self._handle_times)),
             "INSERT INTO handle_times (queue, at, seconds) VALUES (?, ?, ?)",
             (queue, _text(at), seconds),
-        )
-        self._db.execute(
             "DELETE FROM handle_times WHERE queue = ? AND id NOT IN "
             "(SELECT id FROM handle_times WHERE queue = ? ORDER BY id DESC LIMIT ?)",
             (queue, queue, RECENT_CALLS),
+            keep=False,
         )
+
+    def _write(self, key: object, *statements: str | tuple, keep: bool = True) -> None:
+        """Run ``statements`` (SQL, parameters, ...) after the changes still unwritten."""
+        pairs = list(zip(statements[::2], statements[1::2], strict=True))
+        if keep:
+            self._unsaved.pop(key, None)  # to the end: written after what it replaces
+            self._unsaved[key] = pairs
+        try:
+            for kept, writes in list(self._unsaved.items()):
+                self._run(writes)
+                del self._unsaved[kept]
+            if not keep:
+                self._run(pairs)
+        except sqlite3.Error as exc:
+            self.failed_writes += 1
+            if not self._failing:
+                log.error(
+                    "the queue store %s refused a write (%s): agents and callbacks go on in "
+                    "memory; changes are kept and written once it takes them",
+                    self.path,
+                    exc,
+                )
+            self._failing = True
+            return
+        if self._failing:
+            self._failing = False
+            log.warning(
+                "the queue store %s takes writes again (%d refused meanwhile)",
+                self.path,
+                self.failed_writes,
+            )
+
+    def _run(self, writes: list[tuple[str, tuple]]) -> None:
+        for sql, params in writes:
+            self._db.execute(sql, params)
 
     def close(self) -> None:
         self._db.close()
+
+
+def read_only_note(path: Path | str) -> str:
+    """`` (its file system is read-only)`` when that is why ``path`` cannot be written; else ""."""
+    folder = Path(path).parent
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return ""
+    return " (its file system is read-only)" if read_only else ""
 
 
 def _text(moment: dt.datetime | None) -> str | None:

@@ -78,6 +78,9 @@ class CallServices:
     callbacks: CallbackService = field(default=None)  # type: ignore[assignment]
     node_state: dict[str, Any] = field(default_factory=dict)
     """What node types keep across the calls of one controller (sign-in failures), by type."""
+    on_call_start: Callable[[Call], None] | None = None
+    """Called with each call as its flow starts (``ivr serve`` notes it open in the journal, so
+    a call cut by the controller's death is still accounted for when it starts again)."""
 
     def __post_init__(self) -> None:
         if self.agents is None:
@@ -138,6 +141,11 @@ class Call:
             self.info.dialed or "unknown",
             self.flow.id,
         )
+        if self.services.on_call_start is not None:
+            try:
+                self.services.on_call_start(self)
+            except Exception:  # noting the call must never cost the caller the call
+                self.log.exception("noting the call's start failed")
         try:
             if self._run_flow(self.flow):
                 self.hangup()  # a top-level `return` ends the call like `hangup`

@@ -1,7 +1,7 @@
 """The call journal: one record per call, stored off the call's path, read back by reports.
 
 ``Journal`` is the interface a store implements (``SqliteJournal`` here; a PostgreSQL journal
-implements the same five methods). ``JournalWriter`` hands entries to a store from a thread of
+implements the same methods). ``JournalWriter`` hands entries to a store from a thread of
 its own, so calls never wait for the disk.
 """
 
@@ -12,6 +12,7 @@ from ivr.store.journal import (
     JournalEntry,
     JournalError,
     JournalUnavailable,
+    OpenCall,
 )
 from ivr.store.sqlite import SqliteJournal
 from ivr.store.writer import JournalWriter
@@ -24,5 +25,6 @@ __all__ = [
     "JournalError",
     "JournalUnavailable",
     "JournalWriter",
+    "OpenCall",
     "SqliteJournal",
 ]

@@ -5,13 +5,18 @@ target at the time of the call, so service levels stay as they were when the cal
 after ``queues.yaml`` changes. A call that asked for a callback also gets a ``CallbackEntry``
 (written later, when the callback is dialed), read back with the call. Writers append entries in
 batches; reports read them back by time, tenant and queue.
+
+A call is also noted when it starts (``OpenCall``), and its entry replaces that note when it
+ends: a controller killed mid-call (``kill -9``, a power cut) leaves its calls open, and the next
+controller to open the journal on that host closes each one whose controller is gone as lost,
+with the reason, so every call that reached a controller has exactly one closed entry.
 """
 
 from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ivr.errors import IvrError
@@ -89,6 +94,61 @@ class JournalEntry:
 
 
 @dataclass(frozen=True)
+class OpenCall:
+    """A call that started, noted until its own entry replaces the note when it ends.
+
+    Attributes:
+        call_id: the call.
+        flow: the flow it started in.
+        tenant: the tenant it is for.
+        caller: the caller's number.
+        dialed: the number dialed.
+        started_at: when it started.
+        host: the machine of the controller taking it.
+        pid: that controller's process.
+    """
+
+    call_id: str
+    flow: str
+    tenant: str | None
+    caller: str | None
+    dialed: str | None
+    started_at: dt.datetime
+    host: str
+    pid: int
+
+    @classmethod
+    def of(cls, record: CallRecord, host: str, pid: int) -> OpenCall:
+        """The note for the call of ``record``, which has just started on ``host``'s ``pid``."""
+        return cls(
+            record.call_id,
+            record.flow,
+            record.tenant,
+            record.caller,
+            record.dialed,
+            record.started_at,
+            host,
+            pid,
+        )
+
+    def lost(self) -> CallRecord:
+        """The closed record of this call, cut by its controller's end before it was journaled."""
+        return CallRecord(
+            call_id=self.call_id,
+            caller=self.caller,
+            dialed=self.dialed,
+            flow=self.flow,
+            tenant=self.tenant,
+            started_at=self.started_at,
+            error=(
+                f"lost: the controller (process {self.pid} on {self.host}) stopped before the "
+                "call's end was journaled"
+            ),
+            outcome="error",
+        )
+
+
+@dataclass(frozen=True)
 class CallFilter:
     """Which calls a report reads: started in [start, end), of a tenant, through a queue.
 
@@ -110,17 +170,32 @@ class Journal(abc.ABC):
     """
 
     @abc.abstractmethod
-    def write(self, entries: list[JournalEntry | CallbackEntry]) -> None:
-        """Store the entries (calls and callbacks, in any order) in one transaction.
+    def write(self, entries: list[JournalEntry | CallbackEntry | OpenCall]) -> None:
+        """Store the entries (calls, callbacks and calls started, in order) in one transaction.
 
         An entry whose call id is already in the journal replaces the earlier one: a call has
         exactly one record, and a callback one entry (its latest state; the attempts counted
-        and the first dial kept when a restarted controller counts afresh).
+        and the first dial kept when a restarted controller counts afresh). A call's entry
+        replaces its ``OpenCall`` note.
 
         Raises:
             JournalUnavailable: the store failed in a way that may pass; nothing was written.
             JournalError: the store refused the entries.
         """
+
+    def close_lost_calls(self, host: str, running: Callable[[int], bool]) -> list[OpenCall]:
+        """Close the calls left open on ``host`` by controllers no longer ``running``, as lost.
+
+        Notes of other hosts are left alone: whether their controllers run is not known here.
+        A journal that keeps no notes of calls started has none to close.
+
+        Returns:
+            The calls closed.
+
+        Raises:
+            JournalUnavailable: the store could not be written now; nothing was closed.
+        """
+        return []
 
     @abc.abstractmethod
     def entries(self, where: CallFilter) -> Iterator[JournalEntry]:

@@ -4,7 +4,9 @@ Tables: ``calls`` (one row per call, with its outcome and times), and per call i
 (the node path with timestamps and result labels), ``goals``, ``inputs`` (masked as the call
 recorded them) and ``lookups``; ``callbacks`` (schema 2), one row per callback keyed by the id of
 the call that asked for it, written when it is dialed and read back with that call; a visit's
-``notes`` (schema 3), what its node wrote down about it, as a JSON object. Times are
+``notes`` (schema 3), what its node wrote down about it, as a JSON object; ``open_calls``
+(schema 4), the calls started and not ended yet, with the host and process of their controller,
+so a controller killed mid-call leaves them to be closed as lost (``close_lost_calls``). Times are
 stored as UTC text in one fixed-width ISO 8601 form, so they sort and compare as text. The schema
 version is SQLite's ``user_version``; opening a journal applies the migrations it has not had yet.
 """
@@ -14,9 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ivr.acd.store import read_only_note
 from ivr.runtime.record import CallRecord, Visit
 from ivr.store.journal import (
     CallbackEntry,
@@ -25,6 +28,7 @@ from ivr.store.journal import (
     JournalEntry,
     JournalError,
     JournalUnavailable,
+    OpenCall,
 )
 
 MIGRATIONS: list[list[str]] = [
@@ -116,6 +120,20 @@ MIGRATIONS: list[list[str]] = [
         """,
     ],
     ["ALTER TABLE visits ADD COLUMN notes TEXT NOT NULL DEFAULT '{}'"],
+    [
+        """
+        CREATE TABLE open_calls (
+            call_id TEXT PRIMARY KEY,
+            flow TEXT NOT NULL,
+            tenant TEXT,
+            caller TEXT,
+            dialed TEXT,
+            started_at TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+    ],
 ]
 """Schema changes in order; the journal's ``user_version`` counts those applied."""
 
@@ -177,7 +195,9 @@ class SqliteJournal(Journal):
                 self.path, isolation_level=None, check_same_thread=False, timeout=10.0
             )
         except sqlite3.Error as exc:
-            raise JournalError(f"{self.path}: cannot open the journal: {exc}") from exc
+            raise JournalError(
+                f"{self.path}: cannot open the journal: {exc}{read_only_note(self.path)}"
+            ) from exc
         try:
             self.db.execute("PRAGMA foreign_keys = ON")
             if self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
@@ -187,7 +207,9 @@ class SqliteJournal(Journal):
             self._migrate()
         except sqlite3.Error as exc:
             self.db.close()
-            raise JournalError(f"{self.path}: not a readable call journal: {exc}") from exc
+            raise JournalError(
+                f"{self.path}: not a readable call journal: {exc}{read_only_note(self.path)}"
+            ) from exc
         except JournalError:
             self.db.close()
             raise
@@ -222,7 +244,7 @@ class SqliteJournal(Journal):
 
     # ------------------------------------------------------------------ writing
 
-    def write(self, entries: list[JournalEntry | CallbackEntry]) -> None:
+    def write(self, entries: list[JournalEntry | CallbackEntry | OpenCall]) -> None:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -231,6 +253,8 @@ class SqliteJournal(Journal):
             for entry in entries:
                 if isinstance(entry, CallbackEntry):
                     self._insert_callback(entry)
+                elif isinstance(entry, OpenCall):
+                    self._insert_open(entry)
                 else:
                     self._insert(entry)
             self.db.execute("COMMIT")
@@ -240,6 +264,49 @@ class SqliteJournal(Journal):
         except (sqlite3.Error, ValueError, TypeError) as exc:
             self._rollback()
             raise JournalError(f"{self.path}: refused a call record: {exc}") from exc
+
+    def close_lost_calls(self, host: str, running: Callable[[int], bool]) -> list[OpenCall]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise JournalUnavailable(f"{self.path}: {exc}") from exc
+        try:
+            rows = self.db.execute(
+                "SELECT call_id, flow, tenant, caller, dialed, started_at, host, pid "
+                "FROM open_calls WHERE host = ? ORDER BY started_at",
+                (host,),
+            ).fetchall()
+            lost = [
+                OpenCall(*row[:5], _parse(row[5]), row[6], row[7])
+                for row in rows
+                if not running(row[7])
+            ]
+            for call in lost:
+                self._insert(JournalEntry(call.lost()))
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self._rollback()
+            raise JournalUnavailable(f"{self.path}: {exc}") from exc
+        except (sqlite3.Error, ValueError) as exc:
+            self._rollback()
+            raise JournalError(f"{self.path}: cannot close the calls left open: {exc}") from exc
+        return lost
+
+    def _insert_open(self, call: OpenCall) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO open_calls (call_id, flow, tenant, caller, dialed, "
+            "started_at, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                call.call_id,
+                call.flow,
+                call.tenant,
+                call.caller,
+                call.dialed,
+                _time(call.started_at),
+                call.host,
+                call.pid,
+            ),
+        )
 
     def _rollback(self) -> None:
         # SQLite rolls some failures (a full disk, an I/O error) back by itself.
@@ -267,6 +334,7 @@ class SqliteJournal(Journal):
 
     def _insert(self, entry: JournalEntry) -> None:
         r = entry.record
+        self.db.execute("DELETE FROM open_calls WHERE call_id = ?", (r.call_id,))
         self.db.execute("DELETE FROM calls WHERE call_id = ?", (r.call_id,))
         cursor = self.db.execute(
             "INSERT INTO calls (call_id, flow, tenant, caller, dialed, outcome, started_at, "

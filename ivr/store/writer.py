@@ -5,14 +5,24 @@ entries in batches and writes each batch in one transaction, so a slow or failin
 the queue longer: no prompt of any call waits for it (the controller's calls are greenlets in
 another thread; SQLite lets that thread run while it writes). When the queue is full, the call
 handing over an entry waits for room (only that greenlet, cooperatively), so no entry is dropped
-and memory stays bounded. A batch the store cannot take for a passing reason (disk full, database
-locked) is kept and retried; ``close()`` writes everything handed over before it returns.
+for a slow disk and memory stays bounded. A batch the store cannot take for a passing reason (disk
+full, read-only, database locked) is kept and retried, logged once when the failures begin and
+once when writing works again. While the store fails, entries wait in memory up to the capacity;
+past it, new entries are given up at once and counted (``failed``, the metric
+``ivr_journal_lost_records_total``), logged once: a finished call waiting for a disk that may
+stay full would hold its connection and its place under ``--max-calls`` for as long.
+``close()`` writes everything handed over before it returns.
+
+Each call is also noted when it starts (``submit_started``); opening the writer closes as lost
+the calls an earlier controller on this host left open when it died (see ``OpenCall``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 from pathlib import Path
@@ -26,6 +36,7 @@ from ivr.store.journal import (
     JournalEntry,
     JournalError,
     JournalUnavailable,
+    OpenCall,
 )
 from ivr.store.sqlite import SqliteJournal
 
@@ -81,6 +92,11 @@ class JournalWriter:
         """Call entries written (callback entries are counted in ``callbacks_written``)."""
         self.callbacks_written = 0
         self.failed = 0
+        """Entries given up: refused by the store, or lost while it kept failing."""
+        self.host = socket.gethostname()
+        self._counting = threading.Lock()  # ``failed`` is counted by calls and by the thread
+        self._failing = False
+        self._dropping = False
         self._queue: queue.Queue = queue.Queue(capacity)
         self._closing = threading.Event()
         self._closed = False
@@ -93,8 +109,11 @@ class JournalWriter:
         """Entries handed over and not written yet."""
         return self._queue.qsize()
 
-    def submit(self, entry: JournalEntry | CallbackEntry) -> None:
-        """Hand an entry over; returns at once unless the queue is full."""
+    def submit(self, entry: JournalEntry | CallbackEntry | OpenCall) -> None:
+        """Hand an entry over; returns at once unless the queue is full and the disk slow.
+
+        While the store is failing, an entry finding the queue full is given up and counted.
+        """
         if self._closed:
             raise JournalError("the journal is closed")
         self._put(entry)
@@ -103,10 +122,30 @@ class JournalWriter:
     def open(cls, path: Path) -> JournalWriter:
         """A writer to the SQLite journal at ``path``, created (with its folder) when missing.
 
+        The calls an earlier controller on this host left open when it died are closed first.
+
         Raises:
             JournalError: the file cannot be opened as a journal.
         """
-        return cls(SqliteJournal(path))
+        journal = SqliteJournal(path)
+        try:
+            lost = journal.close_lost_calls(socket.gethostname(), _running)
+        except JournalError as exc:
+            # Kept open: the next controller to start closes them once the disk takes it.
+            log.error("journal: cannot close the calls an earlier run left open: %s", exc)
+            lost = []
+        if lost:
+            log.warning(
+                "journal: %d call(s) cut by an earlier controller that stopped without ending "
+                "them, closed as lost: %s",
+                len(lost),
+                ", ".join(call.call_id for call in lost),
+            )
+        return cls(journal)
+
+    def submit_started(self, call: Call) -> None:
+        """Note a call that starts (``CallServices.on_call_start``), until its entry comes."""
+        self.submit(OpenCall.of(call.record, self.host, os.getpid()))
 
     def submit_call(self, call: Call) -> None:
         """Hand over the entry of a finished call (the controller's ``on_call_end``)."""
@@ -140,11 +179,28 @@ class JournalWriter:
                 self._queue.put_nowait(item)
                 return
             except queue.Full:
+                if self._failing and item is not _STOP:
+                    self._give_up(item)
+                    return
                 if not self._behind:
                     self._behind = True
                     log.warning("the journal is behind: %d entries wait for the disk", self.pending)
                 # Cooperative: other calls go on while this finished one waits for room.
                 gevent.sleep(0.01)
+
+    def _give_up(self, item: JournalEntry | CallbackEntry | OpenCall) -> None:
+        with self._counting:
+            self.failed += 1
+            first = not self._dropping
+            self._dropping = True
+        if first:
+            log.error(
+                "journal: the store keeps failing and %d entries wait for it: entries handed "
+                "over from now on are lost (counted in ivr_journal_lost_records_total) until it "
+                "writes again; the first is call %s",
+                self.pending,
+                item.call_id,
+            )
 
     def flush(self) -> None:
         """Wait until every entry handed over so far is written (or given up)."""
@@ -184,23 +240,29 @@ class JournalWriter:
             if len(entries) < len(items):
                 return
 
-    def _write(self, entries: list[JournalEntry | CallbackEntry]) -> None:
+    def _write(self, entries: list[JournalEntry | CallbackEntry | OpenCall]) -> None:
         attempt = 0
         while True:
             try:
                 self.journal.write(entries)
-                callbacks = sum(isinstance(e, CallbackEntry) for e in entries)
-                self.written += len(entries) - callbacks
-                self.callbacks_written += callbacks
-                return
             except JournalUnavailable as exc:
                 attempt += 1
                 if self._closing.is_set() and attempt >= ATTEMPTS_WHEN_CLOSING:
                     self._lost(entries, exc)
                     return
                 pause = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS)) - 1]
-                log.error("journal write failed (%s); retrying in %gs", exc, pause)
+                if not self._failing:
+                    self._failing = True
+                    log.error(
+                        "journal write failed (%s); entries are kept and retrying in %gs, "
+                        "until the store takes them",
+                        exc,
+                        pause,
+                    )
+                else:
+                    log.debug("journal write failed again (%s); retrying in %gs", exc, pause)
                 time.sleep(pause)
+                continue
             except Exception as exc:
                 # One entry the store refuses must not take the rest of its batch with it.
                 if len(entries) == 1:
@@ -210,12 +272,37 @@ class JournalWriter:
                 for entry in entries:
                     self._write([entry])
                 return
+            self._written(entries)
+            return
 
-    def _lost(self, entries: list[JournalEntry | CallbackEntry], reason: Exception) -> None:
-        self.failed += len(entries)
+    def _written(self, entries: list[JournalEntry | CallbackEntry | OpenCall]) -> None:
+        self.written += sum(isinstance(e, JournalEntry) for e in entries)
+        self.callbacks_written += sum(isinstance(e, CallbackEntry) for e in entries)
+        if self._failing:
+            with self._counting:
+                self._failing = self._dropping = False
+                lost = self.failed
+            log.warning("journal: the store takes entries again (%d lost so far)", lost)
+
+    def _lost(
+        self, entries: list[JournalEntry | CallbackEntry | OpenCall], reason: Exception
+    ) -> None:
+        with self._counting:
+            self.failed += len(entries)
         log.error(
             "journal: %d entries not written (%s): %s",
             len(entries),
             reason,
             ", ".join(e.call_id for e in entries),
         )
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (a signal 0 reaches it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: it runs
+    return True
