@@ -396,3 +396,16 @@ def test_a_wrong_value_inside_a_nested_option_is_an_error_not_a_crash(tmp_path, 
     code, out = _validate(capsys, tmp_path)
     assert code == 1
     assert _error_lines(out) == [f"{path}:8:27: error: 0 is too small: the least allowed is 1"]
+
+
+def test_a_wrong_default_language_is_an_error_not_a_crash(tmp_path, capsys):
+    # Found by tests/test_fuzz_flows.py: `language: 0n` went on as the flow's language.
+    path = _write(
+        tmp_path,
+        "ok.yaml",
+        "flow: ok\nlanguage: 0n\nstart: bye\nnodes:\n"
+        "  bye: {type: hangup, prompt: [{text: Bye., language: en}]}\n",
+    )
+    code, out = _validate(capsys, tmp_path)
+    assert code == 1
+    assert _error_lines(out) == [f"{path}:2:11: error: '0n' is not a language code like en, ru, bg"]

@@ -238,16 +238,17 @@ def _compile_flow(
         return None
     top = CheckContext(diag)
     opts = check_options(doc, flow_fields(path.parent, kit), top)
-    flow_id = opts.get("flow") if opts.get("flow") is not INVALID else None
+    # A wrong top-level value is reported already; the flow is checked on as if it were not set.
+    opts = {key: value for key, value in opts.items() if value is not INVALID}
     flow = CompiledFlow(
-        id=flow_id or path.stem,
+        id=opts.get("flow") or path.stem,
         file=name,
         description=opts.get("description") or "",
         language=opts.get("language") or "en",
         languages=[],
         voice=opts.get("voice"),
         start=opts.get("start") or "",
-        on_error=opts.get("on_error") if opts.get("on_error") is not INVALID else None,
+        on_error=opts.get("on_error"),
         vars=opts.get("vars") if isinstance(opts.get("vars"), dict) else {},
         data=opts.get("data") if isinstance(opts.get("data"), dict) else {},
         nodes={},
