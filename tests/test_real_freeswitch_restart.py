@@ -7,18 +7,25 @@ connected to that FreeSWITCH's event socket (``--esl``). At the restart one call
 only agent (a loopback call into the echo test, which answers and stays) and another waits in
 the queue. What a supervisor sees afterwards is asserted through the controller's agents API
 and its journal: both calls closed with an outcome, the agent free, the queue empty, the event
-socket connected again to the new FreeSWITCH run; and a new call reaches the agent.
+socket connected again to the new FreeSWITCH run; and a new call reaches the agent. Callbacks
+waiting in line through the crash stay there, and each is dialled once through the new run.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
+import sqlite3
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
-from realfs import ServeProcess, free_port, readable_dir, wait_for
+from realfs import ServeProcess, events_of, free_port, next_event, readable_dir, wait_for
+
+from ivr.acd import Callback, SqliteAcdStore, Waiting
 
 IVR_NUMBER = "18005550100"
 FLOW = """\
@@ -240,3 +247,115 @@ def test_calls_whose_connections_outlive_a_crashed_freeswitch_are_closed_when_it
         assert "resynchronised with the restarted FreeSWITCH: 2 call(s)" in log
 
     assert_a_new_call_reaches_the_agent_end_to_end(fs, serve)
+
+
+CALLBACK_QUEUES = QUEUES + "  later: {agents: [a2], ring_timeout: 10s, wrap_up: 1s}\n"
+CALLBACK_AGENTS = AGENTS + (
+    "  a2: {name: Boris, endpoint: loopback/9196/default, initial_state: logged_out}\n"
+)
+CALLBACKS = ["asked-1", "asked-2"]
+"""The calls whose callbacks wait in the ``later`` line, whose only agent is logged out."""
+
+
+def waiting_callbacks(store: Path) -> None:
+    """Two callbacks in the queue store, as callers who asked for them earlier left them."""
+    kept = SqliteAcdStore(store)
+    at = dt.datetime.now(dt.UTC)
+    for seq, call_id in enumerate(CALLBACKS):
+        callback = Callback(f"cb-{call_id}", "9196", "loopback/9196/default")
+        kept.save_callback(Waiting(0, at, seq, call_id, "later", entered=at, callback=callback))
+    kept.close()
+
+
+@pytest.fixture
+def center_with_callbacks(private_freeswitch):
+    """``ivr serve`` with callbacks waiting for an agent who is logged out, on the private FS."""
+    with readable_dir() as work:
+        flows = work / "flows"
+        flows.mkdir()
+        (flows / "default.yaml").write_text(FLOW)
+        (flows / "queues.yaml").write_text(CALLBACK_QUEUES)
+        (flows / "agents.yaml").write_text(CALLBACK_AGENTS)
+        waiting_callbacks(work / "acd.sqlite")
+        fs = private_freeswitch
+        serve = ServeProcess(
+            work,
+            flows,
+            fs.controller,
+            "--esl",
+            f"{fs.host}:{fs.port}",
+            "--esl-password",
+            fs.password,
+        )
+        try:
+            wait_for(lambda: serve.status()["freeswitch"]["connected"], "event socket connected")
+            yield serve
+        finally:
+            serve.stop()
+
+
+def callback_rows(serve: ServeProcess) -> dict[str, dict]:
+    db = sqlite3.connect(f"file:{serve.journal_path}?mode=ro", uri=True, timeout=10)
+    db.row_factory = sqlite3.Row
+    try:
+        return {row["call_id"]: dict(row) for row in db.execute("SELECT * FROM callbacks")}
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        db.close()
+
+
+def test_callbacks_waiting_through_a_freeswitch_crash_are_kept_and_each_dialled_once_after_it(
+    private_freeswitch, center_with_callbacks
+):
+    fs, serve = private_freeswitch, center_with_callbacks
+    core_before = serve.status()["freeswitch"]["core_uuid"]
+    talking, waiting = put_through_and_queue(fs, serve)
+    assert serve.status()["queues"]["later"]["callbacks"] == 2
+
+    fs.kill()
+    fs.start()
+
+    wait_for(
+        lambda: (s := serve.status()["freeswitch"])["connected"] and s["core_uuid"] != core_before,
+        f"the event socket connected again to the new FreeSWITCH; {serve.log()}",
+    )
+    entries = journaled(serve, talking, waiting)
+    assert {e["outcome"] for e in entries.values()} == {"answered", "error"}
+    wait_for(lambda: agent(serve)["state"] == "available", "the agent of the cut call free")
+    assert serve.status()["queues"]["later"]["callbacks"] == 2  # kept through the crash
+
+    client = fs.connect()
+    try:
+        bridges = events_of(client, "CHANNEL_BRIDGE")
+        login = urllib.request.Request(
+            f"http://127.0.0.1:{serve.api_port}/agents/a2/login", data=b"", method="POST"
+        )
+        urllib.request.urlopen(login, timeout=10).close()
+        for _ in CALLBACKS:
+            # Boris hears whom the callback is for and is put through; the caller hangs up.
+            bridged = next_event(
+                bridges,
+                lambda m: bool(m.get("Other-Leg-Unique-ID")),
+                f"a callback put through; {serve.log()}",
+                timeout=40,
+            )
+            assert client.uuid_kill(bridged.get("Other-Leg-Unique-ID"))
+    finally:
+        client.close()
+
+    rows = wait_for(
+        lambda: (r := callback_rows(serve)).keys() == set(CALLBACKS) and r,
+        f"both callbacks journaled; {serve.log()}",
+    )
+    assert {(r["status"], r["agent"], r["attempts"]) for r in rows.values()} == {
+        ("answered", "a2", 1)
+    }
+    wait_for(
+        lambda: serve.status()["queues"]["later"]["line"] == [],
+        "the callbacks out of the line",
+    )
+    wait_for(
+        lambda: {a["state"] for a in serve.status()["agents"].values()} == {"available"},
+        f"no agent left ringing or talking; {serve.log()}",
+    )
