@@ -29,6 +29,7 @@ class Reply:
     json: object = None
     body: bytes | None = None
     delay: float = 0.0
+    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _RawTarget(WSGIHandler):
@@ -105,7 +106,11 @@ class BackEnd:
         payload = reply.body if reply.body is not None else json.dumps(reply.json).encode()
         start_response(
             f"{reply.status} X",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(payload))),
+                *reply.headers,
+            ],
         )
         return [payload]
 

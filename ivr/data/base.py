@@ -244,6 +244,13 @@ class DataSource:
                 retryable=self.repeatable,
                 timed_out=True,
             ) from None
+        except DataSourceError:
+            raise
+        except Exception as exc:
+            # A driver's or a source's own bug (a value it cannot bind, an error of a kind it
+            # does not wrap) costs this lookup, never the call: the node takes its error edge.
+            log.exception("%s failed unexpectedly", self.describe())
+            raise DataSourceError(f"{self.describe()}: {type(exc).__name__}: {exc}") from exc
         finally:
             timer.close()
             # The timer is the exception raised through this frame; keeping it in a local would
