@@ -21,7 +21,7 @@ from ivr.flow.prompts import PROMPT_JSON_SCHEMA
 from ivr.flow.source import MAX_ALIAS_VALUES, MAX_FILE_BYTES, MAX_NESTING
 from ivr.nodes.registry import NodeRegistry
 from ivr.project import flow_json_schema, kit
-from ivr.testing.scenario import CASE_FIELDS, SCENARIO_FIELDS
+from ivr.testing.scenario import CASE_FIELDS, FAULT_FIELDS, FAULTS_FIELDS, SCENARIO_FIELDS
 
 SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
 SCHEMA_ID = "https://ivr.invalid/schemas/{kind}.schema.json"
@@ -200,6 +200,11 @@ def _kind_docs() -> dict[str, KindDoc]:
             (
                 ("Top-level keys", SCENARIO_FIELDS),
                 ("Keys of each case", CASE_FIELDS),
+                ("Keys of `faults:` (in the file, or in a case)", FAULTS_FIELDS),
+                *(
+                    (f"Options of the fault `{kind}` (an item of `inject:`)", fields)
+                    for kind, fields in FAULT_FIELDS.items()
+                ),
             ),
             "flow: hello\ncases:\n  - name: a caller asks for the opening hours\n"
             "    steps:\n      - hear: For opening hours press 1\n      - press: '1'\n"

@@ -28,6 +28,12 @@ CONNECT_TIMEOUT = 10.0
 """Seconds to wait for FreeSWITCH's reply to ``connect`` before giving up on the call."""
 REPLY_TIMEOUT = 30.0
 """Seconds to wait for a command reply; FreeSWITCH answers in milliseconds."""
+EXECUTE_TIMEOUT = 4 * 3600.0
+"""Seconds an application may run before its CHANNEL_EXECUTE_COMPLETE is taken as lost.
+
+The longest application is a bridge, whose conversation may last hours; FreeSWITCH drops events
+for a listener whose queue is full, and without a bound a call whose completion was dropped
+would wait (an agent held with it) as long as the caller stays on the line."""
 HANGUP_TIMEOUT = 5.0
 """Seconds to wait for the channel to go down after ``hangup`` was accepted."""
 SWITCH_CAUSES = frozenset({"SYSTEM_SHUTDOWN"})
@@ -69,8 +75,15 @@ class SessionClosed(ChannelError):
     """The connection to FreeSWITCH is gone (closed, garbage received, or a reply timed out)."""
 
 
+class ExecuteTimedOut(ChannelError):
+    """An application's CHANNEL_EXECUTE_COMPLETE did not come within ``execute_timeout``."""
+
+
 class OutboundSession(ESLConnection):
     """The controller's end of one ``socket ... async full`` connection."""
+
+    execute_timeout: float = EXECUTE_TIMEOUT
+    """Seconds ``execute`` waits for an application's completion (``EXECUTE_TIMEOUT``)."""
 
     def __init__(self, sock: GeventSocket, peer: str = "") -> None:
         super().__init__(sock)
@@ -84,7 +97,9 @@ class OutboundSession(ESLConnection):
         """Why the connection ended without the channel hanging up (empty otherwise)."""
         self.lost_at: dt.datetime | None = None
         """FreeSWITCH's clock, as far as we can tell, when the connection was lost."""
-        self._last_stamp: str | None = None
+        self._last_micros: int | None = None
+        self._stepped_back = 0
+        """Microseconds FreeSWITCH's wall clock has been stepped back during this call."""
         self._last_stamp_seen = 0.0
         self._executions: dict[str, AsyncResult] = {}
         self._event_hooks: list = []
@@ -202,6 +217,8 @@ class OutboundSession(ESLConnection):
         Raises:
             CallerHungUp: the channel hung up before or while the application ran.
             SessionClosed: the connection broke.
+            ExecuteTimedOut: no completion came within ``execute_timeout`` (the call then
+                ends as an error: the caller hears the apology and is hung up).
             ChannelError: FreeSWITCH refused the command.
         """
         if self.hungup.is_set():
@@ -217,7 +234,17 @@ class OutboundSession(ESLConnection):
             reply = self._command(commands.sendmsg_execute(app, sent, event_uuid, event_lock=True))
             if not reply.ok:
                 raise ChannelError(f"FreeSWITCH refused {app}: {reply.reply_text.strip()}")
-            return done.get() if wait else None
+            if not wait:
+                return None
+            try:
+                return done.get(timeout=self.execute_timeout)
+            except gevent.Timeout:
+                reason = (
+                    f"no CHANNEL_EXECUTE_COMPLETE for {app} within {self.execute_timeout:g}s "
+                    "(the event was lost)"
+                )
+                log.warning("[%s] %s; ending the call", self.uuid, reason)
+                raise ExecuteTimedOut(reason) from None
         finally:
             self._executions.pop(event_uuid, None)
 
@@ -282,10 +309,19 @@ class OutboundSession(ESLConnection):
             self.hungup.set()
 
     def _note_time(self, headers: esl.Headers) -> None:
-        # Kept as received: most events' times are never asked for.
         stamp = headers.get("Event-Date-Timestamp")
         if stamp and stamp.isdigit():
-            self._last_stamp = stamp
+            micros = int(stamp) + self._stepped_back
+            last = self._last_micros
+            if last is not None and micros < last:
+                # The host's clock was stepped back (NTP, an operator): FreeSWITCH stamps events
+                # with the wall clock, but the call's time must not run backwards, or its
+                # durations (waited, talked) come out negative and its end before its start.
+                # The call's clock goes on from where it was; a step forward cannot be told
+                # from time passing and is taken as it comes.
+                self._stepped_back += last - micros
+                micros = last
+            self._last_micros = micros
             self._last_stamp_seen = time.monotonic()
 
     def _clock_now(self) -> dt.datetime | None:
@@ -297,7 +333,10 @@ class OutboundSession(ESLConnection):
 
     @property
     def last_event_time(self) -> dt.datetime | None:
-        """FreeSWITCH's clock at the latest event (``Event-Date-Timestamp``); None before any."""
-        if self._last_stamp is None:
+        """FreeSWITCH's clock at the latest event (``Event-Date-Timestamp``); None before any.
+
+        Never earlier than at an event before: steps back of the host's clock are taken out.
+        """
+        if self._last_micros is None:
             return None
-        return dt.datetime.fromtimestamp(int(self._last_stamp) / 1e6, dt.UTC)
+        return dt.datetime.fromtimestamp(self._last_micros / 1e6, dt.UTC)

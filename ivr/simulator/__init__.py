@@ -14,6 +14,7 @@ Place a call without steps to drive it live (``call.press("1")``, ``call.hangup(
 """
 
 from ivr.simulator.bridge import AGENT_BEHAVIOURS
+from ivr.simulator.faults import Fault, FaultPlan
 from ivr.simulator.simulator import SimulatedCall, SimulatedFreeSWITCH
 
-__all__ = ["AGENT_BEHAVIOURS", "SimulatedCall", "SimulatedFreeSWITCH"]
+__all__ = ["AGENT_BEHAVIOURS", "Fault", "FaultPlan", "SimulatedCall", "SimulatedFreeSWITCH"]

@@ -24,9 +24,19 @@ class CallClock:
         start: wall-clock time of the call's first event (timezone-aware).
         virtual: jump over waits instead of sleeping through them.
         settle: real seconds a virtual wait first listens for the controller before jumping.
+        jumps: (call seconds, seconds) at which the wall clock steps forward (or back, when
+            negative), as NTP steps a host's clock; ``elapsed`` is not affected, as
+            FreeSWITCH's timers are monotonic.
     """
 
-    def __init__(self, start: dt.datetime, *, virtual: bool, settle: float) -> None:
+    def __init__(
+        self,
+        start: dt.datetime,
+        *,
+        virtual: bool,
+        settle: float,
+        jumps: list[tuple[float, float]] | None = None,
+    ) -> None:
         if start.tzinfo is None:
             raise ValueError("the call's start time must be timezone-aware")
         self.start = start
@@ -36,6 +46,11 @@ class CallClock:
         self._virtual_elapsed = 0.0
         self._real_origin = time.monotonic()
         self._start_us = round(start.timestamp() * 1_000_000)
+        self._jumps = sorted(jumps or [])
+
+    def _stepped(self, elapsed: float) -> float:
+        """How far the wall clock was stepped by ``elapsed``."""
+        return sum(by for at, by in self._jumps if at <= elapsed)
 
     def elapsed(self) -> float:
         """Seconds since the call started."""
@@ -45,12 +60,13 @@ class CallClock:
 
     def micros(self, elapsed: float | None = None) -> int:
         """Microseconds since the Unix epoch at ``elapsed`` (default: now), as FreeSWITCH counts."""
-        return self._start_us + round((self.elapsed() if elapsed is None else elapsed) * 1_000_000)
+        seconds = self.elapsed() if elapsed is None else elapsed
+        return self._start_us + round((seconds + self._stepped(seconds)) * 1_000_000)
 
     def wall(self, elapsed: float | None = None) -> dt.datetime:
         """The call's time at ``elapsed`` (default: now) in the start time's zone."""
         seconds = self.elapsed() if elapsed is None else elapsed
-        return self.start + dt.timedelta(seconds=seconds)
+        return self.start + dt.timedelta(seconds=seconds + self._stepped(seconds))
 
     def poke(self) -> None:
         """Wake the channel: a command arrived, the caller did something, the line changed."""

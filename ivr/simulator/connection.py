@@ -28,6 +28,7 @@ from ivr.simulator.causes import cause_name
 from ivr.simulator.channel import SimulatedChannel
 from ivr.simulator.commands import ESLCommand, ESLCommandParser
 from ivr.simulator.events import EVENT_NAMES, MYEVENTS
+from ivr.simulator.faults import CallFaults
 from ivr.simulator.parsing import atoi
 
 __all__ = ["OutboundConnection"]
@@ -119,8 +120,10 @@ class OutboundConnection:
         record: Callable[[ESLCommand], None],
         transcript: Callable[[str, str], None],
         timings: CommandTimings,
+        faults: CallFaults | None = None,
     ) -> None:
         self._sock = sock
+        self.faults = faults
         self.timings = timings
         self._channel = channel
         self._record = record
@@ -153,15 +156,47 @@ class OutboundConnection:
         self._send(frames.encode_command_reply(text, headers or []))
 
     def deliver(self, name: str, headers: list[tuple[str, str]], body: str | None = None) -> None:
-        """Send an event if the controller subscribed to it."""
+        """Send an event if the controller subscribed to it (through the call's faults)."""
         if self._events_on and ("ALL" in self._subscribed or name in self._subscribed):
-            data = frames.encode_event(headers, body)
-            # Stamped before the write: the controller may answer before the write returns.
-            self.timings.event_sent(name)
-            self._send(data)
+            if self.faults is None:
+                self.send_event(name, headers, body)
+            else:
+                self.faults.deliver(
+                    self, name, headers, body, lambda text: self._log("system", text)
+                )
+
+    def send_event(self, name: str, headers: list[tuple[str, str]], body: str | None) -> None:
+        """Write one event now."""
+        data = frames.encode_event(headers, body)
+        # Stamped before the write: the controller may answer before the write returns.
+        self.timings.event_sent(name)
+        self._send(data)
+
+    def send_raw(self, data: bytes) -> None:
+        """Write frames made elsewhere (a fault's flood)."""
+        self._send(data)
+
+    def encode_event(self, name: str, extra: list[tuple[str, str]]) -> bytes:
+        """An event of this call's channel as FreeSWITCH would frame it now."""
+        return frames.encode_event(self._channel.headers(name, extra=extra), None)
+
+    def call_seconds(self) -> float:
+        """The call's clock: seconds since it started."""
+        return self._channel.clock.elapsed()
+
+    def drop(self) -> None:
+        """Break the connection without a word, as a crash or a network failure does."""
+        self.open = False
+        try:
+            self._sock.close()
+        except OSError:
+            log.debug("[%s] closing the controller socket failed", self._channel.uuid)
+        self._channel.release()
 
     def close(self) -> None:
         """Send the final disconnect notice and close the socket."""
+        if self.faults is not None:
+            self.faults.flush(timeout=5.0)
         if self.open:
             self._send(frames.encode_disconnect_notice(self._channel.uuid))
         self.open = False

@@ -30,6 +30,7 @@ from ivr.simulator.clock import CallClock
 from ivr.simulator.commands import ESLCommand
 from ivr.simulator.connection import CommandTimings, OutboundConnection
 from ivr.simulator.events import Host, Profile
+from ivr.simulator.faults import CallFaults, FaultPlan
 
 __all__ = ["SimulatedCall", "SimulatedFreeSWITCH"]
 
@@ -49,6 +50,8 @@ class SimulatedCall:
             heard, hang-ups, and the simulator's own remarks (``system``).
         commands: every command the controller sent, as FreeSWITCH parsed it.
         timings: how quickly the controller sent its commands (``CommandTimings``).
+        faults: the faults striking this call (None: no fault plan); ``faults.struck`` says
+            what struck.
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class SimulatedCall:
         self.transcript: list[Event] = []
         self.commands: list[ESLCommand] = []
         self.timings = CommandTimings()
+        self.faults: CallFaults | None = None
         self._caller = caller
         self._clock = clock
         self._on_event = on_event
@@ -135,6 +139,7 @@ class SimulatedFreeSWITCH:
             skipped over.
         time_limit: simulated seconds after which the caller of a call still going hangs up.
         hostname: the box's name in ``FreeSWITCH-Hostname``.
+        faults: what goes wrong with the calls placed (``FaultPlan``), the same for one seed.
     """
 
     def __init__(
@@ -148,6 +153,7 @@ class SimulatedFreeSWITCH:
         settle: float = 0.02,
         time_limit: float = 4 * 3600.0,
         hostname: str = "simulator",
+        faults: FaultPlan | None = None,
     ) -> None:
         host, port = controller
         address = "127.0.0.1" if host == "localhost" else host
@@ -164,6 +170,7 @@ class SimulatedFreeSWITCH:
             sounds_dir=Path(sounds_dir) if sounds_dir is not None else Path.cwd(),
             time_limit=time_limit,
         )
+        self.faults = faults
         self.calls: list[SimulatedCall] = []
         self._greenlets: list[gevent.Greenlet] = []
 
@@ -196,8 +203,15 @@ class SimulatedFreeSWITCH:
         start = (start or dt.datetime.now()).astimezone()
         person: Caller = InteractiveCaller() if steps is None else ScriptedCaller(steps)
         uuid = str(uuidlib.uuid4())
-        clock = CallClock(start, virtual=self.virtual_time, settle=self.settle)
+        faults = self.faults.for_call() if self.faults is not None else None
+        clock = CallClock(
+            start,
+            virtual=self.virtual_time,
+            settle=self.settle,
+            jumps=faults.clock_jumps if faults is not None else None,
+        )
         call = SimulatedCall(uuid, person, clock, on_event)
+        call.faults = faults
         settings = self._settings
         if agents:
             settings = LineSettings(
@@ -259,7 +273,7 @@ class SimulatedFreeSWITCH:
             # As FreeSWITCH does: small frames must not wait for the controller's ACKs.
             sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
             connection = OutboundConnection(
-                sock, channel, call.commands.append, call._log, call.timings
+                sock, channel, call.commands.append, call._log, call.timings, call.faults
             )
             reader = gevent.spawn(connection.run)
             channel.run(lambda: connection.connected, connection.wait_until_quiet)

@@ -30,6 +30,8 @@ from ivr.testing.cases import (
 from ivr.testing.dialer import MemoryDialer
 from ivr.testing.scenario import Case, Scenario, load_scenario
 
+FAULTS_NEED_ESL = "it has faults:, which strike the line: run it with --via-esl"
+
 
 def run_case(
     project: Project,
@@ -48,6 +50,8 @@ def run_case(
         call_id: the id the call gets in logs.
         on_event: called with each transcript line as it happens (for live display).
     """
+    if case.faults is not None:
+        return CaseResult(case, None, skipped=FAULTS_NEED_ESL)
     flow = project.flows.get(scenario.flow)
     if flow is None:
         return CaseResult(case, None, failures=[f"flow '{scenario.flow}' is not loaded"])

@@ -28,6 +28,7 @@ from ivr.flow.fields import (
     Field,
     ListOf,
     MapOf,
+    Number,
     Obj,
     Text,
     check_options,
@@ -39,6 +40,7 @@ from ivr.flow.fields import (
 from ivr.flow.source import Diagnostics, LDict, LList, Mark, SourceCache, load_yaml, suggest
 from ivr.runtime.memory import Step
 from ivr.runtime.record import OUTCOMES
+from ivr.simulator.faults import FLOOD_LIMIT, Fault, FaultError, FaultPlan
 
 STEP_KINDS = ("hear", "press", "wait", "hangup")
 CALLER_PHONES = ("available", "busy", "no_answer", "logged_out")
@@ -99,6 +101,8 @@ class Case:
     mark: Mark | None = None
     caller_phone: str = "available"
     destinations: dict[str, str] = field(default_factory=dict)
+    faults: FaultPlan | None = None
+    """What goes wrong on the line (run through the simulated FreeSWITCH only)."""
 
 
 @dataclass
@@ -143,6 +147,151 @@ class Steps(Field):
         }
 
 
+class SignedDuration(Duration):
+    """A duration that may be negative (``-1h``): how far a clock jumps."""
+
+    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
+        text = str(value).strip() if isinstance(value, str) else value
+        negative = isinstance(text, str) and text.startswith("-")
+        seconds = super().check(text[1:] if negative else text, mark, ctx)
+        return seconds if seconds is INVALID else (-seconds if negative else seconds)
+
+    def type_doc(self) -> str:
+        return "duration, negative for back (-1h, 30s)"
+
+    def schema(self) -> dict:
+        return {"type": "string", "pattern": f"^-?({DURATION_PATTERN.strip('^$')})$"}
+
+
+_SHARE = Number("Percent of the calls it strikes (default 100)", minimum=0, maximum=100)
+_AFTER = Number("Events sent before it strikes (default: picked from the seed)", minimum=0)
+FAULT_FIELDS: dict[str, dict[str, Field]] = {
+    "drop_socket": {
+        "after_events": _AFTER,
+        "at": Duration("Or: the call time at which the connection breaks"),
+        "calls": _SHARE,
+    },
+    "delay": {
+        "hold": Duration("How long each event is held back (real time)", required=True),
+        "after_events": _AFTER,
+        "calls": _SHARE,
+    },
+    "lose_execute_complete": {
+        "nth": Number("Which application's completion is lost, from 1", minimum=1),
+        "calls": _SHARE,
+    },
+    "flood": {
+        "count": Number("Events in the flood (default 100000)", minimum=1, maximum=FLOOD_LIMIT),
+        "after_events": _AFTER,
+        "calls": _SHARE,
+    },
+    "clock_jump": {
+        "at": Duration("The call time of the jump", required=True),
+        "by": SignedDuration("How far the wall clock jumps (-1h: back)", required=True),
+        "calls": _SHARE,
+    },
+}
+"""Each fault's options as a scenario file writes them (``ivr.simulator.faults``)."""
+_RENAMED = {"hold": "seconds", "by": "seconds"}
+
+
+class FaultsField(Field):
+    """``faults: {seed: 7, inject: [{drop_socket: {after_events: 12}}, ...]}``."""
+
+    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
+        if not isinstance(value, LDict):
+            return self._wrong(ctx, "a mapping of seed and inject", value, mark)
+        opts = check_options(value, FAULTS_FIELDS, ctx)
+        raw = opts.get("inject")
+        if INVALID in opts.values() or not isinstance(raw, LList):
+            return INVALID
+        faults = []
+        for i, item in enumerate(raw):
+            where = raw.item_mark(i)
+            if not isinstance(item, LDict) or len(item) != 1:
+                ctx.diag.error(
+                    f"a fault is one of {', '.join(f'{{{k}: {{...}}}}' for k in FAULT_FIELDS)}",
+                    where,
+                )
+                continue
+            kind, options = next(iter(item.items()))
+            if kind not in FAULT_FIELDS:
+                ctx.diag.error(
+                    f"unknown fault '{kind}'{suggest(kind, list(FAULT_FIELDS))} "
+                    f"(faults: {', '.join(FAULT_FIELDS)})",
+                    item.key_mark(kind),
+                )
+                continue
+            if options is None:  # `- flood:` alone: every option at its default
+                options = LDict()
+                options.mark = item.value_mark(kind)
+                options.key_marks, options.value_marks = {}, {}
+            if not isinstance(options, LDict):
+                ctx.diag.error(f"{kind}: expected a mapping of options", item.value_mark(kind))
+                continue
+            given = check_options(options, FAULT_FIELDS[kind], ctx)
+            if INVALID in given.values():
+                continue
+            values = {_RENAMED.get(k, k): v for k, v in given.items() if v is not None}
+            if "calls" in values:
+                values["calls"] = values["calls"] / 100
+            try:
+                faults.append(Fault(kind, **values))
+            except FaultError as error:
+                ctx.diag.error(str(error), where)
+        return FaultPlan(opts["seed"] or 0, faults)
+
+    def type_doc(self) -> str:
+        return "mapping of seed and inject (a list of faults)"
+
+    def schema(self) -> dict:
+        return {
+            "type": "object",
+            "properties": {
+                "seed": FAULTS_FIELDS["seed"].json_schema(),
+                "inject": {
+                    "type": "array",
+                    "items": {
+                        "oneOf": [
+                            {
+                                "type": "object",
+                                "properties": {kind: object_schema(fields)},
+                                "required": [kind],
+                                "additionalProperties": False,
+                            }
+                            for kind, fields in FAULT_FIELDS.items()
+                        ]
+                    },
+                },
+            },
+            "required": ["inject"],
+            "additionalProperties": False,
+        }
+
+
+class _FaultList(Field):
+    """The faults of ``faults: inject:``, checked one by one by ``FaultsField``."""
+
+    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
+        if not isinstance(value, LList) or not value:
+            return self._wrong(ctx, "a list of faults", value, mark)
+        return value
+
+    def type_doc(self) -> str:
+        return "list of faults, each `{kind: {options}}` (the kinds below)"
+
+    def schema(self) -> dict:
+        return {"type": "array"}
+
+
+FAULTS_FIELDS: dict[str, Field] = {
+    "seed": Number("The seed the faults' calls and positions are picked from (default 0)"),
+    "inject": _FaultList("The faults", required=True),
+}
+FAULTS_DOC = (
+    "What goes wrong on the line, from a seed (the simulated FreeSWITCH only: ivr test --via-esl)"
+)
+
 EXPECT_FIELDS: dict[str, Field] = {
     "path": ListOf(Text(), "The nodes the call visits first, in order (a prefix of its path)"),
     "visits": ListOf(Text(), "Nodes the call must visit somewhere, in any order"),
@@ -183,6 +332,7 @@ CASE_FIELDS: dict[str, Field] = {
     ),
     "steps": Steps("What the caller does, in order", required=True),
     "expect": Obj("What the call must end with", fields=EXPECT_FIELDS),
+    "faults": FaultsField(FAULTS_DOC + "; over the file's faults"),
 }
 
 
@@ -258,6 +408,7 @@ SCENARIO_FIELDS: dict[str, Field] = {
     "flow": Text("The id of the flow under test", required=True),
     "timezone": Text("Time zone of 'at:' times without an offset (default UTC)"),
     "cases": Cases("The cases", required=True),
+    "faults": FaultsField(FAULTS_DOC + ", for every case"),
 }
 
 
@@ -276,6 +427,10 @@ def _checked(doc: LDict, fields: dict, diag: Diagnostics) -> dict[str, Any]:
     # A value that failed its check is reported already; the case goes on without it.
     opts = check_options(doc, fields, CheckContext(diag))
     return {key: None if value is INVALID else value for key, value in opts.items()}
+
+
+def _valid(plan: Any) -> FaultPlan | None:
+    return plan if isinstance(plan, FaultPlan) else None
 
 
 def load_scenario(path: Path, diag: Diagnostics, sources: SourceCache) -> Scenario | None:
@@ -320,6 +475,23 @@ def load_scenario(path: Path, diag: Diagnostics, sources: SourceCache) -> Scenar
                 mark=where,
                 caller_phone=opts.get("caller_phone") or "available",
                 destinations=opts.get("destinations") or {},
+                faults=_valid(opts.get("faults")) or _valid(top.get("faults")),
             )
         )
     return Scenario(path, str(top.get("flow") or ""), cases, doc.value_mark("flow"))
+
+
+def load_fault_file(path: Path, diag: Diagnostics, sources: SourceCache) -> FaultPlan | None:
+    """Read a file holding only ``faults:`` (``ivr loadtest --faults``), checked as in a scenario.
+
+    Returns None when it cannot be used (mistakes are in ``diag``).
+    """
+    doc = load_yaml(path, diag, sources, kind="faults file", may_be_empty=False)
+    if doc is None:
+        return None
+    if not isinstance(doc, LDict):
+        diag.error("a faults file must be a mapping with faults:", Mark(str(path), 1, 1))
+        return None
+    fields = {"faults": FaultsField(FAULTS_DOC, required=True)}
+    plan = check_options(doc, fields, CheckContext(diag)).get("faults")
+    return _valid(plan) if not diag.errors else None

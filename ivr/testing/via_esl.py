@@ -23,6 +23,7 @@ from ivr.freeswitch.server import Controller
 from ivr.prompts.files import PromptFiles
 from ivr.runtime.call import Call, CallServices
 from ivr.runtime.memory import Event
+from ivr.simulator.faults import FaultPlan
 from ivr.testing.cases import (
     AFTER_THE_CALL_SECONDS,
     DEFAULT_START,
@@ -31,6 +32,7 @@ from ivr.testing.cases import (
     set_up_agents,
 )
 from ivr.testing.dialer import ScriptedDialer
+from ivr.testing.invariants import check
 from ivr.testing.scenario import Case, Scenario
 
 if TYPE_CHECKING:
@@ -94,11 +96,13 @@ class EslRunner:
             phones.setdefault(queue.callback_endpoint.format(number=case.caller), case.caller_phone)
         self.controller.services = services
         self._finished = AsyncResult()
+        faults = FaultPlan(case.faults.seed, case.faults.faults) if case.faults else None
         sim = SimulatedFreeSWITCH(
             self.controller.address,
             virtual_time=True,
             agents=phones,
             default_agent="available",
+            faults=faults,
         )
         later: list[Event] = []
         services.callbacks.dialer = SimulatorDialer(sim, phones, start, later)
@@ -126,6 +130,12 @@ class EslRunner:
             sim.close()
         callback = services.callbacks.results.get(call.record.call_id)
         failures = expectations(case, call.record, call.vars, sim_call.remaining_steps, callback)
+        if faults is not None:
+            # Under faults the flow may end anywhere; what must hold is that nothing is lost.
+            self.controller.calls.join(timeout=CALL_TIMEOUT)
+            failures += check(
+                calls=sim.calls, records=[call], controller=self.controller, center=services
+            )
         transcript = list(sim_call.transcript) + later
         return CaseResult(case, call.record, transcript, failures, callback)
 

@@ -198,6 +198,10 @@ class FreeSwitchRunner:
 
     def run_case(self, scenario: Scenario, case: Case) -> CaseResult:
         """Place the case's call through FreeSWITCH, play its steps, check its expectations."""
+        if case.faults is not None:
+            return CaseResult(
+                case, None, skipped="it has faults:, which only the simulated FreeSWITCH injects"
+            )
         waits = real_waiting(case)
         if waits > self.max_wait:
             return CaseResult(
