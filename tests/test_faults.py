@@ -178,6 +178,15 @@ def test_a_socket_dropped_in_the_menu_journals_the_call_with_the_reason(line):
     assert line.invariants(line.baseline) == []
 
 
+def test_a_socket_dropped_at_a_call_time_breaks_at_the_first_event_after_it(line):
+    call, record = line.call(BALANCE, [Fault("drop_socket", at=8.0)])
+    [struck] = call.faults.struck
+    assert struck.startswith("dropped the socket before ")
+    assert [e.at for e in call.transcript if e.text == f"fault: {struck}"][0] >= 8.0
+    assert record.outcome == "error" and "FreeSWITCH" in record.error
+    assert line.invariants(line.baseline) == []
+
+
 def test_a_lost_execute_complete_ends_the_call_with_an_apology_and_the_reason_logged(
     line, quick_execute_timeout, caplog
 ):

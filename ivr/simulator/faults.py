@@ -6,9 +6,10 @@ same faults, so a run that found a bug runs again the same way. Each fault works
 FreeSWITCH's own trouble would show: on the events one call's outbound socket carries
 (``OutboundConnection.deliver``) and on the call's clock.
 
-- ``drop_socket``: the connection breaks after ``after_events`` events (or once the call clock
-  passes ``at``) without the disconnect notice, as when FreeSWITCH crashes or the network
-  fails; the channel, its controller gone, hangs up as a socket application's channel does.
+- ``drop_socket``: the connection breaks after ``after_events`` events (or at the first event
+  once the call clock passed ``at``) without the disconnect notice, as when FreeSWITCH crashes
+  or the network fails; the channel, its controller gone, hangs up as a socket application's
+  channel does.
 - ``delay``: from ``after_events`` on, each event waits ``seconds`` (real seconds: the
   controller's own pace is what it tests) before it is written, while command replies go out at
   once, as a FreeSWITCH behind on its event queue still answers commands. Events keep their
