@@ -17,6 +17,8 @@ What a scrape sees (read from the controller at scrape time, nothing polls in be
   code through ``PROMPT_CACHE``;
 - ``ivr_journal_pending_records`` and ``ivr_journal_lost_records_total``: journal entries waiting
   for the disk, and entries given up;
+- ``ivr_greenlets``: the process's greenlets (calls hold a few each; a count that grows while
+  calls do not is a leak), counted at most once a minute as counting walks the whole heap;
 - the process's CPU, memory and open files (``process_*``).
 
 The prompt cache counts its own lookups (``ivr.prompts.files.PROMPT_CACHE``); this module only
@@ -26,10 +28,13 @@ serves the counter, so prompts know nothing of how metrics are served.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import time
 from collections import Counter as Tally
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from greenlet import greenlet
 from prometheus_client import CollectorRegistry, ProcessCollector, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -38,6 +43,9 @@ from ivr.acd import STATES
 from ivr.prompts.files import PROMPT_CACHE
 from ivr.runtime.record import OUTCOMES
 from ivr.wsgi import HttpServer
+
+GREENLET_COUNT_SECONDS = 60.0
+"""How long a count of greenlets is served before the heap is walked again."""
 
 if TYPE_CHECKING:
     from ivr.freeswitch.server import Controller
@@ -78,6 +86,8 @@ class ControllerMetrics(Collector):
     def __init__(self, controller: Controller, journal: JournalWriter | None = None) -> None:
         self.controller = controller
         self.journal = journal
+        self._greenlets: tuple[float, int] | None = None
+        """When the greenlets were last counted (monotonic seconds), and how many there were."""
         self.outcomes: Tally = Tally()
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(self)
@@ -117,6 +127,11 @@ class ControllerMetrics(Collector):
             "1 while new calls are refused because the event loop runs late",
             int(controller.lag.overloaded),
         )
+        yield GaugeMetricFamily(
+            "ivr_greenlets",
+            "The process's greenlets (counted at most once a minute)",
+            self.greenlets(),
+        )
         yield from self._queues()
         yield self._agents()
         if self.journal is not None:
@@ -130,6 +145,18 @@ class ControllerMetrics(Collector):
                 "Journal entries given up (the journal refused them or the disk kept failing)",
                 self.journal.failed,
             )
+
+    def greenlets(self) -> int:
+        """The process's greenlets, counted again when the last count is a minute old.
+
+        Counting walks every object the collector tracks (tens of ms with thousands of calls up),
+        so a scrape every few seconds must not pay it each time.
+        """
+        now = time.monotonic()
+        if self._greenlets is None or now - self._greenlets[0] >= GREENLET_COUNT_SECONDS:
+            count = sum(1 for thing in gc.get_objects() if isinstance(thing, greenlet))
+            self._greenlets = (now, count)
+        return self._greenlets[1]
 
     def _queues(self) -> Iterator[Metric]:
         pool = self.controller.services.agents

@@ -96,7 +96,8 @@ def plans_from_scenarios(project: Project, paths: list[Path]) -> list[CallPlan]:
     return plans
 
 
-def _failure(call: SimulatedCall) -> str | None:
+def call_failure(call: SimulatedCall) -> str | None:
+    """Why the call failed (a simulator remark or no command at all); None when it did not."""
     for line in call.transcript:
         if line.who == "system" and any(sign in line.text for sign in FAILURE_SIGNS):
             return line.text
@@ -191,7 +192,7 @@ def run_load(
     gevent.joinall(helpers, timeout=2.0)
     failures: dict[str, int] = {}
     for call in sim.calls:
-        reason = None if call.uuid in cut else _failure(call)
+        reason = None if call.uuid in cut else call_failure(call)
         if reason is not None:
             failures[reason] = failures.get(reason, 0) + 1
     return LoadResult(

@@ -116,6 +116,11 @@ class ProcessUnderTest:
         self.stop()
         raise RuntimeError(f"nothing listened on 127.0.0.1:{self.port} within {timeout:g}s")
 
+    @property
+    def pid(self) -> int:
+        """Its process id (once started)."""
+        return self._proc.pid
+
     def sample(self) -> Usage | None:
         """Read its CPU seconds and RSS now; None once it is gone."""
         pid = self._proc.pid
