@@ -723,6 +723,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     plans = [plan for plan in plans if not any(text in plan.name.lower() for text in skip)]
     if not plans:
         raise UsageError("--skip-case left no case to call with")
+    faults = _fault_plan(Path(args.faults)) if args.faults else None
     controller_cores, generator_cores = split_cores()
     port = free_port()
     flows = _flows_folder(Path(args.flows)).resolve()
@@ -759,6 +760,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
                 sample=controller.sample,
                 stop=stop,
                 seed=args.seed,
+                faults=faults,
             )
         finally:
             controller.stop()
@@ -775,6 +777,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
             "max_calls": args.max_calls,
             "call_limit": args.call_limit,
             "controller_log": args.controller_log,
+            "faults": args.faults,
             "controller_cores": sorted(controller_cores or []),
             "generator_cores": sorted(generator_cores or []),
         },
@@ -784,6 +787,21 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
         print(f"ivr: report written to {args.output}", file=sys.stderr)
     return 0
+
+
+def _fault_plan(path: Path):
+    """The fault plan of ``--faults FILE``; its mistakes as a usage error at file:line:col."""
+    from ivr.flow.source import Diagnostics, SourceCache
+    from ivr.testing.scenario import load_fault_file
+
+    if not path.is_file():
+        raise UsageError(f"--faults: no such file: {path}")
+    diag, sources = Diagnostics(), SourceCache()
+    plan = load_fault_file(path, diag, sources)
+    if plan is None:
+        errors = [d.render(sources) for d in diag.sorted() if d.severity == "error"]
+        raise UsageError("--faults: the file has errors:\n" + "\n".join(errors))
+    return plan
 
 
 class _Parser(argparse.ArgumentParser):
@@ -1162,6 +1180,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--prompt-cache", metavar="DIR", help="the controller's prompt cache (default var/prompts)"
     )
     p.add_argument("--seed", type=int, help="seed of the arrival times (default: random)")
+    p.add_argument(
+        "--faults",
+        metavar="FILE",
+        help="YAML file with a faults: mapping (seed, inject) as in scenario files: what goes "
+        "wrong on the simulated FreeSWITCH's line, the same for the same seed",
+    )
     p.add_argument(
         "--controller-log",
         choices=["quiet", "info", "debug"],

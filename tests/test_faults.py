@@ -454,3 +454,49 @@ def test_mistakes_in_faults_are_reported_at_their_line_and_column(tmp_path, caps
     assert f"{name}:10:53: error: 0 is too small: the least allowed is 1" in out
     assert f"{name}:10:56: error: unknown key 'when' (allowed here: nth, calls)" in out
     assert "Traceback" not in out
+
+
+def test_the_load_generator_counts_the_calls_each_fault_struck(project, tmp_path):
+    from gevent.event import Event
+
+    from ivr.loadtest.generator import plans_from_scenarios, run_load
+    from ivr.loadtest.report import build_report, render_table
+
+    line = Line(project, tmp_path)
+    baseline = Baseline.take()
+    try:
+        plans = [p for p in plans_from_scenarios(project, [FLOWS / "acme_bank.test.yaml"])][:3]
+        plan = FaultPlan(9, [Fault("drop_socket", calls=0.5, after_events=3)])
+        result = run_load(
+            line.controller.address,
+            plans,
+            cps=50,
+            duration=10,
+            max_calls=12,
+            call_limit=3,
+            drain_seconds=30,
+            sample=lambda: None,
+            stop=Event(),
+            seed=1,
+            faults=plan,
+        )
+        line.controller.calls.join(timeout=30)
+        assert 0 < result.struck["drop_socket"] < 12
+        assert result.struck_failed == result.struck["drop_socket"]
+        assert result.failures == {}
+        report = build_report(result, [], {})
+        assert report["faults"]["struck"] == result.struck
+        assert "calls struck by drop_socket" in render_table(report)
+        assert check(calls=result.calls, records=line.ended, controller=line.controller) == []
+        assert check(baseline=baseline) == []
+    finally:
+        line.close()
+
+
+def test_a_load_generators_faults_file_with_mistakes_is_refused_before_any_call(tmp_path, capsys):
+    path = tmp_path / "faults.yaml"
+    path.write_text("faults:\n  seed: 1\n  inject:\n    - flood: {count: 0}\n")
+    assert main(["loadtest", str(FLOWS), "--faults", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:4:22: error: 0 is too small: the least allowed is 1" in err
+    assert "Traceback" not in err

@@ -22,7 +22,7 @@ from gevent.event import Event as Flag
 
 from ivr.flow.compiler import Project
 from ivr.runtime.memory import Step
-from ivr.simulator import SimulatedCall, SimulatedFreeSWITCH
+from ivr.simulator import FaultPlan, SimulatedCall, SimulatedFreeSWITCH
 from ivr.testing.cases import DEFAULT_START
 from ivr.testing.scenario import load_scenario
 
@@ -72,6 +72,10 @@ class LoadResult:
     """The plan (scenario case) each call followed, by call uuid."""
     unfinished_cases: dict[str, int] = field(default_factory=dict)
     """How many calls of each plan were cut off."""
+    struck: dict[str, int] = field(default_factory=dict)
+    """Calls each kind of fault struck (``--faults``); their failures are not in ``failures``."""
+    struck_failed: int = 0
+    """Calls struck by a fault that failed as the simulator sees it (the fault's doing)."""
 
 
 def plans_from_scenarios(project: Project, paths: list[Path]) -> list[CallPlan]:
@@ -118,6 +122,7 @@ def run_load(
     sample: Callable[[], object],
     stop: Flag,
     seed: int | None = None,
+    faults: FaultPlan | None = None,
 ) -> LoadResult:
     """Offer calls to the controller at ``address`` and wait for them to end.
 
@@ -132,9 +137,14 @@ def run_load(
         sample: reads the controller's usage (called every ``SAMPLE_SECONDS``).
         stop: set to stop offering calls and cut off the ones going (Ctrl-C).
         seed: for the arrival times (None: random).
+        faults: what goes wrong on the line, the n-th call placed getting the plan's n-th draw.
     """
     sim = SimulatedFreeSWITCH(
-        address, virtual_time=False, default_agent="available", time_limit=call_limit
+        address,
+        virtual_time=False,
+        default_agent="available",
+        time_limit=call_limit,
+        faults=faults,
     )
     arrivals = random.Random(seed)
     live = 0
@@ -191,9 +201,16 @@ def run_load(
     done.set()
     gevent.joinall(helpers, timeout=2.0)
     failures: dict[str, int] = {}
+    struck: dict[str, int] = {}
+    struck_failed = 0
     for call in sim.calls:
         reason = None if call.uuid in cut else call_failure(call)
-        if reason is not None:
+        kinds = {s.fault.kind for s in call.faults.strikes if s.done} if call.faults else set()
+        for kind in kinds:
+            struck[kind] = struck.get(kind, 0) + 1
+        if reason is not None and kinds:
+            struck_failed += 1
+        elif reason is not None:
             failures[reason] = failures.get(reason, 0) + 1
     return LoadResult(
         calls=list(sim.calls),
@@ -206,4 +223,6 @@ def run_load(
         lag=lag,
         stopped=stop.is_set(),
         plan_of=plan_of,
+        struck=struck,
+        struck_failed=struck_failed,
     )

@@ -62,7 +62,7 @@ def build_report(result: LoadResult, samples: list[Usage], config: dict) -> dict
     """The figures of one run as plain data."""
     calls = result.calls
     failed = sum(result.failures.values())
-    completed = len(calls) - failed - result.unfinished
+    completed = len(calls) - failed - result.struck_failed - result.unfinished
     events = sum(call.timings.events for call in calls)
     commands = sum(len(call.commands) for call in calls)
     return {
@@ -91,6 +91,7 @@ def build_report(result: LoadResult, samples: list[Usage], config: dict) -> dict
         "controller": _usage(samples, result.peak_concurrent),
         "generator_loop_lag_ms": percentiles_ms(result.lag),
         "slowest_cases": _slowest_cases(result),
+        "faults": {"struck": result.struck, "struck_calls_failed": result.struck_failed},
     }
 
 
@@ -132,6 +133,10 @@ def render_table(report: dict) -> str:
     for name in ("offered", "completed", "failed", "unfinished"):
         row(f"calls {name}", f"calls.{name}")
     row("failed %", "failed_percent")
+    for kind, count in sorted(report["faults"]["struck"].items()):
+        row(f"calls struck by {kind}", f"faults.struck.{kind}", count)
+    if report["faults"]["struck"]:
+        row("struck calls that failed", "faults.struck_calls_failed")
     row("achieved CPS", "achieved_cps")
     row("peak concurrent calls", "peak_concurrent")
     for figure, label in (

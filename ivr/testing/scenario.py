@@ -289,7 +289,8 @@ FAULTS_FIELDS: dict[str, Field] = {
     "inject": _FaultList("The faults", required=True),
 }
 FAULTS_DOC = (
-    "What goes wrong on the line, from a seed (the simulated FreeSWITCH only: ivr test --via-esl)"
+    "What goes wrong on the line, from a seed (the simulated FreeSWITCH only: "
+    "ivr test --via-esl, ivr loadtest --faults)"
 )
 
 EXPECT_FIELDS: dict[str, Field] = {
