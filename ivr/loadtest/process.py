@@ -7,6 +7,7 @@ until it listens, and samples its CPU time and resident memory from ``/proc/<pid
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -70,6 +71,22 @@ def split_cores() -> tuple[set[int] | None, set[int] | None]:
     return {cores[0]}, set(cores[1:])
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent() -> None:
+    """In the child: be sent SIGTERM when the load generator dies (Linux), however it dies.
+
+    A generator killed (or cut off by a closed pipe) before it could stop its controller would
+    otherwise leave a controller listening on, and load tests must stop by themselves.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: stop() is then the only way it ends
+
+
 @dataclass
 class Usage:
     """One sample of the process's use of the machine."""
@@ -100,7 +117,9 @@ class ProcessUnderTest:
     def start(self, timeout: float = 30.0) -> None:
         """Start it and wait until it accepts connections."""
         log = self.log_path.open("wb")
-        self._proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
+        self._proc = subprocess.Popen(
+            self.argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_end_with_parent
+        )
         log.close()
         if self.cores:
             os.sched_setaffinity(self._proc.pid, self.cores)
