@@ -68,11 +68,13 @@ class InboundSocket:
 
     Attributes:
         originated: the callback id of every agent's call placed, in order.
+        agent_steps: what each agent rung does on their call.
     """
 
     def __init__(self, sim: SimulatedFreeSWITCH) -> None:
         self.sim = sim
         self.originated: list[str] = []
+        self.agent_steps = AGENT_TAKING_A_CALLBACK
         self.server = StreamServer(("127.0.0.1", 0), self._serve)
         self.server.start()
 
@@ -114,7 +116,7 @@ class InboundSocket:
         variables = leg.variables
         self.originated.append(variables["ivr_callback"])
         call = self.sim.place_call(
-            AGENT_TAKING_A_CALLBACK,
+            self.agent_steps,
             caller=variables["origination_caller_id_number"],
             caller_name=variables["origination_caller_id_name"],
             dialed=leg.endpoint,
@@ -231,3 +233,45 @@ def _callbacks(process: ServeProcess) -> list[dict]:
         return []
     finally:
         db.close()
+
+
+def test_a_controller_killed_while_a_callback_talks_does_not_call_that_caller_again(center):
+    work, sim, inbound, listen = center
+    # Anna stays on the line with the caller she called back (a minute) until the kill.
+    inbound.agent_steps = [hear("Callback for")]
+    first = serve(work, listen, inbound)
+    try:
+        talking = sim.place_call(None, caller="+15550000001")
+        wait_for(lambda: first.status()["agents"]["a1"]["state"] == "on_call", first.log())
+        [asking] = [sim.place_call(ASKS_FOR_A_CALLBACK, caller="+15550000011")]
+        assert asking.wait(timeout=60), asking.transcript
+        wait_for(lambda: in_line(first) == {"callback": 1}, first.log())
+        talking.hangup()  # Anna is free: she calls back, and the caller answers
+        wait_for(
+            lambda: [r["status"] for r in _callbacks(first)] == ["answered"],
+            f"the callback's caller reached; {first.log()}",
+        )
+        first.process.kill()
+        first.process.wait(timeout=10)
+    finally:
+        first.stop()
+
+    second = serve(work, listen, inbound)
+    try:
+        # Nothing left to dial: the line is empty and Anna, freed from the cut call, stays free.
+        assert in_line(second) == Counter()
+        wait_for(
+            lambda: second.status()["agents"]["a1"]["state"] == "available",
+            f"Anna free after the cut callback; {second.log()}",
+        )
+        assert in_line(second) == Counter()
+    finally:
+        second.stop()
+    assert len(inbound.originated) == 1
+    [row] = _callbacks(second)
+    assert (row["call_id"], row["status"], row["agent"], row["attempts"]) == (
+        asking.uuid,
+        "answered",
+        "a1",
+        1,
+    )

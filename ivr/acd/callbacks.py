@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import gevent
@@ -139,7 +139,9 @@ class CallbackService:
         """By the id of the call that asked for the callback."""
         self.on_dialed: Callable[[str, CallbackResult], None] | None = None
         """Called with the asking call's id and the result after each dial of the caller's
-        phone: reached, to be tried again, or given up (``ivr serve`` journals it here)."""
+        phone: reached, to be tried again, or given up (``ivr serve`` journals it here); and
+        with a copy already ``answered`` as soon as the caller answers, so a controller killed
+        during the talk leaves the callback journaled as made."""
         self._legs: dict[str, Event] = {}
         self._busy = 0
         self._quiet = Event()
@@ -273,6 +275,7 @@ class CallbackService:
                 whisper=[],
                 caller_id_name=callback.tenant_name or "Callback",
                 variables={**callback.variables, CALLBACK_VARIABLE: callback.id, **caller_id},
+                on_answer=lambda _endpoint: self._reached(entry, agent_id, result),
             )
         except (CallEnded, ChannelError) as exc:
             log.info("callback %s: the agent's call ended early (%s)", callback.id, exc)
@@ -301,6 +304,12 @@ class CallbackService:
             channel.hangup()
         except (CallEnded, ChannelError):
             pass
+
+    def _reached(self, entry: Waiting, agent_id: str, result: CallbackResult) -> None:
+        # The caller is called back from this moment: a controller killed during the talk must
+        # neither call them again after its restart nor leave the callback journaled as not made.
+        self.pool.reached(entry)
+        self._dialed(entry.call_id, replace(result, status="answered", agent=agent_id))
 
     def _dialed(self, call_id: str, result: CallbackResult) -> None:
         if self.on_dialed is None:

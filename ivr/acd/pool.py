@@ -290,6 +290,15 @@ class AgentPool:
         self.dispatch(now)
         return True
 
+    def reached(self, entry: Waiting) -> None:
+        """The callback's caller answered: the store forgets the callback at once.
+
+        It stays in the line until the talk ends (``leave``); a restart meanwhile must not
+        call the caller again.
+        """
+        if self.store is not None and entry.callback is not None:
+            self.store.delete_callback(entry.callback.id)
+
     def position(self, entry: Waiting) -> int:
         """1 for the caller at the head of the line."""
         return self.lines[entry.queue].index(entry) + 1
