@@ -26,6 +26,8 @@ from typing import Any
 
 import yaml
 
+from ivr.errors import IvrError
+
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """The largest YAML file read (2 MB): the biggest flow of a real contact center is under 100 kB."""
 MAX_NESTING = 64
@@ -188,7 +190,7 @@ def _mark(name: str, m: yaml.Mark) -> Mark:
     return Mark(name, m.line + 1, m.column + 1)
 
 
-class _Refused(Exception):
+class _Refused(IvrError):
     """A document over one of the limits, or with a tag it may not use; never leaves here."""
 
     def __init__(self, message: str, mark: Mark) -> None:

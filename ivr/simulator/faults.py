@@ -32,13 +32,27 @@ import random
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import gevent
 from gevent.queue import Queue
 
-if TYPE_CHECKING:
-    from ivr.simulator.connection import OutboundConnection
+from ivr.errors import IvrError
+
+
+class OutboundConnection(Protocol):
+    """What the faults use of the simulator's connection to the controller (``connection.py``)."""
+
+    def call_seconds(self) -> float: ...
+
+    def drop(self) -> None: ...
+
+    def send_raw(self, data: bytes) -> None: ...
+
+    def send_event(self, name: str, headers: list[tuple[str, str]], body: str | None) -> None: ...
+
+    def encode_event(self, name: str, extra: list[tuple[str, str]]) -> bytes: ...
+
 
 __all__ = ["FAULT_KINDS", "CallFaults", "Fault", "FaultError", "FaultPlan"]
 
@@ -60,7 +74,7 @@ _PICK_EVENTS = 40
 """Where a fault without a position strikes: within this many events of the call's start."""
 
 
-class FaultError(ValueError):
+class FaultError(IvrError, ValueError):
     """A fault is described wrongly (an unknown kind or option, a value out of range)."""
 
 

@@ -42,6 +42,7 @@ from typing import Any
 import gevent
 
 from ivr.acd.model import IN_A_CALL
+from ivr.errors import IvrError
 from ivr.runtime.record import OUTCOMES, CallRecord
 
 __all__ = ["Baseline", "InvariantsBroken", "assert_invariants", "check"]
@@ -56,7 +57,7 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 _CALLBACK_VARIABLE = "ivr_callback"
 
 
-class InvariantsBroken(AssertionError):
+class InvariantsBroken(IvrError, AssertionError):
     """Some invariant did not hold after a run; the message lists every one that broke."""
 
 
