@@ -78,6 +78,8 @@ def _folders(paths: list[str]) -> dict[Path, set[Path] | None]:
             chosen = folders.setdefault(path.parent, set())
             if chosen is not None:
                 chosen.add(path)
+        elif path.exists():
+            raise UsageError(f"{raw}: not a regular file (a FIFO, a device or a socket)")
         else:
             raise UsageError(f"{raw}: no such file or folder")
     return folders
@@ -191,6 +193,8 @@ def cmd_test(args: argparse.Namespace) -> int:
             paths.extend(sorted(_flows_folder(path).glob(f"*{SCENARIO_SUFFIX}")))
         elif path.is_file():
             paths.append(path)
+        elif path.exists():
+            raise UsageError(f"{raw}: not a regular file (a FIFO, a device or a socket)")
         else:
             raise UsageError(f"{raw}: no such file or folder")
     if not paths:

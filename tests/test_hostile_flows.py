@@ -57,6 +57,16 @@ def test_a_fifo_named_like_a_flow_is_refused_without_waiting_for_a_writer(tmp_pa
     assert f"{fifo}: error: not a regular file" in out
 
 
+@pytest.mark.parametrize("command", ["validate", "test"])
+def test_a_fifo_named_on_the_command_line_is_refused_as_not_a_regular_file(
+    command, tmp_path, capsys
+):
+    fifo = tmp_path / "x.yaml"
+    os.mkfifo(fifo)
+    assert main([command, str(fifo)]) == 2
+    assert f"{fifo}: not a regular file (a FIFO, a device or a socket)" in capsys.readouterr().err
+
+
 def test_a_flow_that_is_a_link_to_dev_zero_is_refused_unread(tmp_path, capsys):
     (tmp_path / "x.yaml").symlink_to("/dev/zero")
     code, out = _validate(capsys, tmp_path)
