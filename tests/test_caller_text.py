@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import gevent
 import pytest
-from gevent.event import AsyncResult
-from gevent.server import StreamServer
-from hostile_text import hostile
+from hostile_text import call_socket, hostile
 
 from ivr.freeswitch import apps, commands
 from ivr.freeswitch.server import Controller
-from ivr.freeswitch.session import OutboundSession
 from ivr.project import load_project
 from ivr.prompts.files import PromptFiles
 from ivr.simulator import SimulatedFreeSWITCH
@@ -35,28 +32,13 @@ VALUES = hostile(PROBE)
 
 def on_a_simulated_call(work) -> tuple[object, Host]:
     """Run ``work(session)`` on a simulated call handed to us over the outbound socket."""
-    result = AsyncResult()
-
-    def handle(sock, address):
-        session = OutboundSession(sock, f"{address[0]}:{address[1]}")
+    with call_socket(work) as (server, result):
+        sim = SimulatedFreeSWITCH(server.address, virtual_time=True)
         try:
-            session.start()
-            result.set(work(session))
-            session.hangup("NORMAL_CLEARING")
-        except Exception as exc:  # the test's get() raises it
-            result.set_exception(exc)
+            sim.place_call(None)
+            return result.get(timeout=10), sim.host
         finally:
-            session.close()
-
-    server = StreamServer(("127.0.0.1", 0), handle)
-    server.start()
-    sim = SimulatedFreeSWITCH(server.address, virtual_time=True)
-    try:
-        sim.place_call(None)
-        return result.get(timeout=10), sim.host
-    finally:
-        sim.close()
-        server.stop()
+            sim.close()
 
 
 def test_the_probe_runs_when_the_simulator_expands_it_as_freeswitch_would():

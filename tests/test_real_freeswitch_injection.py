@@ -14,15 +14,13 @@ import uuid as uuidlib
 import gevent
 import pytest
 from gevent.event import AsyncResult
-from gevent.server import StreamServer
-from hostile_text import hostile
+from hostile_text import call_socket, hostile
 from realfs import is_loopback, started_center
 from test_real_freeswitch_queue import ANSWERS, CALLER, IVR_NUMBER, QUEUE_FLOW, connected_agent
 from test_real_freeswitch_queue import project as queue_project
 
 from ivr.freeswitch import apps, commands
 from ivr.freeswitch.inbound import InboundClient
-from ivr.freeswitch.session import OutboundSession
 from ivr.simulator.parsing import holds_variable
 
 ECHO_TEST = "loopback/9196/default"
@@ -52,29 +50,14 @@ def test_the_probe_sets_its_variable_when_freeswitch_expands_it(fs):
 
 def on_a_call(fs: InboundClient, work) -> object:
     """Run ``work(session)`` on a real call handed to us over the outbound socket."""
-    result = AsyncResult()
-
-    def handle(sock, address):
-        session = OutboundSession(sock, f"{address[0]}:{address[1]}")
+    with call_socket(work) as (server, result):
+        caller = ""
         try:
-            session.start()
-            result.set(work(session))
-            session.hangup("NORMAL_CLEARING")
-        except Exception as exc:  # the test's get() raises it
-            result.set_exception(exc)
+            caller = fs.originate(ECHO_TEST, commands.socket_app(*server.address), timeout=10)
+            return result.get(timeout=CALL_TIMEOUT)
         finally:
-            session.close()
-
-    server = StreamServer(("127.0.0.1", 0), handle)
-    server.start()
-    caller = ""
-    try:
-        caller = fs.originate(ECHO_TEST, commands.socket_app(*server.address), timeout=10)
-        return result.get(timeout=CALL_TIMEOUT)
-    finally:
-        if caller:
-            fs.uuid_kill(caller)
-        server.stop()
+            if caller:
+                fs.uuid_kill(caller)
 
 
 def test_values_set_on_the_channel_arrive_exactly_and_run_nothing(fs):

@@ -41,16 +41,20 @@ AGENTS = "agents:\n  a1: {name: Anna, endpoint: loopback/9196/default}\n"
 """The agent's phone: the stock echo test, which answers at once and stays on the line."""
 
 
-@pytest.fixture
-def center(private_freeswitch):
-    """``ivr serve`` with one queue and one agent, on the private FreeSWITCH's controller."""
+@contextmanager
+def serving(fs, queues: str, agents: str, before=None):
+    """``ivr serve`` of one queue on the private FreeSWITCH, once its event socket is connected.
+
+    ``before(work)`` prepares the folder (its stores) before the controller starts.
+    """
     with readable_dir() as work:
         flows = work / "flows"
         flows.mkdir()
         (flows / "default.yaml").write_text(FLOW)
-        (flows / "queues.yaml").write_text(QUEUES)
-        (flows / "agents.yaml").write_text(AGENTS)
-        fs = private_freeswitch
+        (flows / "queues.yaml").write_text(queues)
+        (flows / "agents.yaml").write_text(agents)
+        if before is not None:
+            before(work)
         serve = ServeProcess(
             work,
             flows,
@@ -65,6 +69,13 @@ def center(private_freeswitch):
             yield serve
         finally:
             serve.stop()
+
+
+@pytest.fixture
+def center(private_freeswitch):
+    """``ivr serve`` with one queue and one agent, on the private FreeSWITCH's controller."""
+    with serving(private_freeswitch, QUEUES, AGENTS) as serve:
+        yield serve
 
 
 def call_in(fs, variables: dict[str, str] | None = None) -> str:
@@ -270,28 +281,13 @@ def waiting_callbacks(store: Path) -> None:
 @pytest.fixture
 def center_with_callbacks(private_freeswitch):
     """``ivr serve`` with callbacks waiting for an agent who is logged out, on the private FS."""
-    with readable_dir() as work:
-        flows = work / "flows"
-        flows.mkdir()
-        (flows / "default.yaml").write_text(FLOW)
-        (flows / "queues.yaml").write_text(CALLBACK_QUEUES)
-        (flows / "agents.yaml").write_text(CALLBACK_AGENTS)
-        waiting_callbacks(work / "acd.sqlite")
-        fs = private_freeswitch
-        serve = ServeProcess(
-            work,
-            flows,
-            fs.controller,
-            "--esl",
-            f"{fs.host}:{fs.port}",
-            "--esl-password",
-            fs.password,
-        )
-        try:
-            wait_for(lambda: serve.status()["freeswitch"]["connected"], "event socket connected")
-            yield serve
-        finally:
-            serve.stop()
+    with serving(
+        private_freeswitch,
+        CALLBACK_QUEUES,
+        CALLBACK_AGENTS,
+        before=lambda work: waiting_callbacks(work / "acd.sqlite"),
+    ) as serve:
+        yield serve
 
 
 def callback_rows(serve: ServeProcess) -> dict[str, dict]:
