@@ -21,7 +21,8 @@ noisy sample cannot swing as it swings a slope over a few minutes:
 - file descriptors beyond one per call in progress rose less than 20, greenlets beyond two per
   call less than 200; and once the last call has ended the controller holds at most 10 file
   descriptors and 50 greenlets more than at the baseline, and no call;
-- the key -> next command p99 rose less than half its median (or 2 ms, whichever is more);
+- the key -> next command p99 rose less than half its median (or 2 ms, whichever is more),
+  checked when at least nine samples follow the warm-up (a short run prints it only);
 - no call failed.
 
 The journal grows with the calls, by design; its trend is printed, not checked. Exits 1 when a
@@ -69,6 +70,8 @@ from ivr.simulator import SimulatedCall, SimulatedFreeSWITCH
 ROOT = Path(__file__).resolve().parents[1]
 WARM_UP = 0.1
 """The share of the run left out of the trends: caches fill, memory reaches its level."""
+LATENCY_SAMPLES = 9
+"""Samples after the warm-up needed to check latency (three in each third, so medians mean it)."""
 WARM_UP_MINUTES = 5.0
 """And at least this long: at 40 calls/s memory reaches its level in about five minutes."""
 
@@ -330,6 +333,10 @@ def verdict(samples: list[Sample], baseline: Sample, after: Sample) -> dict:
         "greenlets_beyond_calls": 200.0,
         "key_p99_ms": max(0.5 * statistics.median(p99s), 2.0) if p99s else 2.0,
     }
+    if len(settled) < LATENCY_SAMPLES:
+        # One minute's p99 swings by several ms on a busy machine: a third of a short run is one
+        # sample, and the rise of one sample is noise, not a trend. Printed, not checked.
+        del tolerances["key_p99_ms"]
     failed = [
         f"{name} grew by {grown[name]:.1f} (tolerance {limit:.1f})"
         for name, limit in tolerances.items()
