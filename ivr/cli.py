@@ -78,11 +78,16 @@ def _folders(paths: list[str]) -> dict[Path, set[Path] | None]:
             chosen = folders.setdefault(path.parent, set())
             if chosen is not None:
                 chosen.add(path)
-        elif path.exists():
-            raise UsageError(f"{raw}: not a regular file (a FIFO, a device or a socket)")
         else:
-            raise UsageError(f"{raw}: no such file or folder")
+            raise _unreadable(raw, path)
     return folders
+
+
+def _unreadable(raw: str, path: Path) -> UsageError:
+    """Why a path named on the command line that is neither a folder nor a file cannot be read."""
+    if path.exists():
+        return UsageError(f"{raw}: not a regular file (a FIFO, a device or a socket)")
+    return UsageError(f"{raw}: no such file or folder")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -193,10 +198,8 @@ def cmd_test(args: argparse.Namespace) -> int:
             paths.extend(sorted(_flows_folder(path).glob(f"*{SCENARIO_SUFFIX}")))
         elif path.is_file():
             paths.append(path)
-        elif path.exists():
-            raise UsageError(f"{raw}: not a regular file (a FIFO, a device or a socket)")
         else:
-            raise UsageError(f"{raw}: no such file or folder")
+            raise _unreadable(raw, path)
     if not paths:
         raise UsageError(f"no scenario files (*{SCENARIO_SUFFIX}) in {' '.join(args.paths)}")
     if args.prompt_cache and not (args.via_esl or args.via_freeswitch):
