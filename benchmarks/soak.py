@@ -51,6 +51,7 @@ from pathlib import Path
 
 import gevent
 from gevent.event import Event
+from prometheus_client.parser import text_string_to_metric_families
 from tabulate import tabulate
 
 from ivr.gc_policy import collect_for_measuring, full_collection
@@ -58,6 +59,7 @@ from ivr.loadtest import (
     ProcessUnderTest,
     free_port,
     plans_from_scenarios,
+    poisson_arrivals,
     serve_command,
     split_cores,
 )
@@ -89,22 +91,26 @@ class Sample:
     journal_mb: float
     journal_pending: int
     placed: int = 0
-    failed: int = 0
     key_p50_ms: float | None = None
     key_p99_ms: float | None = None
     failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        """Calls placed in this span that failed."""
+        return sum(self.failures.values())
 
 
 def scrape(port: int) -> dict[str, float]:
     """The controller's unlabelled metrics (``name value`` lines of ``/metrics``)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
         text = answer.read().decode()
-    values = {}
-    for line in text.splitlines():
-        name, _, value = line.partition(" ")
-        if line and not line.startswith("#") and "{" not in name:
-            values[name] = float(value)
-    return values
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }
 
 
 def measure(pid: int, metrics_port: int, workdir: Path, minute: float) -> Sample:
@@ -129,6 +135,13 @@ def measure(pid: int, metrics_port: int, workdir: Path, minute: float) -> Sample
     )
 
 
+def simulator(port: int, call_seconds: float) -> SimulatedFreeSWITCH:
+    """A simulated FreeSWITCH in real time whose agents answer and whose callers give up."""
+    return SimulatedFreeSWITCH(
+        ("127.0.0.1", port), virtual_time=False, default_agent="available", time_limit=call_seconds
+    )
+
+
 class Offer:
     """Poisson arrivals of the plans, in spans; each span's calls come from a simulator of its own.
 
@@ -145,27 +158,10 @@ class Offer:
 
     def span(self, seconds: float, stop: Event) -> tuple[SimulatedFreeSWITCH, list[SimulatedCall]]:
         """Place calls for ``seconds``; returns the simulator and its calls (still going)."""
-        sim = SimulatedFreeSWITCH(
-            ("127.0.0.1", self.port),
-            virtual_time=False,
-            default_agent="available",
-            time_limit=self.call_seconds,
-        )
+        sim = simulator(self.port, self.call_seconds)
         calls = []
-        started = time.perf_counter()
-        next_at = started
-        while not stop.is_set():
-            next_at += self.arrivals.expovariate(self.cps)
-            if next_at - started >= seconds:
-                break
-            if stop.wait(max(0.0, next_at - time.perf_counter())):
-                break
-            plan = self.plans[self.offered % len(self.plans)]
-            calls.append(
-                sim.place_call(
-                    list(plan.steps), caller=plan.caller, dialed=plan.dialed, start=plan.start
-                )
-            )
+        for _ in poisson_arrivals(self.arrivals, self.cps, seconds, stop):
+            calls.append(self.plans[self.offered % len(self.plans)].place(sim))
             self.offered += 1
         return sim, calls
 
@@ -181,7 +177,6 @@ def finish_span(sample: Sample, sim: SimulatedFreeSWITCH, calls: list[SimulatedC
         reason = call_failure(call) if call.done else "still going long after its limit"
         if reason is not None:
             sample.failures[reason] = sample.failures.get(reason, 0) + 1
-    sample.failed = sum(sample.failures.values())
     figures = percentiles_ms(replies)
     sample.key_p50_ms, sample.key_p99_ms = figures["p50"], figures["p99"]
     sim.close()
@@ -193,13 +188,8 @@ def warmed_up(port, plans, call_seconds, pid, metrics_port, workdir) -> Sample:
     What the first calls create for good (prompt audio, the agents' and queues' timers, the
     threads that render speech) is then in the baseline the end of the run is compared with.
     """
-    sim = SimulatedFreeSWITCH(
-        ("127.0.0.1", port), virtual_time=False, default_agent="available", time_limit=call_seconds
-    )
-    calls = [
-        sim.place_call(list(plan.steps), caller=plan.caller, dialed=plan.dialed, start=plan.start)
-        for plan in plans
-    ]
+    sim = simulator(port, call_seconds)
+    calls = [plan.place(sim) for plan in plans]
     for call in calls:
         call.wait(timeout=call_seconds + 30.0)
     sim.close()

@@ -6,7 +6,13 @@ through the simulated FreeSWITCH in real time, callers scripted from scenario ca
 (``build_report``) has the call counts, latency percentiles and the controller's CPU and memory.
 """
 
-from ivr.loadtest.generator import CallPlan, LoadResult, plans_from_scenarios, run_load
+from ivr.loadtest.generator import (
+    CallPlan,
+    LoadResult,
+    plans_from_scenarios,
+    poisson_arrivals,
+    run_load,
+)
 from ivr.loadtest.process import ProcessUnderTest, free_port, serve_command, split_cores
 from ivr.loadtest.report import TARGETS, build_report, render_table
 
@@ -18,6 +24,7 @@ __all__ = [
     "build_report",
     "free_port",
     "plans_from_scenarios",
+    "poisson_arrivals",
     "render_table",
     "run_load",
     "serve_command",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +54,32 @@ class CallPlan:
     dialed: str
     caller: str
     start: dt.datetime
+
+    def place(self, sim: SimulatedFreeSWITCH) -> SimulatedCall:
+        """Place the call through ``sim``; returns at once, the call runs in greenlets."""
+        return sim.place_call(
+            list(self.steps), caller=self.caller, dialed=self.dialed, start=self.start
+        )
+
+
+def poisson_arrivals(
+    rng: random.Random, cps: float, seconds: float, stop: Flag, count: int | None = None
+) -> Iterator[int]:
+    """Wait for each arrival of a Poisson process at ``cps`` per second and yield its number.
+
+    Ends after ``seconds`` (real time), after ``count`` arrivals, or when ``stop`` is set.
+    """
+    started = time.perf_counter()
+    next_at = started
+    arrived = 0
+    while not stop.is_set() and (count is None or arrived < count):
+        next_at += rng.expovariate(cps)
+        if next_at - started >= seconds:
+            return
+        if stop.wait(max(0.0, next_at - time.perf_counter())):
+            return
+        yield arrived
+        arrived += 1
 
 
 @dataclass
@@ -170,21 +196,11 @@ def run_load(
 
     helpers = [gevent.spawn(probe_lag), gevent.spawn(sampler)]
     started = time.perf_counter()
-    next_at = started
-    offered = 0
     plan_of: dict[str, str] = {}
-    while not stop.is_set() and (max_calls is None or offered < max_calls):
-        next_at += arrivals.expovariate(cps)
-        if next_at - started >= duration:
-            break
-        if stop.wait(max(0.0, next_at - time.perf_counter())):
-            break
+    for offered in poisson_arrivals(arrivals, cps, duration, stop, max_calls):
         plan = plans[offered % len(plans)]
-        call = sim.place_call(
-            list(plan.steps), caller=plan.caller, dialed=plan.dialed, start=plan.start
-        )
+        call = plan.place(sim)
         plan_of[call.uuid] = plan.name
-        offered += 1
         live += 1
         peak = max(peak, live)
         gevent.spawn(watch, call)
