@@ -243,7 +243,7 @@ def test_a_controller_killed_while_a_callback_talks_does_not_call_that_caller_ag
     try:
         talking = sim.place_call(None, caller="+15550000001")
         wait_for(lambda: first.status()["agents"]["a1"]["state"] == "on_call", first.log())
-        [asking] = [sim.place_call(ASKS_FOR_A_CALLBACK, caller="+15550000011")]
+        asking = sim.place_call(ASKS_FOR_A_CALLBACK, caller="+15550000011")
         assert asking.wait(timeout=60), asking.transcript
         wait_for(lambda: in_line(first) == {"callback": 1}, first.log())
         talking.hangup()  # Anna is free: she calls back, and the caller answers

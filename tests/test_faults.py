@@ -465,7 +465,7 @@ def test_the_load_generator_counts_the_calls_each_fault_struck(project, tmp_path
     line = Line(project, tmp_path)
     baseline = Baseline.take()
     try:
-        plans = [p for p in plans_from_scenarios(project, [FLOWS / "acme_bank.test.yaml"])][:3]
+        plans = plans_from_scenarios(project, [FLOWS / "acme_bank.test.yaml"])[:3]
         plan = FaultPlan(9, [Fault("drop_socket", calls=0.5, after_events=3)])
         result = run_load(
             line.controller.address,
