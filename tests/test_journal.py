@@ -154,11 +154,12 @@ def test_a_journal_from_before_callbacks_were_journaled_opens_and_reports_none_m
     asked.callback = "+15550001111"
     journal.write([JournalEntry(asked), JournalEntry(record("call-2"))])
     journal.close()
-    # Back to the first version's schema: no callbacks table, no notes on visits, no open calls.
+    # Back to the first version's schema: no callbacks table, no notes on visits, no open
+    # calls, no recordings.
     db = sqlite3.connect(path)
     db.executescript(
         "DROP TABLE callbacks; ALTER TABLE visits DROP COLUMN notes; DROP TABLE open_calls; "
-        "PRAGMA user_version = 1;"
+        "DROP TABLE recordings; PRAGMA user_version = 1;"
     )
     db.close()
 
@@ -168,7 +169,7 @@ def test_a_journal_from_before_callbacks_were_journaled_opens_and_reports_none_m
     assert "Callbacks made,0,0.0,callbacks scheduled," in summary
     assert "Callbacks reached,0,,callbacks made," in summary
     journal = SqliteJournal(path)
-    assert journal.schema_version == len(sqlite_store.MIGRATIONS) == 4
+    assert journal.schema_version == len(sqlite_store.MIGRATIONS) == 5
     assert [e.callback for e in journal.entries(CallFilter())] == [None, None]
     journal.close()
 

@@ -34,6 +34,7 @@ from ivr.flow.fields import (
     object_schema,
 )
 from ivr.flow.prompts import LANGUAGE_CODE
+from ivr.flow.recording import RecordPolicy, record_field, record_policy
 from ivr.flow.source import Diagnostics, LDict, Mark, SourceCache, load_yaml, suggest
 from ivr.flow.templates import BUILTIN_VARIABLES, TemplateError, variables_of
 
@@ -94,6 +95,7 @@ def flow_fields(base: Path, kit: Kit) -> dict[str, Field]:
         ),
         "vars": MapOf(AnyValue(), "Initial call variables", variables=True),
         "data": MapOf(kit.data_field(base), "Named data sources for lookup nodes"),
+        "record": record_field("answer"),
         "nodes": AnyValue("The flow's nodes by name", required=True),
     }
 
@@ -135,6 +137,8 @@ class CompiledFlow:
     """The nodes (instances of their node types), by name."""
     variables: set[str] = field(default_factory=set)
     subflows: set[str] = field(default_factory=set)
+    record: RecordPolicy | None = None
+    """How this flow's calls are recorded, unless their tenant says otherwise."""
     mark: Mark | None = None
 
 
@@ -254,6 +258,7 @@ def _compile_flow(
         nodes={},
         mark=doc.value_mark("flow"),
     )
+    flow.record = record_policy(opts.get("record"), f"flow {flow.id}", doc, top)
     languages = opts.get("languages")
     flow.languages = languages if isinstance(languages, list) else [flow.language]
     if flow.language not in flow.languages and isinstance(languages, list):
@@ -265,7 +270,7 @@ def _compile_flow(
     flow.variables = {v for v, _ in top.variables}
     edges: dict[str, list] = {"": top.edges}
     templates: list = list(top.templates)
-    prompts: list = []
+    prompts: list = list(top.prompts)
     raw_nodes = doc.get("nodes")
     if "nodes" in doc and not isinstance(raw_nodes, LDict):
         diag.error(

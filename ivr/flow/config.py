@@ -23,6 +23,7 @@ from ivr.flow.fields import (
     complete,
     describe,
 )
+from ivr.flow.recording import RecordPolicy, record_field, record_policy
 from ivr.flow.source import Diagnostics, LDict, LList, Mark
 
 STRATEGIES = ["longest_idle", "round_robin", "ring_all", "fewest_calls", "skills"]
@@ -59,6 +60,8 @@ class QueueConfig:
     max_no_answer: int = 3
     skills: list[str] = field(default_factory=list)
     callback_endpoint: str = DEFAULT_CALLBACK_ENDPOINT
+    record: RecordPolicy | None = None
+    """Records this queue's calls from the agent's answer, unless the call is recorded already."""
     mark: Mark | None = None
     agent_marks: list[Mark] = field(default_factory=list)
 
@@ -110,6 +113,8 @@ class Tenant:
     mark: Mark | None = None
     flow_mark: Mark | None = None
     hold_music: str | None = None
+    record: RecordPolicy | None = None
+    """Records this company's calls; wins over the flow's ``record:``."""
 
 
 QUEUE_FIELDS = {
@@ -135,6 +140,7 @@ QUEUE_FIELDS = {
         pattern_doc="an endpoint with {number}, e.g. sofia/gateway/pstn/{number}",
         default=DEFAULT_CALLBACK_ENDPOINT,
     ),
+    "record": record_field("agent"),
 }
 AGENT_FIELDS = {
     "name": Text("The agent's name", required=True),
@@ -166,6 +172,7 @@ TENANT_FIELDS = {
     ),
     "voice": Text("TTS voice for this company"),
     "hold_music": Text("What this company's callers hear while waiting, unless the queue says"),
+    "record": record_field("answer"),
 }
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _RANGE = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
@@ -307,7 +314,15 @@ def load_queues(doc: Any, name: str, diag: Diagnostics) -> dict[str, QueueConfig
         opts = check_options(value, QUEUE_FIELDS, ctx)
         if not complete(opts, QUEUE_FIELDS):
             continue
+        record = record_policy(opts.pop("record"), f"queue {key}", value, ctx)
+        if record is not None and record.start != "agent":
+            diag.error(
+                "a queue's recording starts when an agent answers (from: agent); to record "
+                "from the answer, give record: to the flow or the tenant",
+                value.value_mark("record"),
+            )
         given = {k: v for k, v in opts.items() if v is not None and k != "agents"}
+        given["record"] = record
         agents = opts["agents"]
         marks = value["agents"].item_marks if isinstance(value.get("agents"), LList) else []
         out[key] = QueueConfig(key, agents, mark=body.key_mark(key), agent_marks=marks, **given)
@@ -343,7 +358,8 @@ def load_tenants(doc: Any, name: str, diag: Diagnostics) -> dict[str, Tenant]:
         return out
     owners: dict[str, str] = {}
     for key, value in named_entries(body, diag, "tenant"):
-        opts = check_options(value, TENANT_FIELDS, CheckContext(diag))
+        ctx = CheckContext(diag)
+        opts = check_options(value, TENANT_FIELDS, ctx)
         if not complete(opts, TENANT_FIELDS):
             continue
         for i, number in enumerate(opts["numbers"]):
@@ -363,6 +379,7 @@ def load_tenants(doc: Any, name: str, diag: Diagnostics) -> dict[str, Tenant]:
             body.key_mark(key),
             value.value_mark("flow"),
             opts["hold_music"],
+            record_policy(opts["record"], f"tenant {key}", value, ctx),
         )
     return out
 

@@ -17,13 +17,13 @@ from ivr.flow.source import Diagnostics, LDict, LList, Mark, suggest
 INVALID: Any = object()
 """Returned by ``Field.check`` when the value was wrong (the mistake is already reported)."""
 
-_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$"
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$"
 
 
 def parse_duration(text: Any) -> float | None:
-    """Read ``500ms``, ``5s``, ``2m`` or ``1h`` as seconds; None when it is not a duration."""
+    """Read ``500ms``, ``5s``, ``2m``, ``1h`` or ``90d`` as seconds; None when it is none."""
     if not isinstance(text, str):
         return None
     match = _DURATION.fullmatch(text)
@@ -33,8 +33,8 @@ def parse_duration(text: Any) -> float | None:
 
 
 def format_duration(seconds: float) -> str:
-    """Seconds as an analyst writes them: ``500ms``, ``5s``, ``2m``, ``1h``, ``90s``."""
-    for unit, size in (("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+    """Seconds as an analyst writes them: ``500ms``, ``5s``, ``2m``, ``1h``, ``90s``, ``30d``."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
         if seconds >= size and (seconds / size).is_integer():
             return f"{int(seconds / size)}{unit}"
     return f"{seconds * 1000:g}ms" if seconds < 1 else f"{seconds:g}s"
@@ -265,7 +265,7 @@ class Flag(Field):
 
 
 class Duration(Field):
-    """A length of time: ``500ms``, ``5s``, ``2m``, ``1h``; normalised to seconds."""
+    """A length of time: ``500ms``, ``5s``, ``2m``, ``1h``, ``90d``; normalised to seconds."""
 
     def __init__(self, doc: str = "", *, maximum: float | None = None, **kw: Any) -> None:
         super().__init__(doc, **kw)
@@ -276,7 +276,7 @@ class Duration(Field):
         if seconds is None:
             hint = f"; write {value}s for seconds" if isinstance(value, int | float) else ""
             ctx.diag.error(
-                f"bad duration {describe(value)}: expected a number followed by ms, s, m or h "
+                f"bad duration {describe(value)}: expected a number followed by ms, s, m, h or d "
                 f"(e.g. 500ms, 5s, 2m){hint}",
                 mark,
             )

@@ -21,6 +21,7 @@ import uuid as uuidlib
 from collections.abc import Callable
 
 import gevent
+import gevent.event
 
 from ivr.flow.config import DEFAULT_HOLD_MUSIC
 from ivr.freeswitch import apps, commands
@@ -30,6 +31,7 @@ from ivr.runtime.channel import (
     BridgeResult,
     CallEnded,
     CallInfo,
+    ChannelError,
     Collected,
     RecordResult,
     Utterance,
@@ -40,6 +42,8 @@ log = logging.getLogger("ivr.freeswitch")
 
 DIGITS_VARIABLE = "ivr_digits"
 BEEP = "tone_stream://%(500,0,800)"
+RECORD_CLOSE_SECONDS = 5.0
+"""How long to wait for FreeSWITCH to close a recording (RECORD_STOP) at the call's end."""
 _BRIDGE_STATUS = {
     "SUCCESS": "answered",
     "USER_BUSY": "busy",
@@ -95,6 +99,8 @@ class FreeSwitchChannel:
         self._wait_started = False
         self._break_sent = False
         self._missing_music: set[str] = set()
+        # Set by each recording's RECORD_STOP: FreeSWITCH has written and closed the file.
+        self._recordings_closed: dict[str, gevent.event.Event] = {}
         session.on_event(self._watch)
 
     def now(self) -> dt.datetime:
@@ -335,6 +341,10 @@ class FreeSwitchChannel:
                 self._on_answer(endpoint)
         elif name == "CHANNEL_UNBRIDGE":
             self._bridge_events["unbridge"] = self.now()
+        elif name == "RECORD_STOP":
+            closed = self._recordings_closed.get(message.get("Record-File-Path") or "")
+            if closed is not None:
+                closed.set()
 
     def bridge(
         self,
@@ -418,6 +428,35 @@ class FreeSwitchChannel:
         done = self.session.execute("record", apps.record(path, max_seconds))
         seconds = int(done.get("variable_record_seconds") or 0)
         return RecordResult(path, float(seconds))
+
+    def start_recording(self, path: str, *, stereo: bool, from_bridge: bool = False) -> None:
+        self._recordings_closed[path] = gevent.event.Event()
+        variables = {"RECORD_STEREO": "true" if stereo else "false"}
+        if from_bridge:
+            # FreeSWITCH writes only while the caller is bridged: no whisper, no hold music.
+            variables["RECORD_BRIDGE_REQ"] = "true"
+        self._record_api("start", path, variables)
+
+    def mask_recording(self, path: str, masked: bool) -> None:
+        self._record_api("mask" if masked else "unmask", path)
+
+    def stop_recording(self, path: str) -> bool:
+        closed = self._recordings_closed.get(path)
+        if closed is None:
+            return False
+        if not closed.is_set() and not self.session.hungup.is_set():
+            try:
+                self._record_api("stop", path)
+            except (ChannelError, CallEnded) as exc:
+                # The caller hung up meanwhile: FreeSWITCH stops it with the channel.
+                log.debug("[%s] stopping the recording: %s", self.info.call_id, exc)
+        gevent.wait([closed, self.session.closed], timeout=RECORD_CLOSE_SECONDS, count=1)
+        return closed.is_set()
+
+    def _record_api(self, action: str, path: str, variables: dict[str, str] | None = None) -> None:
+        reply = self.session.api(commands.uuid_record(self.info.call_id, action, path, variables))
+        if not reply.startswith("+OK"):
+            raise ChannelError(f"uuid_record {action} {path}: {reply.strip()}")
 
     def set_var(self, name: str, value: str) -> None:
         self.session.execute("set", apps.set_var(name, value))

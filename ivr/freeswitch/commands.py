@@ -38,6 +38,7 @@ __all__ = [
     "socket_app",
     "uuid_break",
     "uuid_kill",
+    "uuid_record",
     "uuid_send_dtmf",
 ]
 
@@ -219,6 +220,30 @@ def uuid_kill(uuid: str, cause: str = "NORMAL_CLEARING") -> str:
 def uuid_send_dtmf(uuid: str, keys: str) -> str:
     """Send keys on a channel as if its phone pressed them (``12345678#``)."""
     return f"uuid_send_dtmf {_token(uuid, 'channel uuid')} {_token(keys, 'keys')}"
+
+
+RECORD_ACTIONS = ("start", "stop", "mask", "unmask")
+
+
+def uuid_record(
+    uuid: str, action: str, path: str, variables: Mapping[str, str] | None = None
+) -> str:
+    """Start, stop, mask or unmask the recording of a channel to ``path`` (``uuid_record``).
+
+    ``variables`` (with ``start``) are FreeSWITCH's recording variables (``RECORD_STEREO``)
+    for this one recording, given after a limit of 0 (none) instead of set on the channel,
+    where they would apply to every later recording too.
+    """
+    if action not in RECORD_ACTIONS:
+        raise ESLCommandError(f"uuid_record action must be one of {', '.join(RECORD_ACTIONS)}")
+    line = f"uuid_record {_token(uuid, 'channel uuid')} {action} {_token(path, 'recording path')}"
+    if action == "start" and variables:
+        pairs = ",".join(
+            f"{_token(name, 'recording variable')}={_token(value, 'recording variable value')}"
+            for name, value in variables.items()
+        )
+        line += " 0 {" + pairs + "}"
+    return line
 
 
 def global_getvar(name: str) -> str:

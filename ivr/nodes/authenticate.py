@@ -6,8 +6,8 @@ leaves the back end), or the node compares the record's ``pin_field`` itself. Wr
 tried again up to ``attempts`` times, then ``on_fail``. Failures are also counted per caller ID
 and per account number over a sliding window, across calls: after ``lockout.after`` of them
 within ``lockout.within`` that caller or account is locked out (``locked``) until the window has
-passed, whichever call they come from. The PIN is always sensitive: masked in the journal, never
-logged, never cached, and dropped from the saved record.
+passed, whichever call they come from. The PIN is always sensitive: masked in the journal and in the
+call's recording, never logged, never cached, and dropped from the saved record.
 """
 
 from __future__ import annotations
@@ -172,13 +172,14 @@ nodes:
                 self.marks["source"],
             )
 
-    def _entry(self, call, prompt, digits: dict) -> str:
+    def _entry(self, call, prompt, digits: dict, *, sensitive: bool) -> str:
         got = call.collect(
             prompt,
             max_digits=digits["max"],
             timeout=self.opts["timeout"],
             digit_timeout=self.opts["digit_timeout"],
             terminators=self.opts["terminator"],
+            sensitive=sensitive,
         )
         entry = got.digits
         return entry if digits["min"] <= len(entry) <= digits["max"] else ""
@@ -219,7 +220,9 @@ nodes:
         if self._locked(call, ledger, caller):
             return self._lock_out(call, "too many failures from this caller")
         for attempt in range(1, self.opts["attempts"] + 1):
-            account = self._entry(call, self.opts["account_prompt"], self.opts["account_digits"])
+            account = self._entry(
+                call, self.opts["account_prompt"], self.opts["account_digits"], sensitive=False
+            )
             if not account:
                 call.log.info("no valid account number (attempt %d)", attempt)
                 call.say(self.opts["invalid_prompt"])
@@ -228,7 +231,9 @@ nodes:
             who = [*caller, ("account", account)]
             if self._locked(call, ledger, who):
                 return self._lock_out(call, "too many failures for this account")
-            pin = self._entry(call, self.opts["pin_prompt"], self.opts["pin_digits"])
+            pin = self._entry(
+                call, self.opts["pin_prompt"], self.opts["pin_digits"], sensitive=True
+            )
             if not pin:
                 call.log.info("no valid PIN (attempt %d)", attempt)
                 call.say(self.opts["invalid_prompt"])

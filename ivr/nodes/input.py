@@ -109,7 +109,11 @@ class Input(Node):
         "digit_timeout": Duration("Wait between keys", default=3.0, maximum=60),
         "attempts": Number("Tries before giving up", minimum=1, maximum=10, default=3),
         "save_as": Variable("The variable that receives the digits", required=True),
-        "sensitive": Flag("Mask the entry in the journal and logs (PINs)", default=False),
+        "sensitive": Flag(
+            "Mask the entry in the journal and logs, and silence the call's recording while it is "
+            "typed (PINs, card numbers)",
+            default=False,
+        ),
         "confirm": Confirm("Read the entry back and have the caller confirm it with a key"),
         "next": Edge("Where to go with a valid entry", label="next", required=True),
         "on_fail": Edge("Where to go after the last failed attempt", label="fail", required=True),
@@ -174,6 +178,7 @@ nodes:
                 timeout=self.opts["timeout"],
                 digit_timeout=self.opts["digit_timeout"],
                 terminators=self.opts["terminator"],
+                sensitive=self.opts["sensitive"],
             )
             entry = got.digits
             if not entry:

@@ -328,6 +328,8 @@ nodes:
         call.set_channel_var("ivr_queue", queue.name)
         call.log.info("enters queue %s with priority %d", queue.name, priority)
         try:
+            # Told before the wait that the conversation with the agent will be recorded.
+            call.recorder.consent_before_queue(queue.record)
             label = self._wait(call, pool, entry, music)
         except BaseException:
             # Hung up, or the line broke: the caller leaves the line at once (a callback stays).
@@ -512,6 +514,7 @@ nodes:
             text = in_language(_WHISPER, call.language).format(name=tenant.name)
             whisper = [self._say(call, text)]
         by_endpoint = {a.config.endpoint: a for a in agents}
+        call.recorder.before_agent(queue.record)
         ring_start = call.now()
         connected = []
         record = call.record

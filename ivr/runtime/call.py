@@ -45,6 +45,7 @@ from ivr.runtime.channel import (
     split_entry,
 )
 from ivr.runtime.record import CallRecord, Visit
+from ivr.runtime.recording import CallRecorder
 
 log = logging.getLogger("ivr.call")
 
@@ -127,6 +128,7 @@ class Call:
             tenant=tenant.id if tenant else None,
             started_at=channel.now(),
         )
+        self.recorder = CallRecorder(self)
         self._visits = 0
         self._depth = 0
         self._init_vars(flow)
@@ -171,6 +173,7 @@ class Call:
         finally:
             self.record.ended_at = self.channel.now()
             self.record.outcome = self.record.decide_outcome()
+            self.recorder.finish()
             self.log.info("call ends: %s", self.record.outcome)
         return self.record
 
@@ -384,29 +387,34 @@ class Call:
         timeout: float,
         digit_timeout: float,
         terminators: str,
+        sensitive: bool = False,
     ) -> Collected:
-        """Collect keys, starting with any the caller pressed over the previous prompt."""
+        """Collect keys, starting with any the caller pressed over the previous prompt.
+
+        A ``sensitive`` entry (a card number, a PIN) is masked in the call's recording.
+        """
         pending, self.pending_digits = self.pending_digits, ""
-        if pending:
-            entry = split_entry(pending, max_digits, terminators)
-            if entry is not None:
-                collected, self.pending_digits = entry
-                return collected
-            more = self.channel.collect(
-                [],
-                max_digits=max_digits - len(pending),
-                timeout=digit_timeout,
+        with self.recorder.masked(sensitive):
+            if pending:
+                entry = split_entry(pending, max_digits, terminators)
+                if entry is not None:
+                    collected, self.pending_digits = entry
+                    return collected
+                more = self.channel.collect(
+                    [],
+                    max_digits=max_digits - len(pending),
+                    timeout=digit_timeout,
+                    digit_timeout=digit_timeout,
+                    terminators=terminators,
+                )
+                return Collected(pending + more.digits, more.terminator, timed_out=False)
+            return self.channel.collect(
+                self.utterances(prompt),
+                max_digits=max_digits,
+                timeout=timeout,
                 digit_timeout=digit_timeout,
                 terminators=terminators,
             )
-            return Collected(pending + more.digits, more.terminator, timed_out=False)
-        return self.channel.collect(
-            self.utterances(prompt),
-            max_digits=max_digits,
-            timeout=timeout,
-            digit_timeout=digit_timeout,
-            terminators=terminators,
-        )
 
     def ensure_answered(self) -> None:
         """Answer the call if it is not answered yet."""
@@ -414,6 +422,7 @@ class Call:
             self.channel.answer()
             self.answered = True
             self.record.answered_at = self.channel.now()
+            self.recorder.answered()
 
     def set_var(self, name: str, value: Any) -> None:
         self.vars[name] = value
@@ -428,12 +437,16 @@ class Call:
         """Play rendered utterances; returns a key that stopped them (see ``Channel.play``)."""
         return self.channel.play(utterances, barge_in=barge_in, keys=keys)
 
-    def ask(self, utterances: list[Utterance], **limits: Any) -> Collected:
+    def ask(
+        self, utterances: list[Utterance], *, sensitive: bool = False, **limits: Any
+    ) -> Collected:
         """Play a question and collect its answer, whatever keys were typed ahead before it.
 
         ``limits`` are ``Channel.collect``'s: max_digits, timeout, digit_timeout, terminators.
+        A ``sensitive`` answer (a card number, a PIN) is masked in the call's recording.
         """
-        return self.channel.collect(utterances, **limits)
+        with self.recorder.masked(sensitive):
+            return self.channel.collect(utterances, **limits)
 
     def hold(self, seconds: float, *, music: str | None, keys: str = "") -> str:
         """Keep the caller waiting with ``music``; returns a key in ``keys``, or "" (see wake)."""

@@ -209,6 +209,23 @@ class Channel(Protocol):
     def record(self, path: str, *, max_seconds: float, beep: bool) -> RecordResult:
         """Record the caller to ``path`` (after a beep), until silence, a key or ``max_seconds``."""
 
+    def start_recording(self, path: str, *, stereo: bool, from_bridge: bool = False) -> None:
+        """Record the call to ``path`` from now until it ends or ``stop_recording``.
+
+        Stereo puts what the caller says on the left channel and what they hear (prompts, the
+        agent) on the right. With ``from_bridge`` only the time the caller is connected to
+        someone (an agent) is recorded. Raises ChannelError when the switch cannot record.
+        """
+
+    def mask_recording(self, path: str, masked: bool) -> None:
+        """Write silence into the recording ``path`` while ``masked`` (the clock runs on)."""
+
+    def stop_recording(self, path: str) -> bool:
+        """Stop the recording ``path`` (done already when the call hung up).
+
+        Returns whether the switch said the file is closed, so its length and hash hold.
+        """
+
     def set_var(self, name: str, value: str) -> None:
         """Set a channel variable (shown to agents, kept in CDRs)."""
 

@@ -386,6 +386,18 @@ class MemoryChannel:
         self._advance(seconds)
         return RecordResult(path, seconds)
 
+    def start_recording(self, path: str, *, stereo: bool, from_bridge: bool = False) -> None:
+        when = " from the agent's answer" if from_bridge else ""
+        self._log("ivr", f"records the call{when} to {path}" + (" in stereo" if stereo else ""))
+
+    def mask_recording(self, path: str, masked: bool) -> None:
+        self._log("ivr", "masks the recording" if masked else "unmasks the recording")
+
+    def stop_recording(self, path: str) -> bool:
+        # Nothing is written in memory: there is no file whose length and hash could hold.
+        self._log("ivr", "stops recording")
+        return False
+
     def set_var(self, name: str, value: str) -> None:
         self.variables[name] = value
 

@@ -40,6 +40,44 @@ class Visit:
     notes: dict[str, str] = field(default_factory=dict)
 
 
+RECORDING_STATUSES = ("recorded", "declined", "failed", "discarded", "stopped")
+"""What became of a call's recording: ``recorded`` (a file), ``declined`` (the caller opted
+out at the consent prompt), ``failed`` (the switch could not record), ``discarded`` (nothing
+was said: FreeSWITCH removes an empty file, e.g. no agent ever answered), ``stopped`` (cut
+short because a sensitive entry could not be masked: the file holds what came before)."""
+
+
+@dataclass
+class Recording:
+    """One recording of a call, as the journal links it.
+
+    Attributes:
+        path: the file, as the switch wrote it.
+        owner: whose ``record:`` policy made it (``tenant acme``, ``queue help``).
+        status: one of ``RECORDING_STATUSES``.
+        started_at: when it started (for ``from: agent``, when it was armed).
+        stereo: two channels asked for (the caller left, what they hear right).
+        masked: the spans written as silence, in seconds from the start of the file.
+        seconds: the file's length, read from it once the switch closed it.
+        channels: the file's channels, read from it.
+        sha256: the file's hash, once closed; ``ivr recordings verify`` compares it.
+        keep_until: when ``ivr recordings purge`` may delete it (retention); None: kept.
+        detail: why it failed, was stopped or could not be sealed.
+    """
+
+    path: str
+    owner: str
+    status: str
+    started_at: dt.datetime
+    stereo: bool = True
+    masked: list[tuple[float, float]] = field(default_factory=list)
+    seconds: float | None = None
+    channels: int | None = None
+    sha256: str | None = None
+    keep_until: dt.datetime | None = None
+    detail: str = ""
+
+
 @dataclass
 class CallRecord:
     """Everything the journal keeps about one call."""
@@ -67,6 +105,7 @@ class CallRecord:
     voicemail: str | None = None
     callback: str | None = None
     """The number to call back, when the caller chose a callback in a queue."""
+    recordings: list[Recording] = field(default_factory=list)
     hung_up_by_caller: bool = False
     in_queue_at_end: bool = False
     error: str | None = None

@@ -201,6 +201,19 @@ class Journal(abc.ABC):
     def entries(self, where: CallFilter) -> Iterator[JournalEntry]:
         """The entries matching ``where``, oldest call first, read as the iterator advances."""
 
+    def mark_recording(self, call_id: str, path: str, status: str, detail: str) -> bool:
+        """Note what became of a call's recording later (``deleted`` by the retention purge).
+
+        A journal that keeps no recordings has none to mark.
+
+        Returns:
+            Whether the journal has that recording.
+
+        Raises:
+            JournalUnavailable: the store could not be written now.
+        """
+        return False
+
     @abc.abstractmethod
     def tenants(self) -> list[str]:
         """Every tenant id that appears in the journal, sorted."""

@@ -6,7 +6,9 @@ recorded them) and ``lookups``; ``callbacks`` (schema 2), one row per callback k
 the call that asked for it, written when it is dialed and read back with that call; a visit's
 ``notes`` (schema 3), what its node wrote down about it, as a JSON object; ``open_calls``
 (schema 4), the calls started and not ended yet, with the host and process of their controller,
-so a controller killed mid-call leaves them to be closed as lost (``close_lost_calls``). Times are
+so a controller killed mid-call leaves them to be closed as lost (``close_lost_calls``);
+``recordings`` (schema 5), each recording of a call with its file's length, channels, sha256, the
+spans masked and when retention lets it go, its status changed later by the purge. Times are
 stored as UTC text in one fixed-width ISO 8601 form, so they sort and compare as text. The schema
 version is SQLite's ``user_version``; opening a journal applies the migrations it has not had yet.
 """
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ivr.acd.store import read_only_note
-from ivr.runtime.record import CallRecord, Visit
+from ivr.runtime.record import CallRecord, Recording, Visit
 from ivr.store.journal import (
     CallbackEntry,
     CallFilter,
@@ -133,6 +135,27 @@ MIGRATIONS: list[list[str]] = [
             pid INTEGER NOT NULL
         ) WITHOUT ROWID
         """,
+    ],
+    [
+        """
+        CREATE TABLE recordings (
+            call INTEGER NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            status TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            stereo INTEGER NOT NULL,
+            masked TEXT NOT NULL DEFAULT '[]',
+            seconds REAL,
+            channels INTEGER,
+            sha256 TEXT,
+            keep_until TEXT,
+            detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (call, seq)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX recordings_by_path ON recordings (path)",
     ],
 ]
 """Schema changes in order; the journal's ``user_version`` counts those applied."""
@@ -388,6 +411,41 @@ class SqliteJournal(Journal):
             "INSERT INTO lookups (call, seq, node, source, result) VALUES (?, ?, ?, ?, ?)",
             [(call, seq, *item) for seq, item in enumerate(r.lookups)],
         )
+        self.db.executemany(
+            "INSERT INTO recordings (call, seq, path, owner, status, started_at, stereo, masked, "
+            "seconds, channels, sha256, keep_until, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    call,
+                    seq,
+                    c.path,
+                    c.owner,
+                    c.status,
+                    _time(c.started_at),
+                    int(c.stereo),
+                    json.dumps(c.masked),
+                    c.seconds,
+                    c.channels,
+                    c.sha256,
+                    _time(c.keep_until),
+                    c.detail,
+                )
+                for seq, c in enumerate(r.recordings)
+            ],
+        )
+
+    def mark_recording(self, call_id: str, path: str, status: str, detail: str) -> bool:
+        try:
+            with self.db:
+                cursor = self.db.execute(
+                    "UPDATE recordings SET status = ?, detail = ? WHERE path = ? AND call = "
+                    "(SELECT id FROM calls WHERE call_id = ?)",
+                    (status, detail, path, call_id),
+                )
+        except sqlite3.OperationalError as exc:
+            raise JournalUnavailable(f"{self.path}: cannot note the recording: {exc}") from exc
+        return cursor.rowcount > 0
 
     # ------------------------------------------------------------------ reading
 
@@ -479,6 +537,37 @@ class SqliteJournal(Journal):
             ids,
         ):
             entries[call].record.lookups.append((node, source, result))
+        for (
+            call,
+            path,
+            owner,
+            status,
+            started,
+            stereo,
+            masked,
+            *sealed,
+            keep,
+            detail,
+        ) in self.db.execute(
+            "SELECT call, path, owner, status, started_at, stereo, masked, seconds, "
+            f"channels, sha256, keep_until, detail FROM recordings WHERE call IN ({marks}) "
+            "ORDER BY call, seq",
+            ids,
+        ):
+            spans = [(begun, ended) for begun, ended in json.loads(masked)]
+            entries[call].record.recordings.append(
+                Recording(
+                    path,
+                    owner,
+                    status,
+                    _parse(started),
+                    bool(stereo),
+                    spans,
+                    *sealed,
+                    _parse(keep),
+                    detail,
+                )
+            )
         by_call_id = {entry.record.call_id: entry for entry in entries.values()}
         names = list(by_call_id)
         for row in self.db.execute(
