@@ -299,6 +299,54 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recordings(args: argparse.Namespace) -> int:
+    """List the journal's recordings, verify their files, or purge those past retention."""
+    from ivr.report import recordings
+    from ivr.report.command import ReportOptionError, parse_moment
+    from ivr.store import CallFilter
+
+    try:
+        since = parse_moment(args.start, "--from", None, end=False) if args.start else None
+        until = parse_moment(args.end, "--to", None, end=True) if args.end else None
+        found = recordings.linked(args.journal, CallFilter(since, until, args.tenant))
+        if args.action == "list":
+            sys.stdout.write(recordings.list_table(found))
+            return 0
+        if args.action == "verify":
+            findings = list(recordings.verify(found))
+            for finding in findings:
+                if finding.verdict != "ok":
+                    print(
+                        f"{finding.verdict}: {finding.item.recording.path} (call "
+                        f"{finding.item.call_id}): {finding.detail}"
+                    )
+            bad = [f for f in findings if f.verdict in ("changed", "missing")]
+            print(
+                f"{len(findings)} recording(s) checked: {len(findings) - len(bad)} intact, "
+                f"{len(bad)} changed or missing, "
+                f"{sum(f.verdict == 'unsealed' for f in findings)} never sealed"
+            )
+            return 1 if bad else 0
+        now = dt.datetime.now(dt.UTC)
+        due = recordings.due(found, now)
+        if args.dry_run:
+            for item in due:
+                print(
+                    f"would delete {item.recording.path} (kept until "
+                    f"{item.recording.keep_until:%Y-%m-%d %H:%M} UTC)"
+                )
+            print(f"{len(due)} recording(s) past their retention; nothing deleted (--dry-run)")
+            return 0
+        done = recordings.purge(args.journal, due, now)
+        for item, what in done:
+            print(f"{what}: {item.recording.path}")
+        failed = sum(what.startswith("not deleted") for _, what in done)
+        print(f"{len(done) - failed} recording(s) past their retention deleted, {failed} failed")
+        return 1 if failed else 0
+    except ReportOptionError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def _port(text: str, port: str) -> int:
     if int(port) > 65535:
         raise argparse.ArgumentTypeError(f"{text!r}: port {port} is not between 0 and 65535")
@@ -1234,6 +1282,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the report here (default: the terminal; html: var/report.html)",
     )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "recordings", help="list call recordings, verify their files, purge past retention"
+    )
+    p.add_argument(
+        "action",
+        choices=["list", "verify", "purge"],
+        help="list them; verify each file against its journaled sha256; purge those whose "
+        "retention has run out",
+    )
+    p.add_argument(
+        "--journal",
+        default=DEFAULT_JOURNAL,
+        metavar="PATH",
+        help=f"the call journal to read (default {DEFAULT_JOURNAL})",
+    )
+    p.add_argument("--from", dest="start", metavar="TIME", help="calls started at or after this")
+    p.add_argument("--to", dest="end", metavar="TIME", help="calls started before this")
+    p.add_argument("--tenant", help="only this tenant's calls")
+    p.add_argument(
+        "--dry-run", action="store_true", help="purge: say what would be deleted, delete nothing"
+    )
+    p.set_defaults(func=cmd_recordings)
     return parser
 
 

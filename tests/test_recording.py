@@ -160,3 +160,89 @@ def test_a_sealed_file_gives_its_length_channels_and_hash(tmp_path):
         audio.setframerate(8000)
         audio.writeframes(b"\0\0\0\0" * 12000)
     assert seal(str(path)) == (1.5, 2, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def _wav(path, seconds: float) -> None:
+    import wave
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(2)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(b"\1\0\2\0" * int(8000 * seconds))
+
+
+def _journal_with_recordings(tmp_path) -> tuple[str, dict[str, object]]:
+    """A journal of three recorded calls: one kept for ever, one past retention, one within."""
+    from ivr.runtime.record import CallRecord, Recording
+    from ivr.store import JournalEntry, SqliteJournal
+
+    now = dt.datetime.now(dt.UTC)
+    files = {name: tmp_path / "recordings" / f"{name}.wav" for name in ("kept", "old", "new")}
+    keep = {"kept": None, "old": now - dt.timedelta(days=1), "new": now + dt.timedelta(days=1)}
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
+    entries = []
+    for name, path in files.items():
+        _wav(path, 1.0)
+        started = now - dt.timedelta(days=30)
+        recording = Recording(str(path), "tenant acme", "recorded", started, keep_until=keep[name])
+        recording.seconds, recording.channels, recording.sha256 = seal(str(path))
+        entries.append(
+            JournalEntry(
+                CallRecord(
+                    call_id=name,
+                    caller="1",
+                    dialed="2",
+                    flow="t",
+                    tenant="acme",
+                    started_at=started,
+                    ended_at=started,
+                    recordings=[recording],
+                    outcome="completed",
+                )
+            )
+        )
+    journal.write(entries)
+    journal.close()
+    return str(tmp_path / "journal.sqlite"), files
+
+
+def test_verify_finds_a_changed_and_a_deleted_recording(tmp_path, capsys):
+    journal, files = _journal_with_recordings(tmp_path)
+    assert main(["recordings", "verify", "--journal", journal]) == 0
+    assert "3 recording(s) checked: 3 intact, 0 changed or missing" in capsys.readouterr().out
+    with open(files["kept"], "r+b") as file:
+        file.seek(100)
+        file.write(b"\x7f\x7f")
+    files["new"].unlink()
+    assert main(["recordings", "verify", "--journal", journal]) == 1
+    out = capsys.readouterr().out
+    assert f"changed: {files['kept']} (call kept): sha256 " in out
+    assert f"missing: {files['new']} (call new): the file is gone" in out
+    assert "3 recording(s) checked: 1 intact, 2 changed or missing" in out
+
+
+def test_purge_deletes_only_what_retention_lets_go_and_journals_it(tmp_path, capsys):
+    journal, files = _journal_with_recordings(tmp_path)
+    assert main(["recordings", "purge", "--journal", journal, "--dry-run"]) == 0
+    assert f"would delete {files['old']}" in capsys.readouterr().out
+    assert all(path.exists() for path in files.values())
+
+    assert main(["recordings", "purge", "--journal", journal]) == 0
+    assert "1 recording(s) past their retention deleted, 0 failed" in capsys.readouterr().out
+    assert not files["old"].exists()
+    assert files["kept"].exists() and files["new"].exists()
+    assert main(["recordings", "list", "--journal", journal]) == 0
+    listed = {line.split()[2]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert " deleted " in listed["old"] and " recorded " in listed["kept"]
+    # A second purge finds nothing left to delete, and verify does not count the deleted one.
+    assert main(["recordings", "purge", "--journal", journal]) == 0
+    assert "0 recording(s) past their retention deleted" in capsys.readouterr().out
+    assert main(["recordings", "verify", "--journal", journal]) == 0
+    assert "2 recording(s) checked: 2 intact" in capsys.readouterr().out
+
+
+def test_recordings_of_a_journal_that_is_not_there_is_a_clear_error(tmp_path, capsys):
+    assert main(["recordings", "list", "--journal", str(tmp_path / "none.sqlite")]) == 2
+    assert "ivr: --journal: " in capsys.readouterr().err

@@ -40,11 +40,12 @@ class Visit:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-RECORDING_STATUSES = ("recorded", "declined", "failed", "discarded", "stopped")
+RECORDING_STATUSES = ("recorded", "declined", "failed", "discarded", "stopped", "deleted")
 """What became of a call's recording: ``recorded`` (a file), ``declined`` (the caller opted
 out at the consent prompt), ``failed`` (the switch could not record), ``discarded`` (nothing
 was said: FreeSWITCH removes an empty file, e.g. no agent ever answered), ``stopped`` (cut
-short because a sensitive entry could not be masked: the file holds what came before)."""
+short because a sensitive entry could not be masked: the file holds what came before),
+``deleted`` (its retention ran out and ``ivr recordings purge`` removed the file)."""
 
 
 @dataclass

@@ -165,6 +165,11 @@ class CallRecorder:
         current = self.current
         if current is None or current.status != "recorded":
             return
+        if self.call.record.transferred_to is not None:
+            # The call goes on where it was sent, and so does its recording (stopping it here
+            # would cut the conversation after a transfer): the switch closes it at the end.
+            current.detail = "goes on after the transfer; not sealed"
+            return
         self._stop(current, "recorded", "")
 
     def _stop(self, current: Recording, status: str, detail: str) -> None:
