@@ -246,3 +246,13 @@ def test_purge_deletes_only_what_retention_lets_go_and_journals_it(tmp_path, cap
 def test_recordings_of_a_journal_that_is_not_there_is_a_clear_error(tmp_path, capsys):
     assert main(["recordings", "list", "--journal", str(tmp_path / "none.sqlite")]) == 2
     assert "ivr: --journal: " in capsys.readouterr().err
+
+
+def test_the_html_report_plays_the_recordings_of_its_calls(tmp_path):
+    journal, files = _journal_with_recordings(tmp_path)
+    page = tmp_path / "report.html"
+    assert main(["report", "--journal", journal, "--format", "html", "--output", str(page)]) == 0
+    text = page.read_text()
+    section = text[text.index('<section id="recordings">') :]
+    for path in files.values():
+        assert f'<audio controls preload="none" src="{path.as_uri()}"></audio>' in section

@@ -23,13 +23,16 @@ Definitions (docs/reports.md says the same for supervisors):
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from ivr.store.journal import JournalEntry
 
+RECORDINGS_SHOWN = 500
+"""Recorded calls the HTML report lists and plays, the latest ones (``ivr recordings list``
+lists them all)."""
 DEFAULT_SERVICE_LEVEL = 20.0
 """Target for a queued call whose queue was unknown when it was journaled (queues.yaml default)."""
 WAIT_BUCKETS: list[tuple[float, float | None]] = [
@@ -236,6 +239,10 @@ class Report:
     waits: list[WaitBucket] = field(
         default_factory=lambda: [WaitBucket(low, high) for low, high in WAIT_BUCKETS]
     )
+    recorded: deque[JournalEntry] = field(default_factory=lambda: deque(maxlen=RECORDINGS_SHOWN))
+    """The latest calls with a recording file, for the page that plays them."""
+    recorded_calls: int = 0
+    """All calls with a recording file in the report."""
 
     def local(self, when: dt.datetime) -> dt.datetime:
         """``when`` in the report's time zone."""
@@ -254,6 +261,9 @@ class Report:
             self._add_wait(entry)
         if record.agent is not None and record.agent_answered_at is not None:
             self.by_agent.setdefault(record.agent, AgentTotals()).add(entry)
+        if any(r.status in ("recorded", "stopped") for r in record.recordings):
+            self.recorded.append(entry)
+            self.recorded_calls += 1
         self._add_path(entry)
 
     def _add_wait(self, entry: JournalEntry) -> None:

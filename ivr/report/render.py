@@ -11,6 +11,8 @@ import csv
 import datetime as dt
 import html
 import io
+import urllib.parse
+from pathlib import Path
 
 import pygal
 from pygal.style import CleanStyle
@@ -153,6 +155,7 @@ th, td { padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; }
 th { background: #f4f4f4; }
 figure { margin: 1em 0; } figure svg { width: 100%; height: auto; }
 p.note { color: #666; margin: 0.2em 0; }
+audio { height: 2em; vertical-align: middle; }
 """
 
 
@@ -281,8 +284,58 @@ def to_html(report: Report, journal: str) -> str:
             out.append(f'<p class="note">{html.escape(table.note)}</p>')
         out.append(_html_table(table))
         out.append("</section>")
+    out += _recordings_section(report)
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
+
+
+def _file_url(path: str) -> str:
+    """A link to a recording from the page: a file URL for an absolute path, else as written."""
+    where = Path(path)
+    return where.as_uri() if where.is_absolute() else urllib.parse.quote(path)
+
+
+def _recordings_section(report: Report) -> list[str]:
+    """The recorded calls, latest first, each with its player, link and masked spans."""
+    if not report.recorded:
+        return []
+    shown = len(report.recorded)
+    out = ['<section id="recordings">', "<h2>Recordings</h2>"]
+    if shown < report.recorded_calls:
+        out.append(
+            f'<p class="note">The latest {shown} of {report.recorded_calls} recorded calls; '
+            "ivr recordings list shows them all.</p>"
+        )
+    out.append(
+        "<table><thead><tr><th>started</th><th>call</th><th>tenant</th><th>queue</th>"
+        "<th>agent</th><th>outcome</th><th>seconds</th><th>masked</th><th>recording</th>"
+        "</tr></thead><tbody>"
+    )
+    for entry in reversed(report.recorded):
+        record = entry.record
+        for recording in record.recordings:
+            if recording.status not in ("recorded", "stopped"):
+                continue
+            url = html.escape(_file_url(recording.path))
+            masked = ", ".join(f"{a:g}-{b:g}s" for a, b in recording.masked)
+            cells = [
+                report.local(recording.started_at).strftime("%Y-%m-%d %H:%M:%S"),
+                record.call_id,
+                record.tenant or "",
+                record.queue or "",
+                record.agent or "",
+                record.outcome or "",
+                "" if recording.seconds is None else f"{recording.seconds:g}",
+                masked,
+            ]
+            out.append(
+                "<tr>"
+                + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
+                + f'<td><audio controls preload="none" src="{url}"></audio> '
+                f'<a href="{url}">file</a></td></tr>'
+            )
+    out += ["</tbody></table>", "</section>"]
+    return out
 
 
 FORMATS = {"table": to_text, "csv": to_csv, "html": to_html}
