@@ -11,6 +11,12 @@ the controller's FreeSWITCH channel is exercised for real in tests and demos::
 
 Place a call without steps to drive it live (``call.press("1")``, ``call.hangup()``) and pass
 ``on_event`` to see each transcript line as it happens.
+
+Calls are recorded as FreeSWITCH records them (``uuid_record``, ``record_session``: see
+``ivr.simulator.record_commands``) into real WAV files in which each simulated sound is a tone
+on its side of the call: prompts on the side the caller hears (right), keys and the caller's
+voice on the side they speak (left), the agent's voice at 1000 Hz, the caller's at 300 Hz, hold
+music at 500 Hz (``ivr.simulator.recording`` lists them all).
 """
 
 from ivr.simulator.bridge import AGENT_BEHAVIOURS

@@ -22,6 +22,8 @@ from ivr.simulator.causes import cause_name
 from ivr.simulator.channel import EPSILON, Application, SimulatedChannel, is_true
 from ivr.simulator.media import Piece, write_silence_wav
 from ivr.simulator.parsing import atoi, separate_string, split_name_value
+from ivr.simulator.record_commands import RECORD_APPLICATIONS
+from ivr.simulator.recording import caller_voice, sound_of
 
 __all__ = ["APPLICATIONS"]
 
@@ -66,7 +68,9 @@ def play_file(channel: SimulatedChannel, target: str, mode: str) -> tuple[str, s
         channel.log("ivr", piece.describe())
         if piece.kind == "file":
             channel.caller.heard(piece.text)
+        channel.recorder.hear(channel.now(), sound_of(piece))
         status, key, spent = _play_piece(channel, piece, mode, limit, played, as_success)
+        channel.recorder.hear(channel.now(), None)
         played += spent
         if status != "success":
             break
@@ -417,11 +421,14 @@ def record(channel: SimulatedChannel, arg: str) -> None:
         return
     most = float(limit) if limit > 0 else math.inf
     seconds, then_hangup = channel.caller.recording(most)
-    if math.isinf(seconds):
+    talks = not math.isinf(seconds)
+    if not talks:
         seconds = float(silence_hits or 3)
     channel.log("ivr", f"records {path}" + (f" (up to {limit}s)" if limit > 0 else ""))
     listen = channel.listen_for("", prompt_left=None, since=channel.now())
+    channel.recorder.say(channel.now(), caller_voice() if talks else None)
     recorded = channel.pause(seconds, listen, keys_stop=False)
+    channel.recorder.say(channel.now(), None)
     if then_hangup:
         channel.hangup_point()
     write_silence_wav(path, recorded)
@@ -446,6 +453,7 @@ APPLICATIONS: dict[str, Application] = {
     "bridge": Application(bridge),
     "transfer": Application(transfer),
     "record": Application(record, needs_media=True),
+    **{name: Application(run, needs_media=True) for name, run in RECORD_APPLICATIONS.items()},
 }
 """The applications the simulated FreeSWITCH knows; any other hangs the call up, as on a
 FreeSWITCH without that module."""

@@ -22,6 +22,7 @@ from ivr.simulator.causes import CAUSES
 from ivr.simulator.channel import EPSILON, SimulatedChannel, is_true
 from ivr.simulator.events import Profile
 from ivr.simulator.parsing import DialLeg, atoi, holds_variable, parse_dial_string
+from ivr.simulator.recording import agent_voice, caller_voice, ringback_sound
 
 __all__ = ["AGENT_BEHAVIOURS", "bridge"]
 
@@ -232,7 +233,11 @@ def _connect(channel: SimulatedChannel, winner: _Leg) -> None:
     channel.set_bridged(winner.profile)
     channel.fire("CHANNEL_BRIDGE", before=bridge_ids)
     channel.log("agent", f"{winner.endpoint} answers; caller connected")
+    channel.recorder.hear(channel.now(), agent_voice())
+    channel.recorder.say(channel.now(), caller_voice(in_turns=True))
     channel.talk("agent", winner.endpoint)
+    channel.recorder.hear(channel.now(), None)
+    channel.recorder.say(channel.now(), None)
     for name, value in (
         ("last_bridge_to", winner.uuid),
         ("bridge_channel", winner.profile.channel_name),
@@ -285,10 +290,13 @@ def bridge(channel: SimulatedChannel, arg: str) -> None:
             + (f" (caller hears {ringback})" if ringback else ""),
         )
         winner, cause = None, "DESTINATION_OUT_OF_ORDER"
+        pieces = channel.pieces(ringback) if ringback else []
+        channel.recorder.hear(channel.now(), ringback_sound(ringback, pieces))
         for group in groups:
             winner, cause = _ring(channel, group, timelimit, tried)
             if winner is not None or not channel.ready:
                 break
+        channel.recorder.hear(channel.now(), None)
     if winner is None and tried:
         channel.variables.set("last_bridge_hangup_cause", cause)
     channel.variables.set("originate_disposition", cause)

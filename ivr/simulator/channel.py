@@ -30,6 +30,7 @@ from ivr.simulator.commands import ESLCommand
 from ivr.simulator.events import WITHOUT_VARIABLES, Host, Profile, Variables
 from ivr.simulator.media import Piece, resolve
 from ivr.simulator.parsing import atoi, expand_variables, split_scope
+from ivr.simulator.recording import RATE, Recorder
 
 __all__ = ["Application", "LineSettings", "SimulatedChannel"]
 
@@ -122,6 +123,7 @@ class SimulatedChannel:
         self.deliver: Callable[[str, list[tuple[str, str]]], None] = lambda name, headers: None
         self.controlled = True
         self.transferred_to = ""
+        self.recorder = Recorder()
         self._leaving = False
         self._running_state = "CS_EXECUTE"
         self._state_number = 4
@@ -349,6 +351,9 @@ class SimulatedChannel:
         """CS_HANGUP, CS_REPORTING and CHANNEL_HANGUP_COMPLETE with the call's CDR variables."""
         cause = self.hangup_cause or "NORMAL_CLEARING"
         self._set_state("CS_HANGUP")
+        for path in self.recorder.paths:
+            # Without silence detection FreeSWITCH heard no speech: "no-input-timeout".
+            self.stop_recording(path, "no-input-timeout")
         self.variables.set("hangup_cause", cause)
         self.variables.set("hangup_cause_q850", str(q850(cause)))
         self.profile.times["hungup"] = self.clock.micros()
@@ -527,8 +532,8 @@ class SimulatedChannel:
             self.log("system", f"the simulated FreeSWITCH has no application '{name}'")
             self.hangup("DESTINATION_OUT_OF_ORDER")
             return False
-        if application.needs_media and self._answer_state == "ringing":
-            self.pre_answer()
+        if application.needs_media:
+            self.ensure_media()
         expanded = None
         scope = None
         if arg:
@@ -562,6 +567,11 @@ class SimulatedChannel:
 
     # ------------------------------------------------------------ the line
 
+    def ensure_media(self) -> None:
+        """Pre-answer a call that still rings (``switch_channel_pre_answer``)."""
+        if self._answer_state == "ringing":
+            self.pre_answer()
+
     def pre_answer(self) -> None:
         """Early media before an application that needs it (CHANNEL_PROGRESS_MEDIA)."""
         self._answer_state = "early"
@@ -589,6 +599,30 @@ class SimulatedChannel:
         self._answer_state = "hangup"
         self.fire("CHANNEL_HANGUP")
         self.clock.poke()
+
+    def stop_recording(self, path: str, cause: str) -> bool:
+        """Close the recording ``path`` now with RECORD_STOP; False when there is none.
+
+        As ``send_record_stop_event``: the ``record_*`` variables first, then the event. A
+        recording that holds no sample is deleted (``RECORD_DISCARDED``).
+        """
+        frames = self.recorder.stop(path, self.now())
+        if frames is None:
+            return False
+        if not frames:
+            Path(path).unlink(missing_ok=True)
+            self.variables.set("RECORD_DISCARDED", "true")
+            cause = "empty-file"
+        self.variables.set("record_samples", str(frames))
+        self.variables.set("record_seconds", str(frames // RATE))
+        self.variables.set("record_ms", str(frames // (RATE // 1000)))
+        self.variables.set("record_completion_cause", cause)
+        self.log("ivr", f"stops recording {path} ({frames / RATE:g}s)")
+        self.fire(
+            "RECORD_STOP",
+            extra=[("Record-File-Path", path), ("Record-Completion-Cause", cause)],
+        )
+        return True
 
     def transfer(self, destination: str, dialplan: str, context: str) -> None:
         """Leave the IVR for another extension (``switch_ivr_session_transfer``)."""
@@ -621,6 +655,7 @@ class SimulatedChannel:
         """A key from the caller reaches the channel's DTMF queue."""
         self._dtmf.append(key)
         self._dtmf_log.append(key)
+        self.recorder.key(self.now(), key)
         self.clock.poke()
 
     def dequeue_dtmf(self) -> str:

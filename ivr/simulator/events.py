@@ -42,6 +42,8 @@ EVENT_SOURCES: dict[str, tuple[str, str, int]] = {
     "CHANNEL_BRIDGE": ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1689),
     "CHANNEL_UNBRIDGE": ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1879),
     "BACKGROUND_JOB": ("mod_event_socket.c", "api_exec", 1580),
+    "RECORD_START": ("switch_ivr_async.c", "record_callback", 1482),
+    "RECORD_STOP": ("switch_ivr_async.c", "send_record_stop_event", 1241),
 }
 """Where FreeSWITCH fires each event (``Event-Calling-File``/``-Function``/``-Line-Number``)."""
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from ivr.runtime.memory import SPEECH_CHARS_PER_SECOND
 from ivr.simulator.parsing import atoi
 
-__all__ = ["Piece", "resolve", "write_silence_wav"]
+__all__ = ["Piece", "resolve", "tone_script", "write_silence_wav"]
 
-_TONE_SEGMENT = re.compile(r"%\(\s*(\d+)\s*,\s*(\d+)")
+_TONE_SEGMENT = re.compile(r"%\(\s*(\d+)\s*,\s*(\d+)([^)]*)")
 _TONE_LOOPS = re.compile(r"(?:^|;)\s*(?:L|loops)\s*=\s*(-?\d+)")
 _UNKNOWN_TONE_SECONDS = 1.0
 _SAMPLE_RATE = 8000
@@ -34,12 +34,14 @@ class Piece:
         target: the file path or stream as given.
         seconds: how long it lasts; None for an endless stream.
         text: the words a caller hears in it (empty for streams).
+        path: the file that plays, as found (empty for streams).
     """
 
     kind: str
     target: str
     seconds: float | None
     text: str = ""
+    path: str = ""
 
     @property
     def is_prompt(self) -> bool:
@@ -68,15 +70,29 @@ def _strip_decorations(target: str) -> str:
     return target
 
 
-def _tone_seconds(script: str) -> float | None:
-    segments = [(int(on) + int(off)) / 1000 for on, off in _TONE_SEGMENT.findall(script)]
-    if not segments:
-        return _UNKNOWN_TONE_SECONDS
+def tone_script(script: str) -> tuple[list[tuple[float, float, list[float]]], int]:
+    """The segments of a teletone script (``%(on_ms,off_ms,hz,hz...)``) and its loops.
+
+    Returns:
+        Each segment's seconds on, seconds off and frequencies, and how many times the whole
+        plays (``L=``/``loops=``; -1 for ever, 1 when not given).
+    """
+    segments = []
+    for on, off, rest in _TONE_SEGMENT.findall(script):
+        frequencies = [float(hz) for hz in re.findall(r"\d+(?:\.\d+)?", rest)]
+        segments.append((int(on) / 1000, int(off) / 1000, frequencies))
     loops = _TONE_LOOPS.search(script)
     repeat = int(loops.group(1)) if loops else 1
+    return segments, (repeat if repeat < 0 else max(repeat, 1))
+
+
+def _tone_seconds(script: str) -> float | None:
+    segments, repeat = tone_script(script)
+    if not segments:
+        return _UNKNOWN_TONE_SECONDS
     if repeat < 0:
         return None
-    return sum(segments) * max(repeat, 1)
+    return sum(on + off for on, off, _ in segments) * repeat
 
 
 _PIECES: dict[tuple[str, str], tuple[tuple[int, int], Piece]] = {}
@@ -117,7 +133,7 @@ def _read_file_piece(path: Path, given: str) -> Piece:
             seconds = audio.getnframes() / float(audio.getframerate())
     except (wave.Error, EOFError, OSError):
         seconds = len(text) / SPEECH_CHARS_PER_SECOND
-    return Piece("file", given, seconds, text)
+    return Piece("file", given, seconds, text, str(path))
 
 
 def resolve(target: str, sounds_dir: Path) -> list[Piece]:
