@@ -106,6 +106,21 @@ def flow_prompts(flow: CompiledFlow) -> Iterator[tuple[Prompt, Mark | None]]:
             yield from walk(value, node.marks.get(key, node.mark))
 
 
+def consent_prompts(
+    flow: CompiledFlow, project: Project, speaker: CallVoice
+) -> Iterator[tuple[Prompt, Mark | None]]:
+    """The recording consent prompts a call of ``flow`` may hear.
+
+    Its tenant's or its own, and those of every queue (any may be reached, through subflows).
+    """
+    tenant = project.tenants.get(speaker.tenant) if speaker.tenant else None
+    policies = [tenant.record if tenant else None, flow.record]
+    policies += [queue.record for queue in project.queues.values()]
+    for policy in policies:
+        if policy is not None and policy.consent is not None:
+            yield policy.consent, flow.mark
+
+
 def flow_speakers(flow: CompiledFlow, project: Project) -> list[CallVoice]:
     """Every language, voice and tenant that can speak on a call of ``flow``."""
     tenants = [None] + [t for t in project.tenants.values() if t.flow == flow.id]
@@ -250,7 +265,7 @@ def plan(project: Project, files: PromptFiles) -> BuildReport:
         report.speakers[flow.id] = speakers
         for speaker in speakers:
             view = files.for_tenant(speaker.tenant) if speaker.tenant else files
-            for prompt, mark in flow_prompts(flow):
+            for prompt, mark in [*flow_prompts(flow), *consent_prompts(flow, project, speaker)]:
                 _plan_prompt(report, view, flow, project, speaker, prompt, mark)
             apology = in_language(APOLOGY, speaker.language)
             report.jobs.append(Job("prompt", apology, speaker.language, speaker.voice))
