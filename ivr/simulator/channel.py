@@ -352,8 +352,8 @@ class SimulatedChannel:
         cause = self.hangup_cause or "NORMAL_CLEARING"
         self._set_state("CS_HANGUP")
         for path in self.recorder.paths:
-            # Without silence detection FreeSWITCH heard no speech: "no-input-timeout".
-            self.stop_recording(path, "no-input-timeout")
+            # What FreeSWITCH 1.11 says of a recording closed by the hang-up.
+            self.stop_recording(path, "success-silence")
         self.variables.set("hangup_cause", cause)
         self.variables.set("hangup_cause_q850", str(q850(cause)))
         self.profile.times["hungup"] = self.clock.micros()
@@ -609,6 +609,7 @@ class SimulatedChannel:
         frames = self.recorder.stop(path, self.now())
         if frames is None:
             return False
+        self.variables.set("record_file_size", str(Path(path).stat().st_size))
         if not frames:
             Path(path).unlink(missing_ok=True)
             self.variables.set("RECORD_DISCARDED", "true")

@@ -15,10 +15,13 @@ do what ``switch_ivr_record_session_event`` and the media bug's callback do:
 * a path already being recorded starts nothing and succeeds; a start on a line that is down,
   a folder that cannot be made or a file that cannot be written (or is no ``.wav``: the
   simulator writes WAV only) fails with ``record_completion_cause=uri-failure``;
-* RECORD_START fires as the recording begins; RECORD_STOP as it ends (stopped, or when the
-  channel hangs up, before CHANNEL_HANGUP_COMPLETE), after ``record_samples``,
-  ``record_seconds``, ``record_ms`` and ``record_completion_cause`` are set; both carry
+* RECORD_START fires as the recording begins (before the API's reply, as measured);
+  RECORD_STOP as it ends (stopped, or when the channel hangs up, before
+  CHANNEL_HANGUP_COMPLETE), after ``record_samples``, ``record_seconds``, ``record_ms``,
+  ``record_file_size`` and ``record_completion_cause`` are set; both carry
   ``Record-File-Path``. A recording that holds no sample is deleted (``RECORD_DISCARDED``).
+  ``myevents`` does not subscribe to them: a controller asks with ``event plain RECORD_START
+  RECORD_STOP``.
 
 A ``limit`` is read and not applied: the simulated recording runs until stopped or hung up.
 """

@@ -14,7 +14,9 @@ the caller hears (FreeSWITCH's *write* stream, the right channel of a stereo rec
   looping, or a file or stream as above; silence when it is not set);
 * during a bridge, the agent's voice: a steady ``AGENT_VOICE_HZ`` tone while the agent talks.
 
-The side the caller speaks on (*read*, the left channel):
+A side with nothing on it carries the faint noise of a real idle leg (samples of +1 and -1,
+RMS 1, as measured on FreeSWITCH 1.11), so that a masked span, exact zeros, is told apart from
+a quiet one. The side the caller speaks on (*read*, the left channel):
 
 * each key the caller presses: its DTMF pair of tones for ``KEY_TONE_SECONDS`` from the moment
   the key reaches the line;
@@ -102,13 +104,24 @@ class Sound(ABC):
 
 
 class Silence(Sound):
-    """Nothing."""
+    """Digital silence: every sample zero."""
 
     def samples(self, offset: int, count: int) -> array:
         return _zeros(count)
 
 
 SILENCE = Silence()
+
+
+class Idle(Sound):
+    """A side with nothing on it: the faint noise of a real idle leg (+1, -1, ...; RMS 1)."""
+
+    def samples(self, offset: int, count: int) -> array:
+        pattern = array("h", (1, -1) if offset % 2 == 0 else (-1, 1))
+        return (pattern * ((count + 1) // 2))[:count]
+
+
+IDLE = Idle()
 
 
 @cache
@@ -276,10 +289,16 @@ def caller_voice(*, in_turns: bool = False) -> Sound:
     return Turns(voice, 1) if in_turns else voice
 
 
+def _faint(samples: array) -> bool:
+    """Nothing but an idle side's noise (or silence) in the samples."""
+    return not samples or (max(samples) <= 1 and min(samples) >= -1)
+
+
 def _mix(first: array, second: array) -> array:
-    if not any(second):
+    """Both sounds at once; an idle side's noise adds nothing worth the cost of adding it."""
+    if _faint(second):
         return first
-    if not any(first):
+    if _faint(first):
         return second
     return array("h", (max(-_MAX, min(_MAX, a + b)) for a, b in zip(first, second, strict=True)))
 
@@ -304,7 +323,7 @@ class _Side:
     Kept back to the oldest sample a recording has still to write (at most a key's length).
     """
 
-    sounds: list[tuple[int, Sound]] = field(default_factory=lambda: [(0, SILENCE)])
+    sounds: list[tuple[int, Sound]] = field(default_factory=lambda: [(0, IDLE)])
 
     def change(self, at: int, sound: Sound) -> None:
         self.sounds.append((at, sound))
@@ -348,11 +367,11 @@ class Recorder:
         return path in self._files
 
     def hear(self, now: float, sound: Sound | None) -> None:
-        """From ``now`` the caller hears ``sound`` (None: nothing)."""
+        """From ``now`` the caller hears ``sound`` (None: nothing, an idle side)."""
         self._set(self._heard, now, sound)
 
     def say(self, now: float, sound: Sound | None) -> None:
-        """From ``now`` the caller says ``sound`` (None: nothing)."""
+        """From ``now`` the caller says ``sound`` (None: nothing, an idle side)."""
         self._set(self._said, now, sound)
 
     def key(self, now: float, key: str) -> None:
@@ -406,7 +425,7 @@ class Recorder:
 
     def _set(self, side: _Side, now: float, sound: Sound | None) -> None:
         self._write_all(now)
-        side.change(_sample(now), sound or SILENCE)
+        side.change(_sample(now), sound or IDLE)
 
     def _write_all(self, now: float) -> None:
         until = _sample(now) - _KEY_SAMPLES
