@@ -430,6 +430,9 @@ class FreeSwitchChannel:
         return RecordResult(path, float(seconds))
 
     def start_recording(self, path: str, *, stereo: bool, from_bridge: bool = False) -> None:
+        if not self._recordings_closed:
+            # Only then: every call would otherwise pay for an event it never has.
+            self.session.subscribe(["RECORD_STOP"])
         self._recordings_closed[path] = gevent.event.Event()
         variables = {"RECORD_STEREO": "true" if stereo else "false"}
         if from_bridge:

@@ -97,7 +97,7 @@ def auth(password: str) -> bytes:
 
 
 def event_plain(names: Sequence[str]) -> bytes:
-    """Subscribe an inbound connection to events by name, in plain format."""
+    """Subscribe to events by name, in plain format (on a call's socket: more of its own)."""
     return f"event plain {_event_names(names)}\n\n".encode()
 
 

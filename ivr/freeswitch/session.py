@@ -129,6 +129,10 @@ class OutboundSession(ESLConnection):
         self._command(commands.linger())
         return reply.headers
 
+    def subscribe(self, names: list[str]) -> None:
+        """Receive these events of the channel too (``myevents`` leaves out RECORD_STOP)."""
+        self._command(commands.event_plain(names))
+
     def close(self) -> None:
         """Say goodbye to FreeSWITCH (``exit``) and close the socket."""
         if not self.closed.is_set():
