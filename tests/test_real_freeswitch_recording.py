@@ -1,7 +1,7 @@
 """Call recording on a real FreeSWITCH: what the recorded file holds; skipped unless one is named.
 
-These pin what call recording relies on, measured on the real thing (see
-``/work/briefs/recording-fs-notes.md`` for the whole story):
+These pin what call recording relies on, measured on the real thing (docs/recording.md says
+what else was measured):
 
 - a stereo ``record_session`` started from the controller's own socket puts what the caller
   sends on the left and what the caller hears on the right;

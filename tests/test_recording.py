@@ -256,3 +256,17 @@ def test_the_html_report_plays_the_recordings_of_its_calls(tmp_path):
     section = text[text.index('<section id="recordings">') :]
     for path in files.values():
         assert f'<audio controls preload="none" src="{path.as_uri()}"></audio>' in section
+
+
+def test_prompts_build_renders_the_consent_prompts_of_flows_tenants_and_queues(tmp_path):
+    from ivr.prompts.build import plan
+    from ivr.prompts.files import PromptFiles
+
+    flow = QUEUE_FLOW.replace("start: operator", 'start: operator\nrecord: {consent: "Flow says."}')
+    tenants = 'tenants:\n  acme: {name: Acme, numbers: ["100"], flow: t, record: {consent: Hi.}}\n'
+    project = build(
+        tmp_path, flow, **{"queues.yaml": QUEUES, "agents.yaml": AGENTS, "tenants.yaml": tenants}
+    )
+    report = plan(project, PromptFiles(tmp_path / "cache", tmp_path / "sounds"))
+    texts_planned = {job.text for job in report.jobs}
+    assert {"Flow says.", "Hi.", "Your conversation with our agent is recorded."} <= (texts_planned)
