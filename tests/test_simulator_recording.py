@@ -14,7 +14,16 @@ import wave
 from array import array
 from pathlib import Path
 
-from test_simulator import ControllerSession, run_call, seconds_between, sequence, variable
+from test_simulator import (
+    ControllerSession,
+    names,
+    recorded,
+    run_call,
+    seconds_between,
+    sequence,
+    trace_sequence,
+    variable,
+)
 from wavcheck import Recording, read_wav
 
 from ivr.freeswitch import commands
@@ -109,6 +118,46 @@ def holds_key(recording: Recording, channel: int, at: float, key_hz: tuple[float
     )
 
 
+def test_uuid_record_and_record_session_give_the_traces_replies_and_events(tmp_path):
+    """The commands of tests/fs_traces/record_call_recording.py, as its driver sent them."""
+    first, second, third = (tmp_path / f"{n}.wav" for n in ("first", "second", "third"))
+
+    def script(s: ControllerSession) -> None:
+        uuid = s.command(commands.connect()).get("Unique-ID")
+        s.command(commands.myevents())
+        s.command(commands.event_plain(["RECORD_START", "RECORD_STOP"]))
+        s.command(commands.linger())
+        s.execute("answer")
+        s.execute("set", "RECORD_STEREO=true")
+        api(s, f"uuid_record {uuid} start {first}")
+        s.execute("playback", "tone_stream://%(1000,0,440)")
+        api(s, f"uuid_record {uuid} mask {first}")
+        s.execute("playback", "tone_stream://%(1000,0,440)")
+        api(s, f"uuid_record {uuid} unmask {first}")
+        api(s, f"uuid_record {uuid} stop {first}")
+        api(s, f"uuid_record {uuid} mask {first}")
+        api(s, f"uuid_record {uuid} start {second}")
+        s.execute("record_session", str(third))
+        s.execute("playback", "tone_stream://%(500,0,440)")
+        s.execute("hangup", "NORMAL_CLEARING")
+        s.finish()
+
+    call, session = run_call(script)
+    assert sequence(session.messages) == trace_sequence("call_recording.run1")
+    trace = recorded("call_recording.run1")
+    for name in ("RECORD_START", "RECORD_STOP"):
+        ours = [n for n in names(session.events(name)[0]) if not n.startswith("variable_")]
+        theirs = next(m for m in trace if m.event_name == name)
+        assert ours == [n for n in names(theirs) if not n.startswith("variable_")], name
+    stop = next(m for m in trace if m.event_name == "RECORD_STOP")
+    record_variables = {n for n in names(stop) if n.startswith("variable_record")}
+    assert record_variables <= set(names(session.events("RECORD_STOP")[0]))
+    causes = [m.get("Record-Completion-Cause") for m in session.events("RECORD_STOP")]
+    assert causes == [
+        m.get("Record-Completion-Cause") for m in trace if m.event_name == "RECORD_STOP"
+    ]
+
+
 def test_stereo_puts_prompts_on_the_right_and_the_callers_keys_on_the_left(tmp_path):
     path = tmp_path / "calls" / "stereo.wav"
     prompt = write_tone_wav(tmp_path / "prompt.wav", 700.0, 1.0, rate=16000)
@@ -127,9 +176,8 @@ def test_stereo_puts_prompts_on_the_right_and_the_callers_keys_on_the_left(tmp_p
     call, session = run_call(script, [Step("press", "5")], sounds_dir=tmp_path)
     assert replies == ["+OK Success\n"]
     start = recording_event(session, "RECORD_START", path)
-    # As measured on FreeSWITCH 1.11: the event comes before the API's reply.
     reply = next(m for m in session.messages if m.body == "+OK Success\n")
-    assert session.messages.index(start) < session.messages.index(reply)
+    assert session.messages.index(start) > session.messages.index(reply)
     key = seconds_between(start, session.events("DTMF")[0])
     recording = read_wav(path)
     table = recording.table()

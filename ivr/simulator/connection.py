@@ -139,6 +139,7 @@ class OutboundConnection:
         self._linger: int | None = None
         self._down_at: float | None = None
         self._stamped = _stamp_arrivals(sock)
+        self._held: list[tuple[str, list[tuple[str, str]], str | None]] | None = None
         channel.deliver = self.deliver
 
     # ------------------------------------------------------------ sending
@@ -158,6 +159,9 @@ class OutboundConnection:
 
     def deliver(self, name: str, headers: list[tuple[str, str]], body: str | None = None) -> None:
         """Send an event if the controller subscribed to it (through the call's faults)."""
+        if self._held is not None:
+            self._held.append((name, headers, body))
+            return
         if self._events_on and ("ALL" in self._subscribed or name in self._subscribed):
             if self.faults is None:
                 self.send_event(name, headers, body)
@@ -321,7 +325,7 @@ class OutboundConnection:
         elif lower.startswith("sendmsg"):
             self._sendmsg(command, line)
         elif lower.startswith("api "):
-            self._send(frames.encode_api_response(self._api(line[4:])))
+            self._api_reply(line[4:])
         elif lower.startswith("bgapi "):
             self._bgapi(command, line[6:])
         elif lower.startswith("linger"):
@@ -356,6 +360,22 @@ class OutboundConnection:
         # The reply goes out before the channel can start the application.
         self._reply("+OK")
         self._channel.queue(command)
+
+    def _api_reply(self, text: str) -> None:
+        """Run an API command and reply; the events it fired follow the reply.
+
+        FreeSWITCH queues them for this socket while the command runs, and sends them once
+        the reply is written: ``+OK Success``, then RECORD_START (trace call_recording).
+        """
+        held: list[tuple[str, list[tuple[str, str]], str | None]] = []
+        self._held = held
+        try:
+            reply = self._api(text)
+        finally:
+            self._held = None
+        self._send(frames.encode_api_response(reply))
+        for name, headers, body in held:
+            self.deliver(name, headers, body)
 
     def _api(self, text: str) -> str:
         """Run an API command; its output is the api/response body."""

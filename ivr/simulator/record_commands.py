@@ -15,7 +15,8 @@ do what ``switch_ivr_record_session_event`` and the media bug's callback do:
 * a path already being recorded starts nothing and succeeds; a start on a line that is down,
   a folder that cannot be made or a file that cannot be written (or is no ``.wav``: the
   simulator writes WAV only) fails with ``record_completion_cause=uri-failure``;
-* RECORD_START fires as the recording begins (before the API's reply, as measured);
+* RECORD_START fires as the recording begins (on the outbound socket just after the API's
+  reply, trace call_recording);
   RECORD_STOP as it ends (stopped, or when the channel hangs up, before
   CHANNEL_HANGUP_COMPLETE), after ``record_samples``, ``record_seconds``, ``record_ms``,
   ``record_file_size`` and ``record_completion_cause`` are set; both carry
