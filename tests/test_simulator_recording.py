@@ -342,7 +342,8 @@ def test_the_agent_is_on_the_right_in_turns_and_the_whisper_is_in_no_recording(t
 
     def script(s: ControllerSession) -> None:
         uuid = begin(s)
-        s.execute("set", "ringback=%(2000,4000,440,480)")
+        s.execute("set", "ringback=local_stream://moh")
+        s.execute("set", "transfer_ringback=%(2000,4000,440,480)")
         assert api(s, f"uuid_record {uuid} start {path}") == "+OK Success\n"
         dial = (
             f"{{group_confirm_key=exec,group_confirm_file=playback {whisper},leg_timeout=15}}"
@@ -362,6 +363,7 @@ def test_the_agent_is_on_the_right_in_turns_and_the_whisper_is_in_no_recording(t
     recording = read_wav(path)
     table = recording.table()
     assert bridged == 3.5, table
+    # The answered caller hears transfer_ringback (not ringback: no hold music).
     assert holds(recording, RIGHT, 0.0, 2.0, 440.0), table
     # 2 to 3.5 s: ringback's pause, while only the agent hears the whisper.
     assert quiet(recording, RIGHT, 2.0, bridged), table

@@ -281,7 +281,9 @@ def bridge(channel: SimulatedChannel, arg: str) -> None:
         first = groups[0][0].variables if groups and groups[0] else {}
         timelimit = atoi(first.get("originate_timeout")) or timelimit
         timelimit = timelimit if timelimit > 0 else DEFAULT_ORIGINATE_TIMEOUT
-        ringback = channel.variables.get("ringback")
+        # An answered caller hears transfer_ringback, when set (switch_ivr_originate).
+        ringback = channel.variables.get("transfer_ringback") if channel.answered else None
+        ringback = ringback or channel.variables.get("ringback")
         caller_id = first.get("origination_caller_id_name", channel.profile.caller_id_name)
         endpoints = ", ".join(leg.endpoint for group in groups for leg in group)
         channel.log(
