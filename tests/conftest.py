@@ -13,7 +13,7 @@ import os
 from typing import NamedTuple
 
 import pytest
-from realfs import private_freeswitch  # noqa: F401  (a fixture of every test module)
+from realfs import folder, fs, private_freeswitch  # noqa: F401  (fixtures of every test module)
 
 DEFAULT_ESL_PORT = 8021
 DEFAULT_ESL_PASSWORD = "ClueCon"

@@ -109,6 +109,30 @@ def readable_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture
+def fs(freeswitch) -> Iterator[InboundClient]:
+    """An event-socket client of the named FreeSWITCH, which must run on this machine.
+
+    Its calls reach controllers on our 127.0.0.1 and it writes files (voicemail, recordings)
+    that the tests read back, so one elsewhere is skipped with the reason.
+    """
+    if not is_loopback(freeswitch.host):
+        pytest.skip(
+            f"FreeSWITCH at {freeswitch.host} is not on this machine: its calls cannot reach a "
+            "controller on our 127.0.0.1, nor its files be read here"
+        )
+    client = InboundClient.connect(freeswitch.host, freeswitch.port, password=freeswitch.password)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def folder() -> Iterator[Path]:
+    """A folder FreeSWITCH's own user can read (``readable_dir``), for one test."""
+    with readable_dir() as path:
+        yield path
+
+
 INSTALLED_PREFIX = Path("/opt/fs")
 """Where scripts/test installs FreeSWITCH (the prebuilt one beside the repository)."""
 PRIVATE_PASSWORD = "ivr-private-esl-password"

@@ -27,9 +27,7 @@ from pathlib import Path
 import pytest
 from gevent import subprocess
 from gevent.pywsgi import WSGIServer
-from realfs import IVR_NUMBER, is_loopback, live_ivr, next_event, readable_dir
-
-from ivr.freeswitch.inbound import InboundClient
+from realfs import IVR_NUMBER, live_ivr, next_event
 
 MENU_AFTER = """\
       menu:
@@ -45,21 +43,6 @@ MENU_AFTER = """\
       bye:
         type: hangup
 """
-
-
-@pytest.fixture
-def fs(freeswitch):
-    if not is_loopback(freeswitch.host):
-        pytest.skip(f"FreeSWITCH at {freeswitch.host} cannot reach a controller on our 127.0.0.1")
-    client = InboundClient.connect(freeswitch.host, freeswitch.port, password=freeswitch.password)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def folder():
-    with readable_dir() as path:
-        yield path
 
 
 def flow(body: str, start: str, **top: str) -> str:

@@ -13,11 +13,8 @@ import hashlib
 from pathlib import Path
 
 import gevent
-import pytest
-from realfs import is_loopback, live_ivr, readable_dir
+from realfs import live_ivr
 from wavcheck import read_wav
-
-from ivr.freeswitch.inbound import InboundClient
 
 CALLER_HZ = 600
 CALLER_VOICE = f"&playback(tone_stream://%(600000,0,{CALLER_HZ}))"
@@ -47,21 +44,6 @@ AGENTS = "agents:\n  1001: {name: Anna, endpoint: loopback/9196/default}\n"
 MARGIN = 0.3
 """Seconds at each end of a span left out of a check: FreeSWITCH starts writing a little after
 the controller asks (the first 100-150 ms are not in the file)."""
-
-
-@pytest.fixture
-def fs(freeswitch):
-    if not is_loopback(freeswitch.host):
-        pytest.skip(f"FreeSWITCH at {freeswitch.host} writes its files where we cannot read them")
-    client = InboundClient.connect(freeswitch.host, freeswitch.port, password=freeswitch.password)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def folder():
-    with readable_dir() as path:
-        yield path
 
 
 def test_a_card_number_typed_into_a_recorded_call_is_silent_in_freeswitchs_stereo_file(

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from gevent.event import AsyncResult
 from gevent.server import StreamServer
-from realfs import events_of, is_loopback, next_event, readable_dir
+from realfs import events_of, next_event, readable_dir
 from wavcheck import Recording, read_wav
 
 from ivr.freeswitch import commands
@@ -59,15 +59,6 @@ LOUD = 1000.0
 def tone(hz: int, ms: int) -> str:
     """FreeSWITCH's tone generator playing ``hz`` for ``ms`` milliseconds."""
     return f"tone_stream://%({ms},0,{hz})"
-
-
-@pytest.fixture
-def fs(freeswitch):
-    if not is_loopback(freeswitch.host):
-        pytest.skip(f"FreeSWITCH at {freeswitch.host} writes its files where we cannot read them")
-    client = InboundClient.connect(freeswitch.host, freeswitch.port, password=freeswitch.password)
-    yield client
-    client.close()
 
 
 @pytest.fixture
