@@ -414,3 +414,36 @@ def test_a_minute_of_hold_music_is_recorded_in_simulated_time(tmp_path):
     for second in (0.0, 29.0, 59.0):
         assert holds(recording, RIGHT, second, second + 1.0, HOLD_MUSIC_HZ), second
         assert quiet(recording, LEFT, second, second + 1.0), second
+
+
+def test_a_recording_that_waits_for_the_bridge_holds_only_the_conversation(tmp_path):
+    path, never = tmp_path / "agent.wav", tmp_path / "never.wav"
+    whisper = write_tone_wav(tmp_path / "whisper.wav", 2000.0, 1.5)
+
+    def script(s: ControllerSession) -> None:
+        uuid = begin(s, stereo=False)
+        waits = "0 {RECORD_STEREO=true,RECORD_BRIDGE_REQ=true}"
+        assert api(s, f"uuid_record {uuid} start {path} {waits}") == "+OK Success\n"
+        s.execute("playback", "tone_stream://%(2000,0,440)")
+        s.execute("set", "hangup_after_bridge=false")
+        s.execute(
+            "bridge", f"{{group_confirm_key=exec,group_confirm_file=playback {whisper}}}user/1"
+        )
+        assert api(s, f"uuid_record {uuid} start {never} {waits}") == "+OK Success\n"
+        s.execute("playback", "tone_stream://%(1000,0,440)")
+        s.execute("hangup")
+        s.finish()
+
+    call, session = run_call(script, [], agents={"user/1": "available"})
+    bridged = seconds_between(
+        session.events("CHANNEL_BRIDGE")[0], session.events("CHANNEL_UNBRIDGE")[0]
+    )
+    recording = read_wav(path)
+    table = recording.table()
+    assert recording.seconds == bridged, table
+    assert holds(recording, RIGHT, 0.0, TURN_SECONDS, AGENT_VOICE_HZ), table
+    assert holds(recording, LEFT, TURN_SECONDS, 2 * TURN_SECONDS, CALLER_VOICE_HZ), table
+    never_bridged = recording_event(session, "RECORD_STOP", never)
+    assert never_bridged.get("Record-Completion-Cause") == "empty-file"
+    assert variable(never_bridged, "RECORD_DISCARDED") == "true"
+    assert not never.exists()

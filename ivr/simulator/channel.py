@@ -584,6 +584,7 @@ class SimulatedChannel:
         if self.answered or self.hangup_cause is not None:
             return
         self._answer_state = "answered"
+        self.recorder.answered(self.now())
         self.profile.times["answered"] = self.clock.micros()
         self.fire("CHANNEL_ANSWER")
         self._call_state = "ACTIVE"
@@ -688,6 +689,7 @@ class SimulatedChannel:
     def set_bridged(self, other: Profile | None) -> None:
         """Bridged to ``other`` (None: unbridged); its profile stays in later events."""
         self._bridged = other is not None
+        self.recorder.bridged(self.now(), self._bridged)
         if other is not None:
             self.other_leg = other
 

@@ -9,6 +9,8 @@ do what ``switch_ivr_record_session_event`` and the media bug's callback do:
 * the recording variables (``{RECORD_STEREO=true}``) come first, then the channel's own
   (``set RECORD_STEREO=true`` before the start); stereo puts what the caller says on the left
   and what they hear on the right, ``RECORD_STEREO_SWAP`` the other way round;
+* ``RECORD_ANSWER_REQ`` / ``RECORD_BRIDGE_REQ`` write only while the call is answered / the
+  caller is bridged (the media bug gets no frames otherwise: the file does not grow);
 * a relative path is under ``sound_prefix`` (the simulator's sounds folder when unset); the
   folder is created with its parents; the recording is known by that full path, so masking or
   stopping names it as the start made it;
@@ -90,7 +92,14 @@ def start_recording(channel: SimulatedChannel, path: str, variables: dict[str, s
         if full.suffix.lower() != ".wav":
             raise OSError(f"the simulator writes no {full.suffix or 'extension-less'} file")
         full.parent.mkdir(parents=True, exist_ok=True)
-        channel.recorder.start(full, channel.now(), stereo=stereo, swap=swap)
+        channel.recorder.start(
+            full,
+            channel.now(),
+            stereo=stereo,
+            swap=swap,
+            needs_answer=is_true(_variable(channel, variables, "RECORD_ANSWER_REQ")),
+            needs_bridge=is_true(_variable(channel, variables, "RECORD_BRIDGE_REQ")),
+        )
     except OSError as error:
         channel.log("system", f"cannot record {full}: {error}")
         channel.variables.set("record_completion_cause", "uri-failure")

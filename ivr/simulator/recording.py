@@ -28,7 +28,8 @@ caller answers, and so on until the bridge ends. The whisper an agent hears befo
 is played on the agent's leg only and is in no recording of the caller's leg.
 
 A mono recording is the sum of both sides (clipped). A masked span is zeros on every channel
-while call time runs on (the file keeps its length); a paused span writes nothing. Samples are
+while call time runs on (the file keeps its length); a paused span writes nothing, and so does
+a recording asked to wait for the answer or the bridge until then. Samples are
 written as call time passes (at each change on the line, in one-second blocks), so a long call
 in virtual time costs no more memory than a short one.
 """
@@ -311,6 +312,8 @@ class _File:
     stereo: bool
     swap: bool
     at: int
+    needs_answer: bool
+    needs_bridge: bool
     frames: int = 0
     masked: bool = False
     paused: bool = False
@@ -350,13 +353,15 @@ class Recorder:
     Call seconds given to it never go back. A key is heard for ``KEY_TONE_SECONDS`` up to
     the moment it reaches the line (it is recognised once it has sounded), so recordings are
     written a key's length behind the line at each change, and to the end when they stop,
-    are masked or paused.
+    are masked or paused, and when the call is answered or bridged.
     """
 
     _heard: _Side = field(default_factory=_Side)
     _said: _Side = field(default_factory=_Side)
     _keys: list[tuple[int, Sound]] = field(default_factory=list)
     _files: dict[str, _File] = field(default_factory=dict)
+    _answered: bool = False
+    _bridged: bool = False
 
     @property
     def paths(self) -> list[str]:
@@ -380,8 +385,34 @@ class Recorder:
             self._write_all(now)
             self._keys.append((max(_sample(now) - _KEY_SAMPLES, 0), Tone(*DTMF_HZ[key])))
 
-    def start(self, path: Path, now: float, *, stereo: bool, swap: bool) -> None:
+    def answered(self, now: float) -> None:
+        """The call is answered from ``now``."""
+        self._line(now, "_answered", True)
+
+    def bridged(self, now: float, bridged: bool) -> None:
+        """The caller is bridged to an agent from ``now`` (or no longer)."""
+        self._line(now, "_bridged", bridged)
+
+    def start(
+        self,
+        path: Path,
+        now: float,
+        *,
+        stereo: bool,
+        swap: bool,
+        needs_answer: bool = False,
+        needs_bridge: bool = False,
+    ) -> None:
         """Start recording the line to ``path`` (a WAV file) from ``now``.
+
+        Args:
+            path: the file.
+            now: call seconds.
+            stereo: what the caller says on the left, what they hear on the right (else both
+                mixed in one channel).
+            swap: the other way round (with ``stereo``).
+            needs_answer: write only while the call is answered (``RECORD_ANSWER_REQ``).
+            needs_bridge: write only while the caller is bridged (``RECORD_BRIDGE_REQ``).
 
         Raises:
             OSError: the file cannot be written.
@@ -394,7 +425,9 @@ class Recorder:
         audio.setnchannels(2 if stereo else 1)
         audio.setsampwidth(2)
         audio.setframerate(RATE)
-        self._files[str(path)] = _File(audio, stereo, swap, _sample(now))
+        self._files[str(path)] = _File(
+            audio, stereo, swap, _sample(now), needs_answer, needs_bridge
+        )
 
     def mask(self, path: str, now: float, masked: bool) -> bool:
         """Write zeros into ``path`` from ``now`` while ``masked``; False: not recording it."""
@@ -423,6 +456,11 @@ class Recorder:
         setattr(file, name, value)
         return True
 
+    def _line(self, now: float, name: str, value: bool) -> None:
+        for file in self._files.values():
+            self._write(file, _sample(now))
+        setattr(self, name, value)
+
     def _set(self, side: _Side, now: float, sound: Sound | None) -> None:
         self._write_all(now)
         side.change(_sample(now), sound or IDLE)
@@ -443,7 +481,10 @@ class Recorder:
     def _write(self, file: _File, until: int) -> None:
         while file.at < until:
             count = min(_BLOCK, until - file.at)
-            if not file.paused:
+            skipped = (file.needs_answer and not self._answered) or (
+                file.needs_bridge and not self._bridged
+            )
+            if not file.paused and not skipped:
                 frames = self._frames(file, count)
                 if sys.byteorder == "big":
                     frames.byteswap()  # WAV is little-endian
