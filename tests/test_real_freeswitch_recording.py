@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from gevent.event import AsyncResult
-from gevent.server import StreamServer
+from hostile_text import call_socket
 from realfs import events_of, next_event, readable_dir
 from wavcheck import Recording, read_wav
 
@@ -80,34 +80,23 @@ def recorded_call(
     The phone is the loopback's far side: the caller. Yields the result of ``work`` (or what it
     raised); the call is hung up afterwards, whatever happened.
     """
-    result = AsyncResult()
 
-    def handle(sock, address):
-        session = OutboundSession(sock, f"{address[0]}:{address[1]}")
-        try:
-            session.start()
-            phone = session.api(f"uuid_getvar {session.uuid} other_loopback_leg_uuid").strip()
-            result.set(work(session, phone))
-            session.hangup("NORMAL_CLEARING")
-        except Exception as exc:  # the test's get() raises it
-            result.set_exception(exc)
-        finally:
-            session.close()
+    def with_phone(session: OutboundSession) -> object:
+        phone = session.api(f"uuid_getvar {session.uuid} other_loopback_leg_uuid").strip()
+        return work(session, phone)
 
-    server = StreamServer(("127.0.0.1", 0), handle)
-    server.start()
     ivr_leg = str(uuidlib.uuid4())
-    try:
-        fs.originate(
-            PHONE,
-            commands.socket_app(*server.address),
-            variables={"origination_uuid": ivr_leg},
-            timeout=10,
-        )
-        yield result
-    finally:
-        fs.uuid_kill(ivr_leg)
-        server.stop()
+    with call_socket(with_phone) as (server, result):
+        try:
+            fs.originate(
+                PHONE,
+                commands.socket_app(*server.address),
+                variables={"origination_uuid": ivr_leg},
+                timeout=10,
+            )
+            yield result
+        finally:
+            fs.uuid_kill(ivr_leg)
 
 
 def start_stereo_recording(session: OutboundSession, path: Path) -> None:
