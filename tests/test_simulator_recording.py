@@ -9,7 +9,6 @@ it is silent, and how long it lasts.
 from __future__ import annotations
 
 import math
-import sys
 import wave
 from array import array
 from pathlib import Path
@@ -53,8 +52,6 @@ def write_tone_wav(path: Path, hz: float, seconds: float, rate: int = 8000) -> P
         "h",
         (round(8000 * math.sin(2 * math.pi * hz * n / rate)) for n in range(round(seconds * rate))),
     )
-    if sys.byteorder == "big":
-        samples.byteswap()  # WAV is little-endian
     with wave.open(str(path), "wb") as audio:
         audio.setnchannels(1)
         audio.setsampwidth(2)
@@ -62,6 +59,14 @@ def write_tone_wav(path: Path, hz: float, seconds: float, rate: int = 8000) -> P
         audio.writeframes(samples.tobytes())
     path.with_suffix(".txt").write_text(f"a {hz:g} hertz tone")
     return path
+
+
+def playable_seconds(path: Path) -> float:
+    """How long a player would play the file now (0 when its header names no audio yet)."""
+    try:
+        return read_wav(path).seconds
+    except (EOFError, wave.Error):
+        return 0.0
 
 
 def begin(s: ControllerSession, *, stereo: bool = True) -> str:
@@ -271,13 +276,15 @@ def test_a_masked_span_is_silent_on_both_sides_and_the_file_keeps_its_length(tmp
 
 def test_stop_and_hang_up_both_close_their_recording_with_record_stop(tmp_path):
     stopped, hung_up = tmp_path / "stopped.wav", tmp_path / "calls" / "hung_up.wav"
-    replies = []
+    replies, while_recording = [], []
 
     def script(s: ControllerSession) -> None:
         uuid = begin(s)
         s.execute("record_session", str(stopped))
         assert api(s, f"uuid_record {uuid} start calls/hung_up.wav") == "+OK Success\n"
         s.execute("playback", "tone_stream://%(1000,0,440)")
+        # As FreeSWITCH's, the file is complete only once it is closed.
+        while_recording.append(playable_seconds(stopped))
         s.execute("stop_record_session", str(stopped))
         replies.append(api(s, f"uuid_record {uuid} stop {stopped}"))
         s.execute("playback", "tone_stream://%(1000,0,440)")
@@ -286,6 +293,7 @@ def test_stop_and_hang_up_both_close_their_recording_with_record_stop(tmp_path):
 
     call, session = run_call(script, sounds_dir=tmp_path)
     assert replies == ["-ERR Cannot stop record session!\n"]
+    assert while_recording == [0.0]
     labels = sequence(session.messages)
     assert labels.count("RECORD_START") == 2 and labels.count("RECORD_STOP") == 2
     by_stop = recording_event(session, "RECORD_STOP", stopped)

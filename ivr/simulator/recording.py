@@ -31,13 +31,13 @@ A mono recording is the sum of both sides (clipped). A masked span is zeros on e
 while call time runs on (the file keeps its length); a paused span writes nothing, and so does
 a recording asked to wait for the answer or the bridge until then. Samples are
 written as call time passes (at each change on the line, in one-second blocks), so a long call
-in virtual time costs no more memory than a short one.
+in virtual time costs no more memory than a short one. As FreeSWITCH's, the file's header
+gives its length only once it is closed (RECORD_STOP): read before then, it holds no audio.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 import wave
 from abc import ABC, abstractmethod
 from array import array
@@ -211,8 +211,6 @@ class FileSound(Sound):
             audio.setpos(first)
             wanted = (offset + count) * rate // RATE - first + 1
             read = array("h", audio.readframes(wanted))
-        if sys.byteorder == "big":
-            read.byteswap()  # WAV is little-endian
         if width == 1 and rate == RATE:
             out[: min(count, len(read))] = read[:count]
             return out
@@ -425,6 +423,7 @@ class Recorder:
         audio.setnchannels(2 if stereo else 1)
         audio.setsampwidth(2)
         audio.setframerate(RATE)
+        audio.writeframesraw(b"")  # the header of an empty file, until the close patches it
         self._files[str(path)] = _File(
             audio, stereo, swap, _sample(now), needs_answer, needs_bridge
         )
@@ -485,10 +484,8 @@ class Recorder:
                 file.needs_bridge and not self._bridged
             )
             if not file.paused and not skipped:
-                frames = self._frames(file, count)
-                if sys.byteorder == "big":
-                    frames.byteswap()  # WAV is little-endian
-                file.audio.writeframes(frames.tobytes())
+                # Raw: the header says how long the file is only once it is closed.
+                file.audio.writeframesraw(self._frames(file, count).tobytes())
                 file.frames += count
             file.at += count
 
