@@ -455,3 +455,28 @@ def test_a_recording_that_waits_for_the_bridge_holds_only_the_conversation(tmp_p
     assert never_bridged.get("Record-Completion-Cause") == "empty-file"
     assert variable(never_bridged, "RECORD_DISCARDED") == "true"
     assert not never.exists()
+
+
+def test_a_recording_with_a_limit_stops_by_itself_when_it_runs_out(tmp_path):
+    by_api, by_app = tmp_path / "three.wav", tmp_path / "two.wav"
+
+    def script(s: ControllerSession) -> None:
+        uuid = begin(s)
+        assert api(s, f"uuid_record {uuid} start {by_api} 3") == "+OK Success\n"
+        s.execute("record_session", f"{by_app} +2")
+        s.execute("playback", "tone_stream://%(5000,0,440)")
+        s.execute("hangup")
+        s.finish()
+
+    call, session = run_call(script)
+    played = next(
+        m for m in session.events("CHANNEL_EXECUTE_COMPLETE") if m.get("Application") == "playback"
+    )
+    for path, seconds in ((by_api, 3.0), (by_app, 2.0)):
+        start = recording_event(session, "RECORD_START", path)
+        stop = recording_event(session, "RECORD_STOP", path)
+        assert seconds_between(start, stop) == seconds
+        assert session.messages.index(stop) < session.messages.index(played)
+        assert stop.get("Record-Completion-Cause") == "success-maxtime"
+        assert read_wav(path).seconds == seconds
+        assert holds(read_wav(path), RIGHT, 0.0, seconds, 440.0)

@@ -713,9 +713,12 @@ class SimulatedChannel:
     # ------------------------------------------------------------ time and the caller
 
     def _sync(self) -> None:
-        """Bring the caller up to now; give up a call that ran past the time limit."""
+        """Bring the caller and the recordings up to now; give up a call past the time limit."""
         now = self.now()
         self.caller.advance(now)
+        for path in self.recorder.due(now):
+            # A recording's limit ran out: FreeSWITCH calls it "success-maxtime".
+            self.stop_recording(path, "success-maxtime")
         if now >= self.settings.time_limit - EPSILON and self.hangup_cause is None:
             self.log(
                 "system",
@@ -794,6 +797,9 @@ class SimulatedChannel:
                 target = min(target, now + left)
             if action is not None:
                 target = min(target, action.at)
+            deadline = self.recorder.deadline()
+            if deadline is not None:
+                target = min(target, deadline)
             self.clock.sleep_until(target)
             spent += self.now() - now
 

@@ -26,7 +26,8 @@ do what ``switch_ivr_record_session_event`` and the media bug's callback do:
   ``myevents`` does not subscribe to them: a controller asks with ``event plain RECORD_START
   RECORD_STOP``.
 
-A ``limit`` is read and not applied: the simulated recording runs until stopped or hung up.
+A ``limit`` (whole seconds; 0: none) stops the recording that long after its start, as the
+media bug's stop time does (``record_completion_cause=success-maxtime``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ivr.simulator.channel import SimulatedChannel, is_true
-from ivr.simulator.parsing import separate_string
+from ivr.simulator.parsing import atoi, separate_string
 
 __all__ = [
     "RECORD_APPLICATIONS",
@@ -78,8 +79,13 @@ def _full_path(channel: SimulatedChannel, variables: dict[str, str], path: str) 
     return (Path(prefix) if prefix else channel.settings.sounds_dir) / path
 
 
-def start_recording(channel: SimulatedChannel, path: str, variables: dict[str, str]) -> bool:
-    """Start recording the channel to ``path``; False where FreeSWITCH fails."""
+def start_recording(
+    channel: SimulatedChannel, path: str, limit: int, variables: dict[str, str]
+) -> bool:
+    """Start recording the channel to ``path`` for ``limit`` seconds (0: no limit).
+
+    Returns False where FreeSWITCH fails.
+    """
     if not channel.ready:
         return False
     channel.ensure_media()
@@ -99,6 +105,7 @@ def start_recording(channel: SimulatedChannel, path: str, variables: dict[str, s
             swap=swap,
             needs_answer=is_true(_variable(channel, variables, "RECORD_ANSWER_REQ")),
             needs_bridge=is_true(_variable(channel, variables, "RECORD_BRIDGE_REQ")),
+            limit=float(limit) if limit > 0 else None,
         )
     except OSError as error:
         channel.log("system", f"cannot record {full}: {error}")
@@ -133,8 +140,9 @@ def uuid_record(channel: SimulatedChannel, arg: str) -> str:
         return "-ERR Cannot locate session!\n"
     recorder, now = channel.recorder, channel.now()
     if action == "start":
+        limit = atoi(argv[3]) if len(argv) > 3 else 0
         variables = _recording_variables(argv[4]) if len(argv) > 4 else {}
-        done = start_recording(channel, path, variables)
+        done = start_recording(channel, path, limit, variables)
     elif action == "stop":
         done = stop_recording(channel, path)
     elif action in ("mask", "unmask"):
@@ -146,13 +154,15 @@ def uuid_record(channel: SimulatedChannel, arg: str) -> str:
     return "+OK Success\n" if done else _REPLIES[action]
 
 
-def _session_arguments(arg: str) -> tuple[str, dict[str, str]]:
-    """``<path> [+<limit>] [{vars}]``: the path and the recording variables."""
+def _session_arguments(arg: str) -> tuple[str, int, dict[str, str]]:
+    """``<path> [+<limit>] [{vars}]``: the path, the limit and the recording variables."""
     argv = separate_string(arg, " ", 5)
     rest = argv[1:]
+    limit = 0
     if rest and rest[0].startswith("+"):
+        limit = atoi(rest[0][1:])
         rest = rest[1:]
-    return argv[0], _recording_variables(rest[0] if rest else "")
+    return argv[0], limit, _recording_variables(rest[0] if rest else "")
 
 
 def record_session(channel: SimulatedChannel, arg: str) -> None:

@@ -312,6 +312,7 @@ class _File:
     at: int
     needs_answer: bool
     needs_bridge: bool
+    ends_at: int | None
     frames: int = 0
     masked: bool = False
     paused: bool = False
@@ -400,6 +401,7 @@ class Recorder:
         swap: bool,
         needs_answer: bool = False,
         needs_bridge: bool = False,
+        limit: float | None = None,
     ) -> None:
         """Start recording the line to ``path`` (a WAV file) from ``now``.
 
@@ -411,6 +413,7 @@ class Recorder:
             swap: the other way round (with ``stereo``).
             needs_answer: write only while the call is answered (``RECORD_ANSWER_REQ``).
             needs_bridge: write only while the caller is bridged (``RECORD_BRIDGE_REQ``).
+            limit: seconds after which the recording ends (see ``due``); None: no limit.
 
         Raises:
             OSError: the file cannot be written.
@@ -424,9 +427,23 @@ class Recorder:
         audio.setsampwidth(2)
         audio.setframerate(RATE)
         audio.writeframesraw(b"")  # the header of an empty file, until the close patches it
+        ends_at = None if limit is None else _sample(now + limit)
         self._files[str(path)] = _File(
-            audio, stereo, swap, _sample(now), needs_answer, needs_bridge
+            audio, stereo, swap, _sample(now), needs_answer, needs_bridge, ends_at
         )
+
+    def deadline(self) -> float | None:
+        """The call seconds at which the next recording's limit runs out (None: no limit)."""
+        ends = [file.ends_at for file in self._files.values() if file.ends_at is not None]
+        return min(ends) / RATE if ends else None
+
+    def due(self, now: float) -> list[str]:
+        """The recordings whose limit has run out by ``now``: the channel stops them."""
+        return [
+            path
+            for path, file in self._files.items()
+            if file.ends_at is not None and file.ends_at <= _sample(now)
+        ]
 
     def mask(self, path: str, now: float, masked: bool) -> bool:
         """Write zeros into ``path`` from ``now`` while ``masked``; False: not recording it."""
@@ -437,11 +454,16 @@ class Recorder:
         return self._flag(path, now, "paused", paused)
 
     def stop(self, path: str, now: float) -> int | None:
-        """Close ``path`` at ``now``; returns the frames it holds (None: not recording it)."""
+        """Close ``path`` at ``now`` (or where its limit ran out, if earlier).
+
+        Returns:
+            The frames it holds; None when ``path`` is not being recorded.
+        """
         file = self._files.get(path)
         if file is None:
             return None
-        self._write(file, _sample(now))
+        until = _sample(now)
+        self._write(file, until if file.ends_at is None else min(until, file.ends_at))
         file.audio.close()
         del self._files[path]
         self._forget(_sample(now))
