@@ -33,13 +33,14 @@ from ivr.simulator.recording import (
     CALLER_VOICE_HZ,
     HOLD_MUSIC_HZ,
     KEY_TONE_SECONDS,
+    PROMPT_VOICE_HZ,
     TURN_SECONDS,
 )
 
 LEFT, RIGHT = 0, 1
 ROWS = [697.0, 770.0, 852.0, 941.0]
 COLUMNS = [1209.0, 1336.0, 1477.0, 1633.0]
-VOICES = [CALLER_VOICE_HZ, AGENT_VOICE_HZ, HOLD_MUSIC_HZ, 440.0, 700.0, 2000.0]
+VOICES = [CALLER_VOICE_HZ, AGENT_VOICE_HZ, HOLD_MUSIC_HZ, PROMPT_VOICE_HZ, 440.0, 700.0, 2000.0]
 AUDIBLE = 1000.0
 """RMS above which a span clearly holds a sound (the simulator's tones are about 5000)."""
 EDGE = 0.02
@@ -193,6 +194,28 @@ def test_stereo_puts_prompts_on_the_right_and_the_callers_keys_on_the_left(tmp_p
     assert quiet(recording, LEFT, 1.5, 2.5), table
     assert holds_key(recording, LEFT, key, (770.0, 1336.0)), table
     assert quiet(recording, RIGHT, key - KEY_TONE_SECONDS, key), table
+
+
+def test_a_prompt_known_only_by_its_words_sounds_as_the_prompt_voice(tmp_path):
+    path = tmp_path / "words.wav"
+    prompt = tmp_path / "welcome.wav"
+    prompt.write_text("not audio")
+    prompt.with_suffix(".txt").write_text("Welcome to Acme Bank, how can we help you today?")
+
+    def script(s: ControllerSession) -> None:
+        uuid = begin(s)
+        assert api(s, f"uuid_record {uuid} start {path}") == "+OK Success\n"
+        s.execute("playback", str(prompt))
+        s.execute("hangup")
+        s.finish()
+
+    call, session = run_call(script)
+    start = recording_event(session, "RECORD_START", path)
+    said = span(session, start, "CHANNEL_EXECUTE_COMPLETE", "playback")
+    recording = read_wav(path)
+    assert said > 1.0
+    assert holds(recording, RIGHT, 0.0, said, PROMPT_VOICE_HZ), recording.table()
+    assert quiet(recording, LEFT, 0.0, said), recording.table()
 
 
 def test_stereo_swap_puts_what_the_caller_hears_on_the_left(tmp_path):

@@ -196,21 +196,30 @@ class ToneScript(Sound):
 
 
 class FileSound(Sound):
-    """A WAV file's own samples, read as they play; silence once it has ended."""
+    """A WAV file's own samples, read as they play; silence once it has ended.
+
+    A file that is no 16-bit WAV (a prompt known by its words only) sounds as a steady
+    ``PROMPT_VOICE_HZ`` tone. The file is opened only when a recording needs its samples.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
 
     def samples(self, offset: int, count: int) -> array:
+        try:
+            with wave.open(self.path, "rb") as audio:
+                if audio.getsampwidth() != 2:
+                    raise wave.Error(f"{audio.getsampwidth() * 8}-bit samples")
+                width, rate = audio.getnchannels(), audio.getframerate()
+                first = offset * rate // RATE
+                if first >= audio.getnframes():
+                    return _zeros(count)
+                audio.setpos(first)
+                wanted = (offset + count) * rate // RATE - first + 1
+                read = array("h", audio.readframes(wanted))
+        except (wave.Error, EOFError, OSError):
+            return _tone_samples((round(PROMPT_VOICE_HZ),), offset, count)
         out = _zeros(count)
-        with wave.open(self.path, "rb") as audio:
-            width, rate = audio.getnchannels(), audio.getframerate()
-            first = offset * rate // RATE
-            if first >= audio.getnframes():
-                return out
-            audio.setpos(first)
-            wanted = (offset + count) * rate // RATE - first + 1
-            read = array("h", audio.readframes(wanted))
         if width == 1 and rate == RATE:
             out[: min(count, len(read))] = read[:count]
             return out
@@ -243,18 +252,10 @@ class Turns(Sound):
         return out
 
 
-def _readable_wav(path: str) -> bool:
-    try:
-        with wave.open(path, "rb") as audio:
-            return audio.getsampwidth() == 2
-    except (wave.Error, EOFError, OSError):
-        return False
-
-
 def sound_of(piece: Piece) -> Sound:
     """What a playback piece sounds like to the caller."""
     if piece.kind == "file":
-        return FileSound(piece.path) if _readable_wav(piece.path) else Tone(PROMPT_VOICE_HZ)
+        return FileSound(piece.path)
     if piece.kind == "tone":
         return ToneScript(*tone_script(piece.target.partition("://")[2]))
     if piece.kind == "music":
