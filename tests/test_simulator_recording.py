@@ -297,6 +297,27 @@ def test_a_masked_span_is_silent_on_both_sides_and_the_file_keeps_its_length(tmp
     assert holds(recording, RIGHT, unmasked, recording.seconds, 440.0), table
 
 
+def test_a_paused_span_is_left_out_of_the_file(tmp_path):
+    path = tmp_path / "paused.wav"
+
+    def script(s: ControllerSession) -> None:
+        uuid = begin(s)
+        assert api(s, f"uuid_record {uuid} start {path}") == "+OK Success\n"
+        s.execute("playback", "tone_stream://%(1000,0,440)")
+        assert api(s, f"uuid_record {uuid} pause {path}") == "+OK Success\n"
+        s.execute("playback", "tone_stream://%(3000,0,440)")
+        assert api(s, f"uuid_record {uuid} resume {path}") == "+OK Success\n"
+        s.execute("playback", "local_stream://moh")
+        s.finish()
+
+    run_call(script, [Step("wait", 6.0), Step("hangup", True)])
+    recording = read_wav(path)
+    table = recording.table()
+    assert recording.seconds == 3.0, table
+    assert holds(recording, RIGHT, 0.0, 1.0, 440.0), table
+    assert holds(recording, RIGHT, 1.0, 3.0, HOLD_MUSIC_HZ), table
+
+
 def test_stop_and_hang_up_both_close_their_recording_with_record_stop(tmp_path):
     stopped, hung_up = tmp_path / "stopped.wav", tmp_path / "calls" / "hung_up.wav"
     replies, while_recording = [], []
