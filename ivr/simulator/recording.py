@@ -10,16 +10,18 @@ the caller hears (FreeSWITCH's *write* stream, the right channel of a stereo rec
 * ``tone_stream://`` scripts as their script says (frequencies, on and off times, loops);
   ``silence_stream://`` is silence;
 * hold music (``local_stream://``) is a steady ``HOLD_MUSIC_HZ`` tone;
-* the ringback while agents' phones ring: the ``ringback`` variable (a ``%(...)`` tone script,
-  looping, or a file or stream as above; silence when it is not set);
+* the ringback while agents' phones ring: ``transfer_ringback`` for an answered caller, else
+  ``ringback`` (a ``%(...)`` tone script, looping, or a file or stream as above; nothing when
+  neither is set);
 * during a bridge, the agent's voice: a steady ``AGENT_VOICE_HZ`` tone while the agent talks.
 
 A side with nothing on it carries the faint noise of a real idle leg (samples of +1 and -1,
 RMS 1, as measured on FreeSWITCH 1.11), so that a masked span, exact zeros, is told apart from
 a quiet one. The side the caller speaks on (*read*, the left channel):
 
-* each key the caller presses: its DTMF pair of tones for ``KEY_TONE_SECONDS`` from the moment
-  the key reaches the line;
+* each key the caller presses: its DTMF pair of tones for the ``KEY_TONE_SECONDS`` up to the
+  moment the key reaches the line (a key is recognised once it has sounded, so a key that ends
+  a masked entry is masked too);
 * the caller's voice, a steady ``CALLER_VOICE_HZ`` tone, while they talk into a ``record`` and
   while they talk during a bridge.
 
@@ -232,7 +234,10 @@ class FileSound(Sound):
 
 
 class Turns(Sound):
-    """A voice heard in every other turn of a conversation (``phase`` 0: the first turn)."""
+    """A voice heard in every other turn of a conversation (``phase`` 0: the first turn).
+
+    In the other turns that side is idle: it listens.
+    """
 
     def __init__(self, voice: Sound, phase: int) -> None:
         self.voice = voice
@@ -244,10 +249,8 @@ class Turns(Sound):
         position = offset
         while len(out) < count:
             take = min(count - len(out), self.turn - position % self.turn)
-            if (position // self.turn) % 2 == self.phase:
-                out += self.voice.samples(position, take)
-            else:
-                out += _zeros(take)
+            listening = (position // self.turn) % 2 != self.phase
+            out += (IDLE if listening else self.voice).samples(position, take)
             position += take
         return out
 
@@ -264,18 +267,18 @@ def sound_of(piece: Piece) -> Sound:
 
 
 def ringback_sound(value: str | None, pieces: list[Piece]) -> Sound:
-    """What the caller hears while phones ring: the ``ringback`` variable's ``value``.
+    """What the caller hears while phones ring: the ringback variable's ``value``.
 
     Args:
-        value: the variable (None: not set, silence).
+        value: the variable (None: not set, nothing on the line).
         pieces: what ``value`` plays when it is a file or stream rather than a tone script.
     """
     if not value:
-        return SILENCE
+        return IDLE
     if value.lstrip().startswith("%("):
         segments, _ = tone_script(value)
         return ToneScript(segments, -1)
-    return sound_of(pieces[0]) if pieces else SILENCE
+    return sound_of(pieces[0]) if pieces else IDLE
 
 
 def agent_voice() -> Sound:
