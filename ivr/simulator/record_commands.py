@@ -18,16 +18,17 @@ do what ``switch_ivr_record_session_event`` and the media bug's callback do:
   a folder that cannot be made or a file that cannot be written (or is no ``.wav``: the
   simulator writes WAV only) fails with ``record_completion_cause=uri-failure``;
 * RECORD_START fires as the recording begins (on the outbound socket just after the API's
-  reply, trace call_recording);
-  RECORD_STOP as it ends (stopped, or when the channel hangs up, before
-  CHANNEL_HANGUP_COMPLETE), after ``record_samples``, ``record_seconds``, ``record_ms``,
-  ``record_file_size`` and ``record_completion_cause`` are set; both carry
-  ``Record-File-Path``. A recording that holds no sample is deleted (``RECORD_DISCARDED``).
-  ``myevents`` does not subscribe to them: a controller asks with ``event plain RECORD_START
-  RECORD_STOP``.
+  reply, as trace call_recording shows); RECORD_STOP as it ends (stopped, or when the
+  channel hangs up, before CHANNEL_HANGUP_COMPLETE), after ``record_samples``,
+  ``record_seconds``, ``record_ms``, ``record_file_size`` and ``record_completion_cause`` are
+  set; both carry ``Record-File-Path``. A recording that holds no sample is deleted
+  (``RECORD_DISCARDED``). ``myevents`` does not subscribe to them: a controller asks with
+  ``event plain RECORD_START RECORD_STOP``.
 
 A ``limit`` (whole seconds; 0: none) stops the recording that long after its start, as the
-media bug's stop time does (``record_completion_cause=success-maxtime``).
+media bug's stop time does (``record_completion_cause=success-maxtime``). Only the call's own
+channel can be named: an agent's leg is no channel of the simulator, so ``uuid_record`` with
+its uuid answers ``-ERR Cannot locate session!``.
 """
 
 from __future__ import annotations
