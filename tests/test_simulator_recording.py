@@ -524,3 +524,24 @@ def test_a_recording_with_a_limit_stops_by_itself_when_it_runs_out(tmp_path):
         assert stop.get("Record-Completion-Cause") == "success-maxtime"
         assert read_wav(path).seconds == seconds
         assert holds(read_wav(path), RIGHT, 0.0, seconds, 440.0)
+
+
+def test_the_record_application_keeps_what_the_caller_says_and_nothing_they_hear(tmp_path):
+    voicemail, heard = tmp_path / "voicemail.wav", tmp_path / "heard.wav"
+
+    def script(s: ControllerSession) -> None:
+        uuid = begin(s)
+        only_heard = "0 {RECORD_STEREO=false,RECORD_WRITE_ONLY=true}"
+        assert api(s, f"uuid_record {uuid} start {heard} {only_heard}") == "+OK Success\n"
+        s.execute("playback", "tone_stream://%(1000,0,440)")
+        s.execute("record", f"{voicemail} 120 200 5")
+        s.execute("hangup")
+        s.finish()
+
+    run_call(script, [Step("wait", 5.0)])
+    message = read_wav(voicemail)
+    assert len(message.channels) == 1 and message.seconds == 4.0, message.table()
+    assert holds(message, 0, 0.0, 4.0, CALLER_VOICE_HZ), message.table()
+    call_side = read_wav(heard)
+    assert holds(call_side, 0, 0.0, 1.0, 440.0), call_side.table()
+    assert quiet(call_side, 0, 1.0, call_side.seconds), call_side.table()

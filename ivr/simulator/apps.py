@@ -20,7 +20,7 @@ from ivr.simulator.bridge import bridge
 from ivr.simulator.caller import ALL_KEYS
 from ivr.simulator.causes import cause_name
 from ivr.simulator.channel import EPSILON, Application, SimulatedChannel, is_true
-from ivr.simulator.media import Piece, write_silence_wav
+from ivr.simulator.media import Piece
 from ivr.simulator.parsing import atoi, separate_string, split_name_value
 from ivr.simulator.record_commands import RECORD_APPLICATIONS
 from ivr.simulator.recording import caller_voice, sound_of
@@ -401,8 +401,8 @@ def record(channel: SimulatedChannel, arg: str) -> None:
 
     The caller talks for as long as their script says (see ``Caller.recording``); without a
     time limit, a caller with nothing scripted is silent and the silence ends the recording
-    after ``silence_hits`` seconds (3 by default). The file is a WAV of silence that long, so
-    whatever reads it finds a real recording.
+    after ``silence_hits`` seconds (3 by default). The file is a mono WAV of what the caller
+    said meanwhile (``ivr.simulator.recording``: their voice, their keys, else an idle line).
     """
     argv = separate_string(arg, " ", 4) if arg else []
     if not argv:
@@ -414,7 +414,11 @@ def record(channel: SimulatedChannel, arg: str) -> None:
     if channel.hangup_point():
         return
     channel.variables.set("silence_hits_exhausted", "false")
-    if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+    try:
+        if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+            raise OSError(f"{path.parent} is no folder it can write in")
+        channel.recorder.start(path, channel.now(), stereo=False, swap=False, read_only=True)
+    except OSError:
         # As FreeSWITCH does when the file cannot be opened: the caller is hung up.
         channel.log("ivr", f"cannot open {path} to record")
         channel.hangup("DESTINATION_OUT_OF_ORDER")
@@ -431,7 +435,7 @@ def record(channel: SimulatedChannel, arg: str) -> None:
     channel.recorder.say(channel.now(), None)
     if then_hangup:
         channel.hangup_point()
-    write_silence_wav(path, recorded)
+    channel.recorder.stop(str(path), channel.now())
     channel.log("ivr", f"recorded {recorded:g}s")
     channel.variables.set("record_seconds", str(int(recorded)))
     channel.variables.set("record_ms", str(int(recorded * 1000)))

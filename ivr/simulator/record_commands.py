@@ -9,6 +9,7 @@ do what ``switch_ivr_record_session_event`` and the media bug's callback do:
 * the recording variables (``{RECORD_STEREO=true}``) come first, then the channel's own
   (``set RECORD_STEREO=true`` before the start); stereo puts what the caller says on the left
   and what they hear on the right, ``RECORD_STEREO_SWAP`` the other way round;
+* ``RECORD_READ_ONLY`` / ``RECORD_WRITE_ONLY`` record only what the caller says / hears;
 * ``RECORD_ANSWER_REQ`` / ``RECORD_BRIDGE_REQ`` write only while the call is answered / the
   caller is bridged (the media bug gets no frames otherwise: the file does not grow);
 * a relative path is under ``sound_prefix`` (the simulator's sounds folder when unset); the
@@ -107,6 +108,8 @@ def start_recording(
             needs_answer=is_true(_variable(channel, variables, "RECORD_ANSWER_REQ")),
             needs_bridge=is_true(_variable(channel, variables, "RECORD_BRIDGE_REQ")),
             limit=float(limit) if limit > 0 else None,
+            read_only=is_true(_variable(channel, variables, "RECORD_READ_ONLY")),
+            write_only=is_true(_variable(channel, variables, "RECORD_WRITE_ONLY")),
         )
     except OSError as error:
         channel.log("system", f"cannot record {full}: {error}")

@@ -317,6 +317,8 @@ class _File:
     needs_answer: bool
     needs_bridge: bool
     ends_at: int | None
+    read_only: bool
+    write_only: bool
     frames: int = 0
     masked: bool = False
     paused: bool = False
@@ -406,6 +408,8 @@ class Recorder:
         needs_answer: bool = False,
         needs_bridge: bool = False,
         limit: float | None = None,
+        read_only: bool = False,
+        write_only: bool = False,
     ) -> None:
         """Start recording the line to ``path`` (a WAV file) from ``now``.
 
@@ -418,6 +422,8 @@ class Recorder:
             needs_answer: write only while the call is answered (``RECORD_ANSWER_REQ``).
             needs_bridge: write only while the caller is bridged (``RECORD_BRIDGE_REQ``).
             limit: seconds after which the recording ends (see ``due``); None: no limit.
+            read_only: only what the caller says (``RECORD_READ_ONLY``; the ``record`` app).
+            write_only: only what the caller hears (``RECORD_WRITE_ONLY``).
 
         Raises:
             OSError: the file cannot be written.
@@ -433,7 +439,15 @@ class Recorder:
         audio.writeframesraw(b"")  # the header of an empty file, until the close patches it
         ends_at = None if limit is None else _sample(now + limit)
         self._files[str(path)] = _File(
-            audio, stereo, swap, _sample(now), needs_answer, needs_bridge, ends_at
+            audio,
+            stereo,
+            swap,
+            _sample(now),
+            needs_answer,
+            needs_bridge,
+            ends_at,
+            read_only,
+            write_only,
         )
 
     def deadline(self) -> float | None:
@@ -518,14 +532,14 @@ class Recorder:
     def _frames(self, file: _File, count: int) -> array:
         if file.masked:
             return _zeros(count * (2 if file.stereo else 1))
-        said = self._said.samples(file.at, count)
-        for start, tone in self._keys:
+        said = _zeros(count) if file.write_only else self._said.samples(file.at, count)
+        for start, tone in [] if file.write_only else self._keys:
             first = max(start, file.at) - file.at
             last = min(start + _KEY_SAMPLES, file.at + count) - file.at
             if first < last:
                 key = tone.samples(file.at + first - start, last - first)
                 said[first:last] = _mix(said[first:last], key)
-        heard = self._heard.samples(file.at, count)
+        heard = _zeros(count) if file.read_only else self._heard.samples(file.at, count)
         if not file.stereo:
             return _mix(said, heard)
         left, right = (heard, said) if file.swap else (said, heard)
