@@ -10,7 +10,6 @@ Spans are given in seconds from the start of the file.
 from __future__ import annotations
 
 import math
-import sys
 import wave
 from array import array
 from pathlib import Path
@@ -82,8 +81,6 @@ def read_wav(path: Path | str) -> Recording:
         rate = wav.getframerate()
         samples = array("h")
         samples.frombytes(wav.readframes(wav.getnframes()))
-    if sys.byteorder == "big":
-        samples.byteswap()  # WAV is little-endian
     return Recording(rate, [list(samples[c::width]) for c in range(width)])
 
 
