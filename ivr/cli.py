@@ -321,10 +321,11 @@ def cmd_recordings(args: argparse.Namespace) -> int:
                         f"{finding.item.call_id}): {finding.detail}"
                     )
             bad = [f for f in findings if f.verdict in ("changed", "missing")]
+            intact = sum(f.verdict == "ok" for f in findings)
+            unsealed = sum(f.verdict == "unsealed" for f in findings)
             print(
-                f"{len(findings)} recording(s) checked: {len(findings) - len(bad)} intact, "
-                f"{len(bad)} changed or missing, "
-                f"{sum(f.verdict == 'unsealed' for f in findings)} never sealed"
+                f"{len(findings)} recording(s) checked: {intact} intact, "
+                f"{len(bad)} changed or missing, {unsealed} never sealed"
             )
             return 1 if bad else 0
         now = dt.datetime.now(dt.UTC)

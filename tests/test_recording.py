@@ -270,3 +270,18 @@ def test_prompts_build_renders_the_consent_prompts_of_flows_tenants_and_queues(t
     report = plan(project, PromptFiles(tmp_path / "cache", tmp_path / "sounds"))
     texts_planned = {job.text for job in report.jobs}
     assert {"Flow says.", "Hi.", "Your conversation with our agent is recorded."} <= (texts_planned)
+
+
+def test_recordings_of_scenario_runs_are_listed_as_never_sealed_not_as_missing(tmp_path, capsys):
+    (tmp_path / "flow.yaml").write_text(CARD_FLOW)
+    (tmp_path / "flow.test.yaml").write_text(
+        "flow: t\ncases:\n  - name: a card\n    steps:\n      - hear: card number\n"
+        '      - press: "4111#"\n    expect: {outcome: completed}\n'
+    )
+    journal = str(tmp_path / "journal.sqlite")
+    assert main(["test", str(tmp_path), "--journal", journal]) == 0
+    capsys.readouterr()
+    assert main(["recordings", "verify", "--journal", journal]) == 0
+    out = capsys.readouterr().out
+    assert "unsealed: " in out and "the file is not there" in out
+    assert "1 recording(s) checked: 0 intact, 0 changed or missing, 1 never sealed" in out
