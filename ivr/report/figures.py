@@ -13,8 +13,9 @@ Definitions (docs/reports.md says the same for supervisors):
 - **callbacks**: *scheduled* are calls with outcome ``callback``; of those, *made* are callbacks
   whose caller's phone was dialed at least once, and *reached* those whose caller answered and
   was connected to an agent (a callback counts with the call that asked for it);
-- **occupancy** of an agent: talk time over the span from the agent's first answer to the end of
-  the agent's last conversation in the report;
+- **occupancy** of an agent: busy time (the union of the agent's conversations, so overlapping
+  ones count once) over the span from the agent's first answer to the end of their last
+  conversation in the report; never above 100 %;
 - **node funnel**: per flow and node, entries (visits), calls that reached it, each result label,
   hang-ups (callers who gave up there: ``ivr_hangup`` in the menus, ``abandoned`` in a queue)
   and zero-outs (the caller pressed 0 there).
@@ -154,34 +155,53 @@ class Totals:
 
 @dataclass
 class AgentTotals:
-    """One agent's answered calls and talk time."""
+    """One agent's answered calls, talk time and the intervals they were in a conversation."""
 
     calls: int = 0
     talk_seconds: float = 0.0
-    first_answer: dt.datetime | None = None
-    last_hangup: dt.datetime | None = None
+    conversations: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
 
     def add(self, entry: JournalEntry) -> None:
         record = entry.record
         answered = record.agent_answered_at
-        ended = answered + dt.timedelta(seconds=record.talk_seconds)
         self.calls += 1
         self.talk_seconds += record.talk_seconds
-        self.first_answer = (
-            answered if self.first_answer is None else min(self.first_answer, answered)
-        )
-        self.last_hangup = ended if self.last_hangup is None else max(self.last_hangup, ended)
+        self.conversations.append((answered, answered + dt.timedelta(seconds=record.talk_seconds)))
 
     @property
     def aht(self) -> float | None:
         return _mean(self.talk_seconds, self.calls)
 
     @property
+    def busy_seconds(self) -> float:
+        """Time in at least one conversation: overlapping conversations count once.
+
+        One agent's conversations can overlap in a journal (scenario cases that each start at the
+        same simulated time, an agent in several queues): summing their talk times would count
+        the same minutes twice and put occupancy above 100 %.
+        """
+        busy = 0.0
+        current_start = current_end = None
+        for start, end in sorted(self.conversations):
+            if current_end is None or start > current_end:
+                if current_end is not None:
+                    busy += (current_end - current_start).total_seconds()
+                current_start, current_end = start, end
+            else:
+                current_end = max(current_end, end)
+        if current_end is not None:
+            busy += (current_end - current_start).total_seconds()
+        return busy
+
+    @property
     def occupancy(self) -> float | None:
-        if self.first_answer is None or self.last_hangup is None:
+        """Busy time over the span from the agent's first answer to their last hang-up."""
+        if not self.conversations:
             return None
-        span = (self.last_hangup - self.first_answer).total_seconds()
-        return self.talk_seconds / span if span > 0 else None
+        first = min(start for start, _ in self.conversations)
+        last = max(end for _, end in self.conversations)
+        span = (last - first).total_seconds()
+        return self.busy_seconds / span if span > 0 else None
 
 
 @dataclass

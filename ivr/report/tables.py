@@ -204,7 +204,7 @@ def _agents(report: Report) -> Table:
             Column("AHT", SECONDS),
             Column("occupancy", PERCENT),
         ],
-        note="occupancy: talk time over the span from the agent's first answer to last hang-up",
+        note="occupancy: time in a conversation (overlaps once) from first answer to last hang-up",
     )
     for agent in sorted(report.by_agent):
         a = report.by_agent[agent]

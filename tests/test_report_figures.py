@@ -1,0 +1,158 @@
+"""Every figure of ``ivr report`` on a small hand-built journal whose answers are worked out below.
+
+The calls are built as the journal keeps them (no flow runs), so each wait, talk time and overlap
+is exactly what the test says. Queue ``sales`` has a 20 s answer-time target.
+
+| call | starts | in the queue | how the wait ended      | talk  | agent |
+|------|--------|--------------|-------------------------|-------|-------|
+| c1   | 0 s    | at 10 s      | answered after 10 s     | 100 s | a     |
+| c2   | 30 s   | at 40 s      | answered after 30 s     | 60 s  | a     |
+| c3   | 60 s   | at 70 s      | hung up after 3 s       |       |       |
+| c4   | 90 s   | at 100 s     | hung up after 40 s      |       |       |
+| c5   | 120 s  | at 130 s     | answered after 20 s     | 50 s  | b     |
+| c6   | 150 s  |              | self-served             |       |       |
+| c7   | 180 s  |              | hung up in the menu     |       |       |
+
+Offered (queued) 5, answered 3, in target 2 (c1, c5: a wait equal to the target is in it).
+"""
+
+import datetime as dt
+
+import pytest
+
+from ivr.report.figures import build_report
+from ivr.runtime.record import CallRecord, Visit
+from ivr.store import JournalEntry
+
+START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+MENU_SECONDS = 10
+"""Every queued call spends this long in the menu before it enters the queue."""
+TARGET = 20.0
+
+
+def at(seconds: float) -> dt.datetime:
+    return START + dt.timedelta(seconds=seconds)
+
+
+def queued_call(
+    call_id: str,
+    start: float,
+    wait: float,
+    *,
+    talk: float | None = None,
+    agent: str | None = None,
+    queue: str = "sales",
+) -> JournalEntry:
+    """A call that waited ``wait`` seconds in ``queue``: answered by ``agent`` when ``talk`` is
+    given, else abandoned (the caller hung up in the queue)."""
+    queued = at(start + MENU_SECONDS)
+    left = queued + dt.timedelta(seconds=wait)
+    answered = talk is not None
+    record = CallRecord(
+        call_id=call_id,
+        caller="+15550001111",
+        dialed="100",
+        flow="t",
+        tenant="acme",
+        started_at=at(start),
+        answered_at=at(start),
+        ended_at=left + dt.timedelta(seconds=talk or 0),
+        visits=[
+            Visit("t", "menu", "menu", at(start), "1"),
+            Visit("t", "queue", "queue", queued, None),
+        ],
+        queue=queue,
+        queued_at=queued,
+        agent=agent if answered else None,
+        agent_answered_at=left if answered else None,
+        talk_seconds=talk or 0.0,
+        hung_up_by_caller=not answered,
+        outcome="answered" if answered else "abandoned",
+    )
+    return JournalEntry(record, TARGET)
+
+
+def menu_call(call_id: str, start: float, outcome: str) -> JournalEntry:
+    record = CallRecord(
+        call_id=call_id,
+        caller="+15550001111",
+        dialed="100",
+        flow="t",
+        tenant="acme",
+        started_at=at(start),
+        answered_at=at(start),
+        ended_at=at(start + 20),
+        visits=[Visit("t", "menu", "menu", at(start), "1" if outcome == "self_served" else None)],
+        goals=["hours_told"] if outcome == "self_served" else [],
+        outcome=outcome,
+    )
+    return JournalEntry(record)
+
+
+def calls() -> list[JournalEntry]:
+    return [
+        queued_call("c1", 0, 10, talk=100, agent="a"),
+        queued_call("c2", 30, 30, talk=60, agent="a"),
+        queued_call("c3", 60, 3),
+        queued_call("c4", 90, 40),
+        queued_call("c5", 120, 20, talk=50, agent="b"),
+        menu_call("c6", 150, "self_served"),
+        menu_call("c7", 180, "ivr_hangup"),
+    ]
+
+
+def test_service_level_is_calls_answered_within_the_target_over_calls_offered():
+    totals = build_report(calls()).totals
+    assert (totals.queued, totals.answered_in_target) == (5, 2)
+    assert totals.service_level == pytest.approx(2 / 5)
+
+
+def test_asa_is_the_mean_wait_of_answered_calls():
+    assert build_report(calls()).totals.asa == pytest.approx((10 + 30 + 20) / 3)
+
+
+def test_aht_is_the_mean_talk_time_of_answered_calls():
+    assert build_report(calls()).totals.aht == pytest.approx((100 + 60 + 50) / 3)
+
+
+def test_abandon_rate_is_callers_who_hung_up_in_the_queue_over_calls_offered():
+    totals = build_report(calls()).totals
+    assert totals.abandoned == 2
+    assert totals.queue_abandonment == pytest.approx(2 / 5)
+
+
+def test_containment_and_ivr_abandonment_are_shares_of_all_calls():
+    totals = build_report(calls()).totals
+    assert totals.calls == 7
+    assert totals.containment == pytest.approx(1 / 7)
+    assert totals.ivr_abandonment == pytest.approx(1 / 7)
+
+
+def test_occupancy_counts_an_agents_overlapping_conversations_once():
+    # a: c1 talks from 20 s to 120 s, c2 from 70 s to 130 s: busy 110 s of a 110 s span (the
+    # talk times add up to 160 s, which would have been 145 %)
+    agent = build_report(calls()).by_agent["a"]
+    assert agent.busy_seconds == pytest.approx(110)
+    assert agent.occupancy == pytest.approx(1.0)
+
+
+def test_occupancy_leaves_out_the_agents_idle_time_between_conversations():
+    # b: 30-80 s and 210-280 s: busy 120 s of the 250 s from first answer to last hang-up
+    entries = [
+        queued_call("b1", 0, 20, talk=50, agent="b"),
+        queued_call("b2", 200, 0, talk=70, agent="b"),
+    ]
+    assert build_report(entries).by_agent["b"].occupancy == pytest.approx(120 / 250)
+
+
+def test_occupancy_is_never_above_100_percent_however_conversations_overlap():
+    entries = [
+        queued_call(f"x{n}", start, wait, talk=talk, agent="a", queue=queue)
+        for n, (start, wait, talk, queue) in enumerate(
+            [(0, 5, 300, "sales"), (0, 5, 300, "support"), (10, 0, 30, "sales"), (100, 0, 400, "x")]
+        )
+    ]
+    agent = build_report(entries).by_agent["a"]
+    # busy from 15 s to 510 s without a break: the whole span
+    assert agent.occupancy == pytest.approx(1.0)
+    assert agent.talk_seconds == pytest.approx(1030)
