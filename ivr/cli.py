@@ -291,6 +291,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             timezone=args.timezone,
             format=args.format,
             output=args.output,
+            short_abandon=args.short_abandon,
         )
     except ReportOptionError as exc:
         raise UsageError(str(exc)) from exc
@@ -1275,6 +1276,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--timezone",
         metavar="ZONE",
         help="count hours and days in this time zone, e.g. Europe/Sofia (default: local time)",
+    )
+    p.add_argument(
+        "--short-abandon",
+        default="5s",
+        metavar="SECONDS",
+        help="callers who hang up in a queue in under this time are short abandons, left out of "
+        "the abandon rate and service level (default 5s; 0: count none apart)",
     )
     p.add_argument("--format", choices=["table", "csv", "html"], default="table")
     p.add_argument(

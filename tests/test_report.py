@@ -279,11 +279,16 @@ def test_summary_gives_containment_abandonment_asa_service_level_and_aht(journal
         # 80 of sales, 24 of support answered or abandoned, 10 of support asking for a callback
         "Queued for an agent": ["114", "57.0", "all calls", ""],
         "Answered by an agent": ["80", "70.18", "queued calls", ""],
-        "Abandoned in a queue": ["19", "16.67", "queued calls", ""],
+        # nobody hangs up in a queue in under 5 s: every queued call is offered
+        "Short abandons": ["0", "0.0", "queued calls", ""],
+        "Calls offered to a queue": ["114", "", "", ""],
+        "Abandoned in a queue": ["19", "16.67", "calls offered", ""],
         # within target: 30 + 20 of sales (2 s, 12 s <= 20 s), 15 of support (2 s <= 30 s)
-        "Answered within service level": ["65", "57.02", "queued calls", ""],
+        "Answered within service level": ["65", "57.02", "calls offered", ""],
         # (30*2 + 20*12 + 10*22 + 15*2 + 5*32) / 80 = 710 / 80
         "Average speed of answer (ASA)": ["", "", "", "8.9"],
+        # (15*45 + 4*90) / 19 = 1035 / 19
+        "Average time to abandon": ["", "", "", "54.5"],
         # (30*60 + 20*120 + 10*180 + 15*90 + 5*90) / 80 = 7800 / 80
         "Average handle time (AHT)": ["", "", "", "97.5"],
         "Longest wait in a queue": ["", "", "", "240.0"],

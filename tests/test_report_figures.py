@@ -13,16 +13,21 @@ is exactly what the test says. Queue ``sales`` has a 20 s answer-time target.
 | c6   | 150 s  |              | self-served             |       |       |
 | c7   | 180 s  |              | hung up in the menu     |       |       |
 
-Offered (queued) 5, answered 3, in target 2 (c1, c5: a wait equal to the target is in it).
+Queued 5, answered 3, in target 2 (c1, c5: a wait equal to the target is in it). c3 hung up in
+under 5 s: a short abandon by default, left out of the calls offered (4) and of the abandon rate;
+with ``--short-abandon 0`` it is an abandon like c4 and 5 calls are offered.
 """
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 
+from ivr.cli import main
 from ivr.report.figures import build_report
 from ivr.runtime.record import CallRecord, Visit
-from ivr.store import JournalEntry
+from ivr.store import JournalEntry, SqliteJournal
 
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 MENU_SECONDS = 10
@@ -102,7 +107,7 @@ def calls() -> list[JournalEntry]:
 
 
 def test_service_level_is_calls_answered_within_the_target_over_calls_offered():
-    totals = build_report(calls()).totals
+    totals = build_report(calls(), short_abandon=0).totals
     assert (totals.queued, totals.answered_in_target) == (5, 2)
     assert totals.service_level == pytest.approx(2 / 5)
 
@@ -116,13 +121,13 @@ def test_aht_is_the_mean_talk_time_of_answered_calls():
 
 
 def test_abandon_rate_is_callers_who_hung_up_in_the_queue_over_calls_offered():
-    totals = build_report(calls()).totals
+    totals = build_report(calls(), short_abandon=0).totals
     assert totals.abandoned == 2
     assert totals.queue_abandonment == pytest.approx(2 / 5)
 
 
 def test_containment_and_ivr_abandonment_are_shares_of_all_calls():
-    totals = build_report(calls()).totals
+    totals = build_report(calls(), short_abandon=0).totals
     assert totals.calls == 7
     assert totals.containment == pytest.approx(1 / 7)
     assert totals.ivr_abandonment == pytest.approx(1 / 7)
@@ -131,7 +136,7 @@ def test_containment_and_ivr_abandonment_are_shares_of_all_calls():
 def test_occupancy_counts_an_agents_overlapping_conversations_once():
     # a: c1 talks from 20 s to 120 s, c2 from 70 s to 130 s: busy 110 s of a 110 s span (the
     # talk times add up to 160 s, which would have been 145 %)
-    agent = build_report(calls()).by_agent["a"]
+    agent = build_report(calls(), short_abandon=0).by_agent["a"]
     assert agent.busy_seconds == pytest.approx(110)
     assert agent.occupancy == pytest.approx(1.0)
 
@@ -156,3 +161,67 @@ def test_occupancy_is_never_above_100_percent_however_conversations_overlap():
     # busy from 15 s to 510 s without a break: the whole span
     assert agent.occupancy == pytest.approx(1.0)
     assert agent.talk_seconds == pytest.approx(1030)
+
+
+def test_callers_who_hang_up_in_the_queue_within_5_s_are_short_abandons_by_default():
+    totals = build_report(calls()).totals
+    assert (totals.short_abandons, totals.counted_abandons, totals.offered) == (1, 1, 4)
+    # c4 of the 4 calls offered abandoned; c1 and c5 of them were answered within target
+    assert totals.queue_abandonment == pytest.approx(1 / 4)
+    assert totals.service_level == pytest.approx(2 / 4)
+
+
+def test_average_time_to_abandon_is_the_mean_wait_of_abandoned_calls():
+    assert build_report(calls()).totals.average_time_to_abandon == pytest.approx(40)
+    everyone = build_report(calls(), short_abandon=0).totals
+    assert everyone.average_time_to_abandon == pytest.approx((3 + 40) / 2)
+
+
+def test_a_longer_short_abandon_time_leaves_out_more_callers():
+    totals = build_report(calls(), short_abandon=60).totals
+    assert (totals.short_abandons, totals.offered) == (2, 3)
+    assert totals.queue_abandonment == 0
+    assert totals.average_time_to_abandon is None
+
+
+@pytest.fixture
+def journal(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    store = SqliteJournal(path)
+    store.write(calls())
+    store.close()
+    return path
+
+
+def summary(capsys, journal, *options) -> tuple[str, dict[str, list[str]]]:
+    """The heading and the summary rows (figure: calls, share, of, time) of the CSV report."""
+    capsys.readouterr()
+    args = ["report", "--journal", str(journal), "--timezone", "UTC", "--format", "csv"]
+    assert main([*args, *options]) == 0
+    out = capsys.readouterr().out
+    heading, table = out.split("\n\nsummary\n")[0], out.split("\n\nsummary\n")[1]
+    rows = list(csv.reader(io.StringIO(table.split("\n\n")[0])))[1:]
+    return heading, {row[0]: row[1:] for row in rows}
+
+
+def test_the_report_says_and_applies_its_short_abandon_rule(journal, capsys):
+    heading, rows = summary(capsys, journal)
+    assert "Short abandons: hung up in a queue in under 5s" in heading
+    assert rows["Short abandons"] == ["1", "20.0", "queued calls", ""]
+    assert rows["Calls offered to a queue"][0] == "4"
+    assert rows["Abandoned in a queue"] == ["1", "25.0", "calls offered", ""]
+    assert rows["Answered within service level"] == ["2", "50.0", "calls offered", ""]
+    assert rows["Average time to abandon"][3] == "40.0"
+    heading, rows = summary(capsys, journal, "--short-abandon", "0")
+    assert "Short abandons: none (--short-abandon 0)" in heading
+    assert rows["Abandoned in a queue"] == ["2", "40.0", "calls offered", ""]
+    assert rows["Answered within service level"] == ["2", "40.0", "calls offered", ""]
+    heading, rows = summary(capsys, journal, "--short-abandon", "60s")
+    assert "under 60s" in heading
+    assert rows["Short abandons"][0] == "2"
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "5m"])
+def test_a_short_abandon_time_that_is_not_seconds_is_refused(journal, capsys, value):
+    assert main(["report", "--journal", str(journal), "--short-abandon", value]) == 2
+    assert f"--short-abandon: {value!r} is not a time in seconds" in capsys.readouterr().err

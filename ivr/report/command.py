@@ -37,6 +37,19 @@ def parse_timezone(name: str | None) -> ZoneInfo | None:
         ) from exc
 
 
+def parse_short_abandon(text: str) -> float:
+    """The ``--short-abandon`` option: seconds (``5``, ``5s``, ``0`` for none) as a number."""
+    try:
+        seconds = float(text.removesuffix("s"))
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ReportOptionError(
+            f"--short-abandon: {text!r} is not a time in seconds like 5s (0: count none apart)"
+        )
+    return seconds
+
+
 def parse_moment(text: str, option: str, zone: ZoneInfo | None, *, end: bool) -> dt.datetime:
     """A ``--from``/``--to`` value as an aware time.
 
@@ -88,12 +101,14 @@ def run_report(
     timezone: str | None,
     format: str,
     output: str | None,
+    short_abandon: str = "5s",
 ) -> str | None:
     """Write the report; returns where it was written, or None when it went to stdout.
 
     Raises:
         ReportOptionError: an option is wrong; the message says which and why.
     """
+    short = parse_short_abandon(short_abandon)
     zone = parse_timezone(timezone)
     since = parse_moment(start, "--from", zone, end=False) if start else None
     until = parse_moment(end, "--to", zone, end=True) if end else None
@@ -111,6 +126,7 @@ def run_report(
             end=until,
             tenant=tenant,
             queue=queue,
+            short_abandon=short,
         )
     except JournalError as exc:
         raise ReportOptionError(f"--journal: {exc}") from exc

@@ -4,11 +4,15 @@ Definitions (docs/reports.md says the same for supervisors):
 
 - **containment**: self-served calls (outcome ``self_served``) over all calls;
 - **abandoned in the IVR**: calls whose caller hung up in the menus (``ivr_hangup``), over all
-  calls; **abandoned in queue**: ``abandoned`` over the calls that entered a queue;
+  calls;
+- **short abandons**: callers who hung up in a queue in under ``short_abandon`` seconds; they are
+  counted apart and left out of the calls **offered** (the calls that entered a queue);
+- **abandon rate**: ``abandoned`` calls (short abandons out) over calls offered; **average time
+  to abandon**: the mean wait of those abandoned calls;
 - **ASA** (average speed of answer): mean time from entering the queue to an agent answering,
   ringing included, over answered calls;
 - **service level**: calls answered within their queue's own ``service_level`` (as configured
-  when the call was taken) over all calls that entered that queue;
+  when the call was taken) over the calls offered to that queue;
 - **AHT** (average handle time): mean talk time of answered calls;
 - **callbacks**: *scheduled* are calls with outcome ``callback``; of those, *made* are callbacks
   whose caller's phone was dialed at least once, and *reached* those whose caller answered and
@@ -34,6 +38,9 @@ from ivr.store.journal import JournalEntry
 RECORDINGS_SHOWN = 500
 """Recorded calls the HTML report lists and plays, the latest ones (``ivr recordings list``
 lists them all)."""
+DEFAULT_SHORT_ABANDON = 5.0
+"""Callers who hang up in a queue in under this many seconds are short abandons (``ivr report
+--short-abandon``): most of them misdialed or changed their mind before an agent could answer."""
 DEFAULT_SERVICE_LEVEL = 20.0
 """Target for a queued call whose queue was unknown when it was journaled (queues.yaml default)."""
 WAIT_BUCKETS: list[tuple[float, float | None]] = [
@@ -65,8 +72,14 @@ def _mean(total: float, count: int) -> float | None:
 
 @dataclass
 class Totals:
-    """Counts and sums over a group of calls, and the rates derived from them."""
+    """Counts and sums over a group of calls, and the rates derived from them.
 
+    Attributes:
+        short_abandon: callers who hang up in a queue in under this many seconds are counted
+            apart, out of the abandon rate and of service level's calls offered (0: none are).
+    """
+
+    short_abandon: float = DEFAULT_SHORT_ABANDON
     calls: int = 0
     outcomes: Counter = field(default_factory=Counter)
     goals: Counter = field(default_factory=Counter)
@@ -75,6 +88,9 @@ class Totals:
     answered_in_target: int = 0
     answer_seconds: float = 0.0
     talk_seconds: float = 0.0
+    short_abandons: int = 0
+    abandon_seconds: float = 0.0
+    """Summed waits of the abandoned calls that count (short abandons left out)."""
     longest_wait: float | None = None
     targets: set[float] = field(default_factory=set)
     callbacks_made: int = 0
@@ -101,6 +117,11 @@ class Totals:
             self.answer_seconds += wait
             self.talk_seconds += record.talk_seconds
             self.answered_in_target += wait <= target
+        elif record.outcome == "abandoned":
+            if wait < self.short_abandon:
+                self.short_abandons += 1
+            else:
+                self.abandon_seconds += wait
 
     @property
     def self_served(self) -> int:
@@ -112,7 +133,18 @@ class Totals:
 
     @property
     def abandoned(self) -> int:
+        """Every caller who hung up waiting in a queue, short abandons included."""
         return self.outcomes["abandoned"]
+
+    @property
+    def counted_abandons(self) -> int:
+        """Abandoned calls that count in the abandon rate: short abandons left out."""
+        return self.abandoned - self.short_abandons
+
+    @property
+    def offered(self) -> int:
+        """Calls offered to a queue: every queued call but the short abandons."""
+        return self.queued - self.short_abandons
 
     @property
     def left_queue_otherwise(self) -> int:
@@ -138,11 +170,17 @@ class Totals:
 
     @property
     def queue_abandonment(self) -> float | None:
-        return _share(self.abandoned, self.queued)
+        """The abandon rate: abandoned calls over calls offered, short abandons out of both."""
+        return _share(self.counted_abandons, self.offered)
+
+    @property
+    def average_time_to_abandon(self) -> float | None:
+        """Mean wait of the abandoned calls that count (short abandons left out)."""
+        return _mean(self.abandon_seconds, self.counted_abandons)
 
     @property
     def service_level(self) -> float | None:
-        return _share(self.answered_in_target, self.queued)
+        return _share(self.answered_in_target, self.offered)
 
     @property
     def asa(self) -> float | None:
@@ -242,6 +280,8 @@ class Report:
         timezone: where hours and days are counted (None: the machine's local time).
         start: the first instant reported on (the filter's, else the first call's start).
         end: the end of the reported period (the filter's, else the last call's start).
+        short_abandon: callers who hang up in a queue in under this many seconds are short
+            abandons, counted apart (0: none are).
     """
 
     timezone: ZoneInfo | None = None
@@ -249,7 +289,8 @@ class Report:
     end: dt.datetime | None = None
     tenant: str | None = None
     queue: str | None = None
-    totals: Totals = field(default_factory=Totals)
+    short_abandon: float = DEFAULT_SHORT_ABANDON
+    totals: Totals = field(init=False)
     by_hour: dict[int, Totals] = field(default_factory=dict)
     by_day: dict[dt.date, Totals] = field(default_factory=dict)
     by_tenant: dict[str, Totals] = field(default_factory=dict)
@@ -264,6 +305,13 @@ class Report:
     recorded_calls: int = 0
     """All calls with a recording file in the report."""
 
+    def __post_init__(self) -> None:
+        self.totals = self.group()
+
+    def group(self) -> Totals:
+        """Empty totals for one group of calls, counting short abandons by the report's rule."""
+        return Totals(short_abandon=self.short_abandon)
+
     def local(self, when: dt.datetime) -> dt.datetime:
         """``when`` in the report's time zone."""
         return when.astimezone(self.timezone)
@@ -273,11 +321,11 @@ class Report:
         record = entry.record
         started = self.local(record.started_at)
         self.totals.add(entry)
-        self.by_hour.setdefault(started.hour, Totals()).add(entry)
-        self.by_day.setdefault(started.date(), Totals()).add(entry)
-        self.by_tenant.setdefault(record.tenant or "", Totals()).add(entry)
+        self.by_hour.setdefault(started.hour, self.group()).add(entry)
+        self.by_day.setdefault(started.date(), self.group()).add(entry)
+        self.by_tenant.setdefault(record.tenant or "", self.group()).add(entry)
         if record.queue is not None and record.queued_at is not None:
-            self.by_queue.setdefault(record.queue, Totals()).add(entry)
+            self.by_queue.setdefault(record.queue, self.group()).add(entry)
             self._add_wait(entry)
         if record.agent is not None and record.agent_answered_at is not None:
             self.by_agent.setdefault(record.agent, AgentTotals()).add(entry)
@@ -336,6 +384,7 @@ def build_report(
     end: dt.datetime | None = None,
     tenant: str | None = None,
     queue: str | None = None,
+    short_abandon: float = DEFAULT_SHORT_ABANDON,
 ) -> Report:
     """Compute a report over ``entries`` (already filtered by the journal).
 
@@ -346,8 +395,10 @@ def build_report(
         end: the filter's end (else the last call's start).
         tenant: the tenant filter, for the heading.
         queue: the queue filter, for the heading.
+        short_abandon: callers who hang up in a queue in under this many seconds are short
+            abandons: counted apart, out of the abandon rate and service level (0: none are).
     """
-    report = Report(timezone, start, end, tenant, queue)
+    report = Report(timezone, start, end, tenant, queue, short_abandon)
     first = last = None
     for entry in entries:
         report.add(entry)

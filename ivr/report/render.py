@@ -73,11 +73,22 @@ def heading(report: Report, journal: str) -> list[str]:
         f"Call report from {journal}",
         f"Period: {when(report.start)} to {when(report.end)} ({zone})",
     ]
+    lines.append(short_abandon_rule(report.short_abandon))
     if report.tenant:
         lines.append(f"Tenant: {report.tenant}")
     if report.queue:
         lines.append(f"Queue: {report.queue} (calls that waited in it)")
     return lines
+
+
+def short_abandon_rule(seconds: float) -> str:
+    """The heading's line saying how short abandons are counted."""
+    if not seconds:
+        return "Short abandons: none (--short-abandon 0): every hang-up in a queue is an abandon"
+    return (
+        f"Short abandons: hung up in a queue in under {seconds:g}s, out of the abandon rate and "
+        "service level"
+    )
 
 
 def to_text(report: Report, journal: str) -> str:

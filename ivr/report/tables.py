@@ -66,7 +66,7 @@ def _group_row(name: str, t: Totals) -> list:
         t.ivr_hangups,
         t.queued,
         t.answered,
-        t.abandoned,
+        t.counted_abandons,
         t.asa,
         t.service_level,
     ]
@@ -90,9 +90,10 @@ def _summary(t: Totals) -> Table:
             Column("of"),
             Column("time", SECONDS),
         ],
-        note="service level: answered within each queue's own service_level target",
+        note="service level: answered within each queue's own target; offered: queued but short "
+        "abandons",
     )
-    all_calls, queued = "all calls", "queued calls"
+    all_calls, queued, offered = "all calls", "queued calls", "calls offered"
     table.rows = [
         ["Calls", t.calls, None, "", None],
         ["Self-served (containment)", t.self_served, t.containment, all_calls, None],
@@ -105,9 +106,12 @@ def _summary(t: Totals) -> Table:
             queued,
             None,
         ],
-        ["Abandoned in a queue", t.abandoned, t.queue_abandonment, queued, None],
-        ["Answered within service level", t.answered_in_target, t.service_level, queued, None],
+        ["Short abandons", t.short_abandons, _share(t.short_abandons, t.queued), queued, None],
+        ["Calls offered to a queue", t.offered, None, "", None],
+        ["Abandoned in a queue", t.counted_abandons, t.queue_abandonment, offered, None],
+        ["Answered within service level", t.answered_in_target, t.service_level, offered, None],
         ["Average speed of answer (ASA)", None, None, "", t.asa],
+        ["Average time to abandon", None, None, "", t.average_time_to_abandon],
         ["Average handle time (AHT)", None, None, "", t.aht],
         ["Longest wait in a queue", None, None, "", t.longest_wait],
         [
@@ -127,6 +131,10 @@ def _summary(t: Totals) -> Table:
         ["Callbacks reached", t.callbacks_reached, t.callback_reach, "callbacks made", None],
     ]
     return table
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 def _outcomes(t: Totals) -> Table:
@@ -172,7 +180,8 @@ def _queues(report: Report) -> Table:
             Column("AHT", SECONDS),
             Column("longest wait", SECONDS),
         ],
-        note="other exits: max_wait passed, a key to leave (voicemail, menu) or a callback",
+        note="abandoned: short abandons out; other exits: max_wait, a key out (voicemail, menu), "
+        "a callback",
     )
     for name in sorted(report.by_queue):
         t = report.by_queue[name]
@@ -182,7 +191,7 @@ def _queues(report: Report) -> Table:
                 " / ".join(_seconds_text(s) for s in sorted(t.targets)),
                 t.queued,
                 t.answered,
-                t.abandoned,
+                t.counted_abandons,
                 t.left_queue_otherwise,
                 t.asa,
                 t.service_level,
