@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ivr.acd import AgentPool, CallbackResult
+from ivr.flow import config
 from ivr.flow.compiler import Project
 from ivr.runtime.channel import dialplan_endpoint
 from ivr.runtime.memory import Event, Step
@@ -49,6 +50,20 @@ def agent_phones(case: Case) -> dict[str, str]:
         ][1]
         for agent_id, given in case.agents.items()
     }
+
+
+def case_tenant(project: Project, scenario: Scenario, case: Case) -> config.Tenant | None:
+    """The tenant a case's call belongs to.
+
+    The tenant owning the number the case dials; a case that dials no number calls the
+    scenario's flow, which a real call reaches only through the numbers of the tenants using it:
+    so when exactly one tenant uses that flow, the call is that tenant's (its language, its
+    voice, its line in the journal). None when no tenant, or several, use the flow.
+    """
+    if case.dialed:
+        return project.route(case.dialed)[1]
+    users = [t for t in project.tenants.values() if t.flow == scenario.flow]
+    return users[0] if len(users) == 1 else None
 
 
 def set_up_agents(

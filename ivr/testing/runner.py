@@ -24,6 +24,7 @@ from ivr.testing.cases import (
     DEFAULT_START,
     CaseResult,
     CaseRunner,
+    case_tenant,
     expectations,
     set_up_agents,
 )
@@ -55,7 +56,7 @@ def run_case(
     flow = project.flows.get(scenario.flow)
     if flow is None:
         return CaseResult(case, None, failures=[f"flow '{scenario.flow}' is not loaded"])
-    tenant = project.route(case.dialed)[1] if case.dialed else None
+    tenant = case_tenant(project, scenario, case)
     services = CallServices(project)
     start = case.at or DEFAULT_START
     phones, mistake = set_up_agents(project, case, services.agents, start)

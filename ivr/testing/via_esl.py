@@ -28,6 +28,7 @@ from ivr.testing.cases import (
     AFTER_THE_CALL_SECONDS,
     DEFAULT_START,
     CaseResult,
+    case_tenant,
     expectations,
     set_up_agents,
 )
@@ -83,7 +84,7 @@ class EslRunner:
         flow = self.project.flows.get(scenario.flow)
         if flow is None:
             return CaseResult(case, None, failures=[f"flow '{scenario.flow}' is not loaded"])
-        tenant = self.project.route(case.dialed)[1] if case.dialed else None
+        tenant = case_tenant(self.project, scenario, case)
         self._route = (flow, tenant)
         services = CallServices(
             self.project, recordings_dir=self.controller.services.recordings_dir

@@ -57,6 +57,7 @@ from ivr.testing.cases import (
     DEFAULT_START,
     CaseResult,
     agent_phones,
+    case_tenant,
     expectations,
     set_up_agents,
 )
@@ -213,7 +214,7 @@ class FreeSwitchRunner:
         flow = self.project.flows.get(scenario.flow)
         if flow is None:
             return CaseResult(case, None, failures=[f"flow '{scenario.flow}' is not loaded"])
-        tenant = self.project.route(case.dialed)[1] if case.dialed else None
+        tenant = case_tenant(self.project, scenario, case)
         self._route = (flow, tenant)
         project = self._phones_as_endpoints(case)
         start = case.at or DEFAULT_START
