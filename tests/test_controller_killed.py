@@ -7,24 +7,43 @@ answered call on that socket too, as FreeSWITCH's ``&socket`` does. At the kill 
 to the only agent logged in, another waits in the queue, and two callers who asked to be called
 back have hung up. A new ``ivr serve`` on the same journal and queue store must close the two
 cut calls as lost, free the agent, and dial each callback exactly once.
+
+Under load: a seeded Poisson stream of 200 calls at 10 a second (20 seconds) goes to five
+agents: a fifth of the callers ask for a callback and hang up, the others hold and give up or
+are put through and talk. Once the controller has promised three callbacks (a caller hears the
+promise some eleven seconds in) it is killed while calls keep coming; the few arriving before a
+second ``ivr serve`` listens fail to connect, and the rest of the stream goes to the second.
+Every caller promised a callback by either is rung back exactly once (an agent's call the kill
+cut before it rang the caller is made again), every agent ends ``available``, the line empties,
+each call a controller took is journaled once with one outcome (those cut by the kill as lost),
+except a call taken in the last milliseconds before the kill, which the journal writer had not
+noted yet (it batches every 50 ms).
 """
 
 from __future__ import annotations
 
 import json
+import random
+import sqlite3
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import gevent
 import pytest
 from flowkit import hangup, hear, press, wait
+from gevent.event import Event as Flag
 from gevent.server import StreamServer
 from realfs import ServeProcess, free_port, wait_for
 
-from ivr.simulator import SimulatedFreeSWITCH, frames
+from ivr.loadtest.generator import poisson_arrivals
+from ivr.simulator import SimulatedCall, SimulatedFreeSWITCH, frames
 from ivr.simulator.commands import ESLCommand, ESLCommandParser
 from ivr.simulator.parsing import parse_dial_string, separate_string
+from ivr.store.journal import CallFilter
+from ivr.store.sqlite import SqliteJournal
+from ivr.testing.invariants import assert_invariants
 
 PASSWORD = "kill-test-password"
 CORE_UUID = "5a1d2c3e-0000-4000-8000-00000000c0de"
@@ -57,6 +76,36 @@ ASKS_FOR_A_CALLBACK = [
 ]
 AGENT_TAKING_A_CALLBACK = [hear("Callback for"), wait(6), hangup()]
 """An agent rung for a callback: hears whom it is for, talks to the caller a while, hangs up."""
+ACKNOWLEDGED = "call you back as soon as"
+"""What a caller hears once the controller has taken their callback."""
+
+BUSY_AGENT_IDS = [f"a{n}" for n in range(1, 6)]
+BUSY_QUEUES = (
+    f"queues:\n  help: {{agents: [{', '.join(BUSY_AGENT_IDS)}], ring_timeout: 15s, wrap_up: 1s}}\n"
+)
+BUSY_AGENTS = "agents:\n" + "".join(
+    f"  {agent}: {{name: Agent {agent}, endpoint: user/{agent}}}\n" for agent in BUSY_AGENT_IDS
+)
+GIVES_UP_ON_HOLD = [hear("Please hold"), wait(3), hangup()]
+"""A caller who hangs up after three seconds on hold (or of talk, when an agent was free)."""
+TALKS_TO_AN_AGENT = [hear("Please hold"), wait(12), hangup()]
+"""A caller who holds for an agent and, put through, talks until twelve seconds are up."""
+LOAD_MIX = [
+    ASKS_FOR_A_CALLBACK,
+    GIVES_UP_ON_HOLD,
+    TALKS_TO_AN_AGENT,
+    GIVES_UP_ON_HOLD,
+    TALKS_TO_AN_AGENT,
+]
+"""The callers of the stream, in turn, after five who talk to the five agents: a fifth ask for a
+callback (while the agents are busy: a caller put through gets no offer)."""
+LOAD_CPS = 10.0
+LOAD_SECONDS = 20.0
+LOAD_MAX_CALLS = 200
+KILL_AFTER_CALLBACKS = 3
+"""The controller is killed once it has taken this many callbacks (some 14 s into the stream)."""
+CUT_SIGNS = ("the controller connection failed", "the controller let go of the call")
+"""The simulator's remarks on a call whose controller went away without hanging it up."""
 
 
 class InboundSocket:
@@ -125,23 +174,39 @@ class InboundSocket:
         return f"+OK {call.uuid}\n"
 
 
-@pytest.fixture
-def center(tmp_path) -> Iterator[tuple[Path, SimulatedFreeSWITCH, InboundSocket, str]]:
-    flows = tmp_path / "flows"
+Center = tuple[Path, SimulatedFreeSWITCH, InboundSocket, str]
+"""The work folder, the simulated FreeSWITCH, its inbound socket, where ``ivr serve`` listens."""
+
+
+def _center(work: Path, queues: str, agents: str, **line: float) -> Iterator[Center]:
+    flows = work / "flows"
     flows.mkdir()
     (flows / "default.yaml").write_text(FLOW)
-    (flows / "queues.yaml").write_text(QUEUES)
-    (flows / "agents.yaml").write_text(AGENTS)
+    (flows / "queues.yaml").write_text(queues)
+    (flows / "agents.yaml").write_text(agents)
     listen = f"127.0.0.1:{free_port()}"
     host, _, port = listen.partition(":")
     # Callers' and agents' phones answer after two seconds; the callers called back as well.
-    sim = SimulatedFreeSWITCH((host, int(port)), virtual_time=False, default_agent="available")
+    sim = SimulatedFreeSWITCH(
+        (host, int(port)), virtual_time=False, default_agent="available", **line
+    )
     inbound = InboundSocket(sim)
     try:
-        yield tmp_path, sim, inbound, listen
+        yield work, sim, inbound, listen
     finally:
         inbound.close()
         sim.close()
+
+
+@pytest.fixture
+def center(tmp_path) -> Iterator[Center]:
+    yield from _center(tmp_path, QUEUES, AGENTS)
+
+
+@pytest.fixture
+def busy_center(tmp_path) -> Iterator[Center]:
+    """Five agents, all available; no call lasts over 40 seconds (its caller hangs up)."""
+    yield from _center(tmp_path, BUSY_QUEUES, BUSY_AGENTS, time_limit=40.0)
 
 
 def serve(work: Path, listen: str, inbound: InboundSocket) -> ServeProcess:
@@ -222,9 +287,144 @@ def test_a_controller_killed_mid_load_loses_no_callback_and_leaves_no_agent_stuc
     assert len(calls) == 4  # no call journaled twice, none missing
 
 
-def _callbacks(process: ServeProcess) -> list[dict]:
-    import sqlite3
+def test_a_controller_killed_amid_a_stream_of_calls_rings_each_caller_back_once(busy_center):
+    work, sim, inbound, listen = busy_center
+    callers: list[SimulatedCall] = []
+    number_of: dict[str, str] = {}
+    ended = Flag()  # the stream stops early when the test fails
 
+    def offer() -> None:
+        arrivals = poisson_arrivals(
+            random.Random(23), LOAD_CPS, LOAD_SECONDS, ended, LOAD_MAX_CALLS
+        )
+        for n in arrivals:
+            steps = LOAD_MIX[n % len(LOAD_MIX)] if n >= len(BUSY_AGENT_IDS) else TALKS_TO_AN_AGENT
+            # A short number of their own: its confirmation is short, each callback told apart.
+            number = f"2{n:03d}"
+            call = sim.place_call(steps, caller=number)
+            callers.append(call)
+            number_of[call.uuid] = number
+
+    first = serve(work, listen, inbound)
+    stream = gevent.spawn(offer)
+    try:
+        try:
+            wait_for(
+                lambda: sum(_heard(c, ACKNOWLEDGED) for c in callers) >= KILL_AFTER_CALLBACKS,
+                f"{KILL_AFTER_CALLBACKS} callbacks taken; {first.log()}",
+                timeout=60,
+            )
+            offered_before_kill = {c.uuid for c in callers}
+            taken_by_first = {c.uuid for c in callers if _heard(c, ACKNOWLEDGED)}
+            # What it had journaled: its writer notes a call some milliseconds after it starts
+            # (it batches every 50 ms), and of a call taken in those last milliseconds nothing
+            # is left to close as lost.
+            noted = _noted(first)
+            first.process.kill()
+            first.process.wait(timeout=10)
+        finally:
+            first.stop()
+
+        # Calls go on arriving; those before the second controller listens fail to connect.
+        second = serve(work, listen, inbound)
+        try:
+            assert "closed as lost" in second.log_path.read_text()
+            stream.join(timeout=60)
+            assert stream.successful()
+            wait_for(lambda: all(c.done for c in callers), "every caller gone", timeout=90)
+            acknowledged = {c.uuid for c in callers if _heard(c, ACKNOWLEDGED)}
+            wait_for(
+                lambda: _all_answered(second, acknowledged),
+                f"every callback taken made and answered; {second.log()}",
+                timeout=120,
+            )
+            wait_for(lambda: in_line(second) == Counter(), "the line empty")
+            wait_for(
+                lambda: {a["state"] for a in second.status()["agents"].values()} == {"available"},
+                f"no agent left ringing, talking or in wrap-up; {second.log()}",
+            )
+            reached = {c.uuid for c in callers if _reached(c)}
+            unnoted = (reached & offered_before_kill) - noted
+            kept = reached - unnoted
+            wait_for(lambda: kept <= _noted(second), "every call noted before the kill journaled")
+            journal = SqliteJournal(second.journal_path, create=False)
+            try:
+                # Each of them journaled once, closed, with its outcome; nothing else journaled.
+                assert_invariants(
+                    calls=[c for c in sim.calls if c.uuid not in unnoted], records=journal
+                )
+                calls = {e.record.call_id: e.record for e in journal.entries(CallFilter())}
+            finally:
+                journal.close()
+            rows = _callbacks(second)
+        finally:
+            second.stop()
+    finally:
+        ended.set()
+        stream.join(timeout=10)
+    assert {r["call_id"] for r in rows} >= acknowledged > taken_by_first
+    assert all(r["number"] == number_of[r["call_id"]] for r in rows)  # each caller's own
+    assert {(r["status"], r["attempts"]) for r in rows} == {("answered", 1)}
+    # Each caller is rung once. An agent's call that the kill cut before it rang the caller is
+    # made again (that agent is rung twice); one that rang the caller never is.
+    assert sorted(_callers_rung(sim)) == sorted(r["number"] for r in rows)
+    assert len(set(inbound.originated)) == len(rows)
+    assert max(Counter(inbound.originated).values()) <= 2
+    assert kept <= set(calls) <= reached
+    assert len(unnoted) <= 3, unnoted  # only what the last moments before the kill brought
+    cut = {c.uuid for c in callers if any(_heard(c, sign) for sign in CUT_SIGNS)} - unnoted
+    lost = {
+        call_id
+        for call_id, record in calls.items()
+        if (record.error or "").startswith(f"lost: the controller (process {first.process.pid} ")
+    }
+    assert cut and cut <= lost <= offered_before_kill
+    # A caller cut while hearing the promise is journaled lost; their callback is made all the same.
+    assert {calls[c].outcome for c in acknowledged - lost} == {"callback"}
+    assert reached - offered_before_kill  # the stream went on into the second controller
+    assert len(callers) > len(reached)  # and some calls came while no controller listened
+
+
+def _noted(process: ServeProcess) -> set[str]:
+    """The calls its journal holds: ended, or noted as started (what a restart closes as lost)."""
+    db = sqlite3.connect(f"file:{process.journal_path}?mode=ro", uri=True, timeout=10)
+    try:
+        query = "SELECT call_id FROM calls UNION SELECT call_id FROM open_calls"
+        return {call_id for (call_id,) in db.execute(query)}
+    except sqlite3.OperationalError:
+        return set()
+    finally:
+        db.close()
+
+
+def _callers_rung(sim: SimulatedFreeSWITCH) -> list[str]:
+    """The numbers the agents' calls for callbacks rang, once per ring."""
+    return [
+        line.text.removeprefix("rings loopback/").partition("/")[0]
+        for call in sim.calls
+        if call.variables.get("ivr_callback")
+        for line in call.transcript
+        if line.who == "ivr" and line.text.startswith("rings loopback/")
+    ]
+
+
+def _heard(call: SimulatedCall, words: str) -> bool:
+    return any(words in line.text for line in call.transcript)
+
+
+def _reached(call: SimulatedCall) -> bool:
+    """Whether a controller took the call (it sent ``connect``)."""
+    return any(command.name == "connect" for command in call.commands)
+
+
+def _all_answered(process: ServeProcess, acknowledged: set[str]) -> bool:
+    """Whether every callback in the store was answered, the ``acknowledged`` ones among them."""
+    rows = _callbacks(process)
+    made = {r["call_id"] for r in rows if r["status"] == "answered"}
+    return len(made) == len(rows) and acknowledged <= made
+
+
+def _callbacks(process: ServeProcess) -> list[dict]:
     db = sqlite3.connect(f"file:{process.journal_path}?mode=ro", uri=True, timeout=10)
     db.row_factory = sqlite3.Row
     try:
