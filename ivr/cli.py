@@ -292,6 +292,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             format=args.format,
             output=args.output,
             short_abandon=args.short_abandon,
+            interval=args.interval,
         )
     except ReportOptionError as exc:
         raise UsageError(str(exc)) from exc
@@ -1283,6 +1284,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="callers who hang up in a queue in under this time are short abandons, left out of "
         "the abandon rate and service level (default 5s; 0: count none apart)",
+    )
+    p.add_argument(
+        "--interval",
+        choices=["15m", "30m", "60m", "day"],
+        help="add a table per interval of this length (offered, answered, abandoned, service "
+        "level, ASA, AHT), in the report's time zone",
     )
     p.add_argument("--format", choices=["table", "csv", "html"], default="table")
     p.add_argument(

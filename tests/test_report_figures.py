@@ -225,3 +225,87 @@ def test_the_report_says_and_applies_its_short_abandon_rule(journal, capsys):
 def test_a_short_abandon_time_that_is_not_seconds_is_refused(journal, capsys, value):
     assert main(["report", "--journal", str(journal), "--short-abandon", value]) == 2
     assert f"--short-abandon: {value!r} is not a time in seconds" in capsys.readouterr().err
+
+
+def interval_calls() -> list[JournalEntry]:
+    """Calls at 09:00:00, 09:14:59, 09:15:00 and 09:31:00 UTC."""
+    return [
+        queued_call("i1", 0, 10, talk=100, agent="a"),
+        queued_call("i2", 899, 3),
+        queued_call("i3", 900, 30, talk=60, agent="a"),
+        queued_call("i4", 1860, 40),
+    ]
+
+
+def interval_rows(capsys, journal, *options) -> dict[str, list[str]]:
+    """The CSV report's interval table: interval -> calls, offered, answered, abandoned,
+    short abandons, service level, ASA, AHT."""
+    capsys.readouterr()
+    args = ["report", "--journal", str(journal), "--format", "csv", *options]
+    assert main(args) == 0
+    block = capsys.readouterr().out.split("\n\nintervals\n")[1].split("\n\n")[0]
+    return {row[0]: row[1:] for row in list(csv.reader(io.StringIO(block)))[1:]}
+
+
+@pytest.fixture
+def interval_journal(tmp_path):
+    path = tmp_path / "intervals.sqlite"
+    store = SqliteJournal(path)
+    store.write(interval_calls())
+    store.close()
+    return path
+
+
+def test_calls_are_counted_per_15_minute_interval_of_their_start(interval_journal, capsys):
+    rows = interval_rows(capsys, interval_journal, "--timezone", "UTC", "--interval", "15m")
+    assert rows == {
+        # i2 hung up after 3 s: a short abandon, not offered
+        "2026-11-23 09:00": ["2", "1", "1", "0", "1", "100.0", "10.0", "100.0"],
+        "2026-11-23 09:15": ["1", "1", "1", "0", "0", "0.0", "30.0", "60.0"],
+        "2026-11-23 09:30": ["1", "1", "0", "1", "0", "0.0", "", ""],
+    }
+
+
+def test_30_minute_intervals_hold_two_quarters_each(interval_journal, capsys):
+    rows = interval_rows(capsys, interval_journal, "--timezone", "UTC", "--interval", "30m")
+    assert rows == {
+        "2026-11-23 09:00": ["3", "2", "2", "0", "1", "50.0", "20.0", "80.0"],
+        "2026-11-23 09:30": ["1", "1", "0", "1", "0", "0.0", "", ""],
+    }
+
+
+def test_intervals_are_counted_in_the_reports_time_zone(interval_journal, capsys):
+    # Sofia is UTC+2 in November
+    rows = interval_rows(
+        capsys, interval_journal, "--timezone", "Europe/Sofia", "--interval", "60m"
+    )
+    assert list(rows) == ["2026-11-23 11:00"]
+    assert rows["2026-11-23 11:00"][:2] == ["4", "3"]
+    # 09:00-09:31 UTC is 23:00-23:31 of the 22nd in Honolulu (UTC-10)
+    days = interval_rows(
+        capsys, interval_journal, "--timezone", "Pacific/Honolulu", "--interval", "day"
+    )
+    assert list(days) == ["2026-11-22"]
+
+
+def test_the_interval_table_is_in_the_terminal_and_html_reports_too(
+    interval_journal, capsys, tmp_path
+):
+    capsys.readouterr()
+    args = ["report", "--journal", str(interval_journal), "--timezone", "UTC", "--interval", "15m"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Intervals: 15m, by when calls started (UTC)" in out
+    assert "2026-11-23 09:15 1 1 1 0 0 0.0% 30.0s 1m 00s".split() in [
+        line.split() for line in out.splitlines()
+    ]
+    page = tmp_path / "report.html"
+    assert main([*args, "--format", "html", "--output", str(page)]) == 0
+    text = page.read_text()
+    assert '<section id="table-intervals">' in text and "Per 15 minutes" in text
+
+
+def test_without_interval_there_is_no_interval_table(interval_journal, capsys):
+    capsys.readouterr()
+    assert main(["report", "--journal", str(interval_journal), "--format", "csv"]) == 0
+    assert "\nintervals\n" not in capsys.readouterr().out

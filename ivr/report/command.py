@@ -102,6 +102,7 @@ def run_report(
     format: str,
     output: str | None,
     short_abandon: str = "5s",
+    interval: str | None = None,
 ) -> str | None:
     """Write the report; returns where it was written, or None when it went to stdout.
 
@@ -127,6 +128,7 @@ def run_report(
             tenant=tenant,
             queue=queue,
             short_abandon=short,
+            interval=interval,
         )
     except JournalError as exc:
         raise ReportOptionError(f"--journal: {exc}") from exc

@@ -41,6 +41,9 @@ lists them all)."""
 DEFAULT_SHORT_ABANDON = 5.0
 """Callers who hang up in a queue in under this many seconds are short abandons (``ivr report
 --short-abandon``): most of them misdialed or changed their mind before an agent could answer."""
+INTERVALS = {"15m": 15, "30m": 30, "60m": 60, "day": 24 * 60}
+"""``ivr report --interval`` choices and their length in minutes (staffing is planned per
+interval)."""
 DEFAULT_SERVICE_LEVEL = 20.0
 """Target for a queued call whose queue was unknown when it was journaled (queues.yaml default)."""
 WAIT_BUCKETS: list[tuple[float, float | None]] = [
@@ -282,6 +285,8 @@ class Report:
         end: the end of the reported period (the filter's, else the last call's start).
         short_abandon: callers who hang up in a queue in under this many seconds are short
             abandons, counted apart (0: none are).
+        interval: the ``--interval`` the calls are also counted per (``15m`` ... ``day``), or
+            None for no interval table.
     """
 
     timezone: ZoneInfo | None = None
@@ -290,9 +295,12 @@ class Report:
     tenant: str | None = None
     queue: str | None = None
     short_abandon: float = DEFAULT_SHORT_ABANDON
+    interval: str | None = None
     totals: Totals = field(init=False)
     by_hour: dict[int, Totals] = field(default_factory=dict)
     by_day: dict[dt.date, Totals] = field(default_factory=dict)
+    by_interval: dict[dt.datetime, Totals] = field(default_factory=dict)
+    """Calls per ``interval``, keyed by the interval's local start."""
     by_tenant: dict[str, Totals] = field(default_factory=dict)
     by_queue: dict[str, Totals] = field(default_factory=dict)
     by_agent: dict[str, AgentTotals] = field(default_factory=dict)
@@ -323,6 +331,8 @@ class Report:
         self.totals.add(entry)
         self.by_hour.setdefault(started.hour, self.group()).add(entry)
         self.by_day.setdefault(started.date(), self.group()).add(entry)
+        if self.interval is not None:
+            self.by_interval.setdefault(self.interval_start(started), self.group()).add(entry)
         self.by_tenant.setdefault(record.tenant or "", self.group()).add(entry)
         if record.queue is not None and record.queued_at is not None:
             self.by_queue.setdefault(record.queue, self.group()).add(entry)
@@ -333,6 +343,15 @@ class Report:
             self.recorded.append(entry)
             self.recorded_calls += 1
         self._add_path(entry)
+
+    def interval_start(self, started: dt.datetime) -> dt.datetime:
+        """The start of the ``interval`` holding a local time: intervals start on the hour."""
+        minutes = INTERVALS[self.interval]
+        if minutes >= 24 * 60:
+            return started.replace(hour=0, minute=0, second=0, microsecond=0)
+        of_day = started.hour * 60 + started.minute
+        floor = of_day // minutes * minutes
+        return started.replace(hour=floor // 60, minute=floor % 60, second=0, microsecond=0)
 
     def _add_wait(self, entry: JournalEntry) -> None:
         record = entry.record
@@ -385,6 +404,7 @@ def build_report(
     tenant: str | None = None,
     queue: str | None = None,
     short_abandon: float = DEFAULT_SHORT_ABANDON,
+    interval: str | None = None,
 ) -> Report:
     """Compute a report over ``entries`` (already filtered by the journal).
 
@@ -397,8 +417,9 @@ def build_report(
         queue: the queue filter, for the heading.
         short_abandon: callers who hang up in a queue in under this many seconds are short
             abandons: counted apart, out of the abandon rate and service level (0: none are).
+        interval: also count the calls per interval of their start (a key of ``INTERVALS``).
     """
-    report = Report(timezone, start, end, tenant, queue, short_abandon)
+    report = Report(timezone, start, end, tenant, queue, short_abandon, interval)
     first = last = None
     for entry in entries:
         report.add(entry)

@@ -74,6 +74,8 @@ def heading(report: Report, journal: str) -> list[str]:
         f"Period: {when(report.start)} to {when(report.end)} ({zone})",
     ]
     lines.append(short_abandon_rule(report.short_abandon))
+    if report.interval is not None:
+        lines.append(f"Intervals: {report.interval}, by when calls started ({zone})")
     if report.tenant:
         lines.append(f"Tenant: {report.tenant}")
     if report.queue:

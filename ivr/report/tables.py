@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ivr.report.figures import ENDED, FAILED, Report, Totals
+from ivr.report.figures import ENDED, FAILED, INTERVALS, Report, Totals
 from ivr.runtime.record import OUTCOMES
 
 TEXT, COUNT, PERCENT, SECONDS = "text", "count", "percent", "seconds"
@@ -135,6 +135,43 @@ def _summary(t: Totals) -> Table:
 
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+def _intervals(report: Report) -> Table:
+    minutes = INTERVALS[report.interval]
+    daily = minutes >= 24 * 60
+    table = Table(
+        "intervals",
+        "Per day" if daily else f"Per {minutes} minutes",
+        [
+            Column("interval"),
+            Column("calls", COUNT),
+            Column("offered", COUNT),
+            Column("answered", COUNT),
+            Column("abandoned", COUNT),
+            Column("short abandons", COUNT),
+            Column("service level", PERCENT),
+            Column("ASA", SECONDS),
+            Column("AHT", SECONDS),
+        ],
+        note="intervals by when calls started, in the report's time zone; those with calls only",
+    )
+    for start in sorted(report.by_interval):
+        t = report.by_interval[start]
+        table.rows.append(
+            [
+                start.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M"),
+                t.calls,
+                t.offered,
+                t.answered,
+                t.counted_abandons,
+                t.short_abandons,
+                t.service_level,
+                t.asa,
+                t.aht,
+            ]
+        )
+    return table
 
 
 def _outcomes(t: Totals) -> Table:
@@ -309,6 +346,7 @@ def report_tables(report: Report) -> list[Table]:
         _goals(report.totals),
         _grouped("hours", "Per hour of day", "hour", report.by_hour, _hour),
         _grouped("days", "Per day", "day", report.by_day, _day),
+        *([_intervals(report)] if report.interval is not None else []),
         _grouped("tenants", "Per tenant", "tenant", report.by_tenant, _tenant),
         _queues(report),
         _agents(report),
