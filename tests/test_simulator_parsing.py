@@ -8,7 +8,7 @@ import pytest
 
 from ivr.simulator.causes import cause_name, q850
 from ivr.simulator.events import Variables
-from ivr.simulator.media import resolve
+from ivr.simulator.media import resolve, write_silence_wav
 from ivr.simulator.parsing import (
     DialLeg,
     atoi,
@@ -88,12 +88,7 @@ def test_stream_lengths_come_from_their_parameters(target, seconds, tmp_path):
 
 
 def test_a_file_lasts_as_long_as_its_wav_and_says_the_words_beside_it(tmp_path):
-    (tmp_path / "prompts").mkdir()
-    with wave.open(str(tmp_path / "prompts" / "hello.wav"), "wb") as audio:
-        audio.setnchannels(1)
-        audio.setsampwidth(2)
-        audio.setframerate(8000)
-        audio.writeframes(b"\0\0" * 20000)
+    write_silence_wav(tmp_path / "prompts" / "hello.wav", 2.5)
     (tmp_path / "prompts" / "hello.txt").write_text("Hello there.\n")
     (tmp_path / "prompts" / "other.mp3").write_text("not audio")
     pieces = resolve("file_string://prompts/hello.wav!missing.wav!prompts/other.mp3", tmp_path)
@@ -101,6 +96,8 @@ def test_a_file_lasts_as_long_as_its_wav_and_says_the_words_beside_it(tmp_path):
         ("file", 2.5, "Hello there."),
         ("file", pytest.approx(len("other") / 15), "other"),
     ]
+    with wave.open(str(tmp_path / "prompts" / "hello.wav")) as audio:
+        assert audio.getframerate() == 8000
 
 
 def test_nothing_playable_is_file_not_found(tmp_path):

@@ -17,11 +17,12 @@ from pathlib import Path
 from ivr.runtime.memory import SPEECH_CHARS_PER_SECOND
 from ivr.simulator.parsing import atoi
 
-__all__ = ["Piece", "resolve", "tone_script"]
+__all__ = ["Piece", "resolve", "tone_script", "write_silence_wav"]
 
 _TONE_SEGMENT = re.compile(r"%\(\s*(\d+)\s*,\s*(\d+)([^)]*)")
 _TONE_LOOPS = re.compile(r"(?:^|;)\s*(?:L|loops)\s*=\s*(-?\d+)")
 _UNKNOWN_TONE_SECONDS = 1.0
+_SAMPLE_RATE = 8000
 
 
 @dataclass(frozen=True)
@@ -159,3 +160,17 @@ def resolve(target: str, sounds_dir: Path) -> list[Piece]:
     if scheme == "local_stream":
         return [Piece("music", target, None)]
     return []
+
+
+def write_silence_wav(path: Path, seconds: float) -> None:
+    """Write ``seconds`` of 8 kHz 16-bit mono silence to ``path``, creating its folders.
+
+    The benchmarks' prompts are such files: as long as their words take to say, silent.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = round(max(seconds, 0.0) * _SAMPLE_RATE)
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(_SAMPLE_RATE)
+        audio.writeframes(b"\x00\x00" * frames)
