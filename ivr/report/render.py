@@ -159,7 +159,29 @@ def to_csv(report: Report, journal: str) -> str:
 
 # ----------------------------------------------------------------------------- HTML
 
-_STYLE = CleanStyle(font_family="system-ui, sans-serif", value_font_size=11)
+OUTCOME_COLOURS = {
+    "self_served": "#009E73",
+    "completed": "#56B4E9",
+    "answered": "#0072B2",
+    "abandoned": "#D55E00",
+    "ivr_hangup": "#E69F00",
+    "transferred": "#999999",
+    "voicemail": "#F0E442",
+    "callback": "#CC79A7",
+    "error": "#000000",
+}
+"""One colour per outcome in every chart: the Okabe-Ito palette, told apart by colour-blind
+readers, with grey for the ninth outcome."""
+SERIES_COLOURS = {
+    **OUTCOME_COLOURS,
+    "service level": OUTCOME_COLOURS["answered"],
+    "other exits": "#DDDDDD",
+    "entries": "#DDDDDD",
+    "hang-ups": "#666666",
+    "zero-outs": "#332288",
+}
+"""Colours of the series that are not outcomes: neutral greys and an indigo no outcome uses."""
+_STYLE_OPTIONS = {"font_family": "system-ui, sans-serif", "value_font_size": 11}
 _PAGE_CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
@@ -172,10 +194,12 @@ audio { height: 2em; vertical-align: middle; }
 """
 
 
-def _chart(kind, title: str, **options):
+def _chart(kind, title: str, series: list[str], **options):
+    """A pygal chart whose series, added in the order of ``series``, get their fixed colours."""
+    colours = tuple(SERIES_COLOURS[name] for name in series)
     settings = {
         "title": title,
-        "style": _STYLE,
+        "style": CleanStyle(colors=colours, **_STYLE_OPTIONS),
         "js": [],  # pygal's tooltips load a script from the network; the page must work offline
         "disable_xml_declaration": True,
         "width": 960,
@@ -188,28 +212,29 @@ def _chart(kind, title: str, **options):
 
 
 def _calls_per_hour(report: Report):
-    chart = _chart(pygal.StackedBar, "Calls per hour of day", x_title="hour")
-    chart.x_labels = [f"{hour:02d}" for hour in range(24)]
     hours = [report.by_hour.get(hour) for hour in range(24)]
-    for outcome in OUTCOMES:
-        values = [t.outcomes[outcome] if t else 0 for t in hours]
-        if any(values):
-            chart.add(outcome, values)
+    per_outcome = {o: [t.outcomes[o] if t else 0 for t in hours] for o in OUTCOMES}
+    shown = [o for o in OUTCOMES if any(per_outcome[o])]
+    chart = _chart(pygal.StackedBar, "Calls per hour of day", shown, x_title="hour")
+    chart.x_labels = [f"{hour:02d}" for hour in range(24)]
+    for outcome in shown:
+        chart.add(outcome, per_outcome[outcome])
     return chart
 
 
 def _outcomes(report: Report):
-    chart = _chart(pygal.Pie, "Outcomes", inner_radius=0.4)
-    for outcome in OUTCOMES:
-        if report.totals.outcomes[outcome]:
-            chart.add(outcome, report.totals.outcomes[outcome])
+    shown = [o for o in OUTCOMES if report.totals.outcomes[o]]
+    chart = _chart(pygal.Pie, "Outcomes", shown, inner_radius=0.4)
+    for outcome in shown:
+        chart.add(outcome, report.totals.outcomes[outcome])
     return chart
 
 
 def _service_level(report: Report):
     chart = _chart(
         pygal.Bar,
-        "Service level per queue (answered within target, % of queued calls)",
+        "Service level per queue (answered within target, % of calls offered)",
+        ["service level"],
         range=(0, 100),
         value_formatter=lambda v: f"{v:.1f}%",
     )
@@ -222,7 +247,12 @@ def _service_level(report: Report):
 
 
 def _waits(report: Report):
-    chart = _chart(pygal.StackedBar, "Wait-time distribution (queued calls)", x_title="wait")
+    chart = _chart(
+        pygal.StackedBar,
+        "Wait-time distribution (queued calls)",
+        ["answered", "abandoned", "other exits"],
+        x_title="wait",
+    )
     chart.x_labels = [wait_label(b.low, b.high) for b in report.waits]
     chart.add("answered", [b.answered for b in report.waits])
     chart.add("abandoned", [b.abandoned for b in report.waits])
@@ -235,6 +265,7 @@ def _funnel(report: Report, flow: str):
     chart = _chart(
         pygal.HorizontalBar,
         f"Node funnel: {flow}",
+        ["entries", "hang-ups", "zero-outs"],
         height=max(300, 60 + 36 * len(nodes)),
     )
     # pygal draws the first label at the bottom; the funnel reads from the top.
