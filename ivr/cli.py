@@ -1295,7 +1295,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output",
         metavar="FILE",
-        help="write the report here (default: the terminal; html: var/report.html)",
+        help="write the report here (default: the terminal; html: var/report.html; csv: a "
+        "folder gets one file per table, a name ending in .csv one file)",
     )
     p.set_defaults(func=cmd_report)
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.errors import IvrError
 from ivr.report.figures import build_report
-from ivr.report.render import FORMATS
+from ivr.report.render import FORMATS, csv_files
 from ivr.store import CallFilter, JournalError, SqliteJournal
 
 DEFAULT_HTML = "var/report.html"
@@ -134,6 +134,8 @@ def run_report(
         raise ReportOptionError(f"--journal: {exc}") from exc
     finally:
         store.close()
+    if format == "csv" and output is not None and output != "-" and not output.endswith(".csv"):
+        return _write_folder(Path(output), csv_files(report, journal))
     text = FORMATS[format](report, journal)
     if output is None and format == "html":
         output = DEFAULT_HTML
@@ -147,3 +149,16 @@ def run_report(
     except OSError as exc:
         raise ReportOptionError(f"--output: cannot write {output}: {exc}") from exc
     return str(target)
+
+
+def _write_folder(folder: Path, files: dict[str, str]) -> str:
+    """Write each of ``files`` (name: text) into ``folder``; returns where they went."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ReportOptionError(
+            f"--output: cannot write the CSV files into {folder}: {exc}"
+        ) from exc
+    return f"{folder}/ ({len(files)} CSV files)"

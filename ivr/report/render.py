@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import html
 import io
+import re
 import urllib.parse
 from pathlib import Path
 
@@ -24,6 +25,10 @@ from ivr.runtime.record import OUTCOMES
 
 HEADING_WIDTH = 9
 """Terminal column headings longer than this wrap onto a second line (between words)."""
+_UNSAFE_IN_NAMES = re.compile(r"[^\w.-]")
+"""Characters a table's key (a flow's name in a funnel's) may not bring into a file name."""
+HEADING_FILE = "report.csv"
+"""The file of a CSV folder that holds the report's heading (journal, period, rules)."""
 MISSING = "-"
 """What a cell shows when its figure does not apply (no calls to take a share of)."""
 
@@ -137,6 +142,31 @@ def _csv_heading(column) -> str:
     )
 
 
+def _csv_rows(table: Table) -> list[list]:
+    return [[_csv_heading(c) for c in table.columns]] + [
+        [_csv_value(v, c.kind) for v, c in zip(row, table.columns, strict=True)]
+        for row in table.rows
+    ]
+
+
+def csv_files(report: Report, journal: str) -> dict[str, str]:
+    """The report as one CSV text per file name, so each table opens in a spreadsheet on its own.
+
+    ``report.csv`` holds the heading lines (the journal, the period, the rules); each table is
+    ``KEY.csv`` (``queues.csv``, ``funnel-FLOW.csv``) with its column headings on the first row.
+    """
+    files = {HEADING_FILE: _csv_text([[line] for line in heading(report, journal)])}
+    for table in report_tables(report):
+        files[f"{_UNSAFE_IN_NAMES.sub('_', table.key)}.csv"] = _csv_text(_csv_rows(table))
+    return files
+
+
+def _csv_text(rows: list[list]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
 def to_csv(report: Report, journal: str) -> str:
     """The report as CSV: each table under a line with its name, tables apart by a blank line.
 
@@ -149,11 +179,7 @@ def to_csv(report: Report, journal: str) -> str:
     for table in report_tables(report):
         writer.writerow([])
         writer.writerow([table.key])
-        writer.writerow([_csv_heading(c) for c in table.columns])
-        for row in table.rows:
-            writer.writerow(
-                [_csv_value(v, c.kind) for v, c in zip(row, table.columns, strict=True)]
-            )
+        writer.writerows(_csv_rows(table))
     return out.getvalue()
 
 
