@@ -320,6 +320,13 @@ class Report:
         """Empty totals for one group of calls, counting short abandons by the report's rule."""
         return Totals(short_abandon=self.short_abandon)
 
+    def _of(self, groups: dict, key) -> Totals:
+        """The totals of ``key`` in ``groups``, made on its first call (not once per call)."""
+        totals = groups.get(key)
+        if totals is None:
+            totals = groups[key] = self.group()
+        return totals
+
     def local(self, when: dt.datetime) -> dt.datetime:
         """``when`` in the report's time zone."""
         return when.astimezone(self.timezone)
@@ -329,13 +336,13 @@ class Report:
         record = entry.record
         started = self.local(record.started_at)
         self.totals.add(entry)
-        self.by_hour.setdefault(started.hour, self.group()).add(entry)
-        self.by_day.setdefault(started.date(), self.group()).add(entry)
+        self._of(self.by_hour, started.hour).add(entry)
+        self._of(self.by_day, started.date()).add(entry)
         if self.interval is not None:
-            self.by_interval.setdefault(self.interval_start(started), self.group()).add(entry)
-        self.by_tenant.setdefault(record.tenant or "", self.group()).add(entry)
+            self._of(self.by_interval, self.interval_start(started)).add(entry)
+        self._of(self.by_tenant, record.tenant or "").add(entry)
         if record.queue is not None and record.queued_at is not None:
-            self.by_queue.setdefault(record.queue, self.group()).add(entry)
+            self._of(self.by_queue, record.queue).add(entry)
             self._add_wait(entry)
         if record.agent is not None and record.agent_answered_at is not None:
             self.by_agent.setdefault(record.agent, AgentTotals()).add(entry)
