@@ -62,3 +62,11 @@ def test_series_that_are_not_outcomes_take_no_outcomes_colour():
     others = {**found["chart-funnel-t"], "other exits": found["chart-wait-times"]["other exits"]}
     assert set(others) == {"entries", "hang-ups", "zero-outs", "other exits"}
     assert not set(others.values()) & set(OUTCOME_COLOURS.values())
+
+
+def test_a_report_without_calls_still_draws_every_chart_without_series():
+    page = to_html(build_report([]), "journal.sqlite")
+    root = ET.fromstring(page.removeprefix("<!DOCTYPE html>"))
+    found = {f.get("id"): legend_colours(f) for f in root.iter("figure")}
+    assert found["chart-outcomes"] == {} and found["chart-calls-per-hour"] == {}
+    assert set(found["chart-wait-times"]) == {"answered", "abandoned", "other exits"}
