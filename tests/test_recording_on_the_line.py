@@ -115,3 +115,32 @@ def test_the_journal_seals_the_file_it_links(recorded_call):
     assert recording.channels == 2
     assert recording.sha256 == hashlib.sha256(data).hexdigest()
     assert recording.seconds == pytest.approx(wav.seconds, abs=0.01)
+
+
+def test_a_recording_from_the_agents_answer_that_no_agent_answered_is_journaled_as_discarded(
+    tmp_path,
+):
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "flow.yaml").write_text(
+        "flow: t\nstart: operator\nnodes:\n"
+        "  operator: {type: queue, queue: help, max_wait: 5m, on_timeout: bye}\n"
+        "  bye: {type: hangup}\n"
+    )
+    (flows / "queues.yaml").write_text(
+        "queues:\n  help: {agents: [a1], ring_timeout: 15s, record: {stereo: true}}\n"
+    )
+    (flows / "agents.yaml").write_text(FILES["agents.yaml"])
+    project = load_project(flows)
+    assert project.ok
+    runner = EslRunner(project, prompt_cache=tmp_path / "prompts")
+    try:
+        result = runner.run_case(
+            Scenario(flows / "t.test.yaml", "t", []),
+            Case("nobody", [wait(40), hangup()], agents={"a1": "no_answer"}),
+        )
+    finally:
+        runner.close()
+    assert result.record.outcome == "abandoned"
+    [recording] = result.record.recordings
+    assert (recording.owner, recording.status) == ("queue help", "discarded")

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import os
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import gevent
+
 from ivr.flow.recording import RecordPolicy
 from ivr.runtime.channel import ChannelError
 from ivr.runtime.record import Recording
-
-log = logging.getLogger("ivr.recording")
 
 HASH_CHUNK = 1 << 16
 
@@ -64,7 +63,7 @@ class CallRecorder:
 
     @property
     def recording(self) -> bool:
-        """A file is being written (or armed for the agent's answer) and not masked."""
+        """A file is being written (or armed for the agent's answer), not failed or stopped."""
         return self.current is not None and self.current.status == "recorded"
 
     def answered(self) -> None:
@@ -185,7 +184,9 @@ class CallRecorder:
             current.detail = current.detail or "the switch did not say the file was closed"
             return
         try:
-            current.seconds, current.channels, current.sha256 = seal(current.path)
+            # In a thread: hashing a long call's file must not hold up the other calls' prompts.
+            sealed = gevent.get_hub().threadpool.apply(seal, (current.path,))
+            current.seconds, current.channels, current.sha256 = sealed
         except FileNotFoundError:
             # FreeSWITCH removes a file it wrote nothing to (no agent ever answered).
             current.status, current.detail = "discarded", "nothing was recorded"
