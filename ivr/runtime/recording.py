@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import os
 import wave
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -54,12 +55,19 @@ class CallRecorder:
 
     def __init__(self, call: Any) -> None:
         """Follow ``call`` (an ``ivr.runtime.call.Call``, which imports this module)."""
-        self.call = call
+        # A weak reference: the call holds its recorder, and a finished call must be freed as
+        # soon as its last reference goes, without a cycle for the collector (ivr/gc_policy.py).
+        self._call = weakref.ref(call)
         tenant = call.tenant
         self.policy: RecordPolicy | None = (tenant.record if tenant else None) or call.flow.record
         self.current: Recording | None = None
         self._asked = False
         self._declined = False
+
+    @property
+    def call(self) -> Any:
+        """The call recorded (alive while it runs: it is the call that drives this)."""
+        return self._call()
 
     @property
     def recording(self) -> bool:
