@@ -22,13 +22,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import gevent
+from gevent.threadpool import ThreadPool
 
 from ivr.flow.recording import RecordPolicy
 from ivr.runtime.channel import ChannelError
 from ivr.runtime.record import Recording
 
 HASH_CHUNK = 1 << 16
+_sealer: ThreadPool | None = None
+"""The thread recordings are hashed in: its own, apart from the pool TTS runs espeak in."""
+
+
+def _in_sealer_thread(path: str) -> tuple[float | None, int | None, str]:
+    global _sealer
+    if _sealer is None:
+        _sealer = ThreadPool(1)
+    return _sealer.apply(seal, (path,))
 
 
 def seal(path: str) -> tuple[float | None, int | None, str]:
@@ -193,7 +202,7 @@ class CallRecorder:
             return
         try:
             # In a thread: hashing a long call's file must not hold up the other calls' prompts.
-            sealed = gevent.get_hub().threadpool.apply(seal, (current.path,))
+            sealed = _in_sealer_thread(current.path)
             current.seconds, current.channels, current.sha256 = sealed
         except FileNotFoundError:
             # FreeSWITCH removes a file it wrote nothing to (no agent ever answered).
