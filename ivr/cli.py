@@ -1252,7 +1252,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_loadtest)
 
-    p = sub.add_parser("report", help="report on the call journal (table, CSV or HTML charts)")
+    p = sub.add_parser(
+        "report", help="report on the call journal (table, CSV, JSON or HTML charts)"
+    )
     p.add_argument(
         "--journal",
         default=DEFAULT_JOURNAL,
@@ -1291,7 +1293,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="add a table per interval of this length (offered, answered, abandoned, service "
         "level, ASA, AHT), in the report's time zone",
     )
-    p.add_argument("--format", choices=["table", "csv", "html"], default="table")
+    p.add_argument(
+        "--format",
+        choices=["table", "csv", "json", "html"],
+        default="table",
+        help="table for a terminal (default), csv for spreadsheets, json (raw values) for "
+        "programs, html for a browser (charts, printable)",
+    )
     p.add_argument(
         "--output",
         metavar="FILE",

@@ -1,4 +1,4 @@
-"""A report written as a terminal table, as CSV for spreadsheets, or as one HTML file with charts.
+"""A report as a terminal table, as CSV, as JSON for programs, or as one HTML page with charts.
 
 Tables are laid out by ``tabulate``; charts are drawn by ``pygal`` as SVG and put inline in the
 page, with no script or style fetched from anywhere, so the file opens in a browser offline and
@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import html
 import io
+import json
 import re
 import urllib.parse
 from pathlib import Path
@@ -20,7 +21,16 @@ from pygal.style import CleanStyle
 from tabulate import tabulate
 
 from ivr.report.figures import Report
-from ivr.report.tables import COUNT, PERCENT, SECONDS, Table, report_tables, wait_label
+from ivr.report.kpis import Kpi, kpis
+from ivr.report.tables import (
+    COUNT,
+    PERCENT,
+    SECONDS,
+    TEXT,
+    Table,
+    report_tables,
+    wait_label,
+)
 from ivr.runtime.record import OUTCOMES
 
 HEADING_WIDTH = 9
@@ -98,9 +108,22 @@ def short_abandon_rule(seconds: float) -> str:
     )
 
 
+def key_figures_text(figures: list[Kpi]) -> str:
+    """The key figures as the terminal report's first lines: each value under its label."""
+    values = [_cell(k.value, k.kind) for k in figures]
+    widths = [max(len(k.label), len(v)) for k, v in zip(figures, values, strict=True)]
+    return "\n".join(
+        [
+            "Key figures",
+            "  ".join(k.label.rjust(w) for k, w in zip(figures, widths, strict=True)),
+            "  ".join(v.rjust(w) for v, w in zip(values, widths, strict=True)),
+        ]
+    )
+
+
 def to_text(report: Report, journal: str) -> str:
-    """The report as plain-text tables for a terminal."""
-    parts = ["\n".join(heading(report, journal))]
+    """The report as plain-text tables for a terminal, the key figures first."""
+    parts = ["\n".join(heading(report, journal)), key_figures_text(kpis(report.totals))]
     for table in report_tables(report):
         lines = [table.title, "=" * len(table.title)]
         if table.note:
@@ -183,6 +206,55 @@ def to_csv(report: Report, journal: str) -> str:
     return out.getvalue()
 
 
+JSON_KINDS = {TEXT: "text", COUNT: "count", PERCENT: "fraction", SECONDS: "seconds"}
+"""What a column's kind is called in the JSON report: shares there are fractions (0..1)."""
+
+
+def _iso(report: Report, moment: dt.datetime | None) -> str | None:
+    return report.local(moment).isoformat() if moment else None
+
+
+def to_json(report: Report, journal: str) -> str:
+    """The report as one JSON document: the heading, the key figures and every table.
+
+    Values are raw: counts, shares as fractions (0..1), times in seconds, null where a figure
+    does not apply; times of day are ISO 8601 with the report's UTC offset.
+    """
+    document = {
+        "journal": journal,
+        "period": {"start": _iso(report, report.start), "end": _iso(report, report.end)},
+        "timezone": report.timezone.key if report.timezone else _local_zone(),
+        "timezone_is_local": report.timezone is None,
+        "filters": {"tenant": report.tenant, "queue": report.queue},
+        "short_abandon": {
+            "seconds": report.short_abandon,
+            "rule": short_abandon_rule(report.short_abandon),
+        },
+        "interval": report.interval,
+        "kpis": [
+            {
+                "key": k.key,
+                "label": k.label,
+                "value": k.value,
+                "kind": JSON_KINDS[k.kind],
+                "definition": k.definition,
+            }
+            for k in kpis(report.totals)
+        ],
+        "tables": [
+            {
+                "key": table.key,
+                "title": table.title,
+                "note": table.note,
+                "columns": [{"name": c.name, "kind": JSON_KINDS[c.kind]} for c in table.columns],
+                "rows": table.rows,
+            }
+            for table in report_tables(report)
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 # ----------------------------------------------------------------------------- HTML
 
 OUTCOME_COLOURS = {
@@ -209,15 +281,41 @@ SERIES_COLOURS = {
 """Colours of the series that are not outcomes: neutral greys and an indigo no outcome uses."""
 _STYLE_OPTIONS = {"font_family": "system-ui, sans-serif", "value_font_size": 11}
 _PAGE_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
-table { border-collapse: collapse; margin: 0.5em 0 1em; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1em; max-width: 1100px;
+  color: #222; line-height: 1.4; }
+h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 2em; }
+p.heading { color: #444; margin: 0.1em 0; }
+.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(8.5em, 1fr)); gap: 0.6em;
+  margin: 1.5em 0; }
+.kpi { border: 1px solid #ccc; border-radius: 6px; padding: 0.6em 0.8em; cursor: help; }
+.kpi-value { font-size: 1.9em; font-weight: 600; font-variant-numeric: tabular-nums; }
+.kpi-label { color: #444; font-size: 0.9em; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-variant-numeric: tabular-nums; }
 th, td { padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; }
 th { background: #f4f4f4; }
+tbody tr:nth-child(even) { background: #fafafa; }
 figure { margin: 1em 0; } figure svg { width: 100%; height: auto; }
 p.note { color: #666; margin: 0.2em 0; }
 audio { height: 2em; vertical-align: middle; }
+@page { size: A4; margin: 12mm; }
+@media print {
+  body { margin: 0; padding: 0; max-width: none; color: #000; font-size: 10pt; }
+  p.heading, p.note, .kpi-label { color: #000; }
+  .kpis { grid-template-columns: repeat(4, 1fr); }
+  .kpi { border-color: #000; cursor: auto; }
+  audio { display: none; }
+  a { color: #000; text-decoration: none; }
+  section, figure, .kpis { break-inside: avoid; }
+  h2 { break-after: avoid; }
+  tr { break-inside: avoid; }
+  thead { display: table-header-group; }
+  th { background: none; border-bottom: 1px solid #000; }
+  tbody tr:nth-child(even) { background: none; }
+  figure svg { max-width: 100%; }
+}
 """
+"""The page's own style: a readable screen layout, and for print (A4) black text, no players,
+charts within the page width and tables kept whole on a page where they fit."""
 
 
 def _chart(kind, title: str, series: list[str], **options):
@@ -327,6 +425,19 @@ def _html_table(table: Table) -> str:
     )
 
 
+def _key_figures_html(figures: list[Kpi]) -> list[str]:
+    """The big numbers at the top of the page, each with its definition as its tooltip."""
+    out = ['<section id="kpis" class="kpis">']
+    for k in figures:
+        out.append(
+            f'<div class="kpi" id="kpi-{html.escape(k.key)}" title="{html.escape(k.definition)}">'
+            f'<div class="kpi-value">{html.escape(_cell(k.value, k.kind))}</div>'
+            f'<div class="kpi-label">{html.escape(k.label)}</div></div>'
+        )
+    out.append("</section>")
+    return out
+
+
 def to_html(report: Report, journal: str) -> str:
     """The report as one self-contained HTML page: tables, and charts drawn inline as SVG."""
     lines = heading(report, journal)
@@ -340,7 +451,8 @@ def to_html(report: Report, journal: str) -> str:
         "</head>",
         "<body>",
         f"<h1>{html.escape(lines[0])}</h1>",
-        *(f"<p>{html.escape(line)}</p>" for line in lines[1:]),
+        *(f'<p class="heading">{html.escape(line)}</p>' for line in lines[1:]),
+        *_key_figures_html(kpis(report.totals)),
         "<h2>Charts</h2>",
     ]
     for element_id, chart in charts(report):
@@ -408,5 +520,5 @@ def _recordings_section(report: Report) -> list[str]:
     return out
 
 
-FORMATS = {"table": to_text, "csv": to_csv, "html": to_html}
+FORMATS = {"table": to_text, "csv": to_csv, "json": to_json, "html": to_html}
 """Each ``--format`` and the function that writes it."""
