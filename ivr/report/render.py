@@ -311,6 +311,8 @@ audio { height: 2em; vertical-align: middle; }
   thead { display: table-header-group; }
   th { background: none; border-bottom: 1px solid #000; }
   tbody tr:nth-child(even) { background: none; }
+  table { font-size: 9pt; }
+  th, td { padding: 0.1em 0.35em; }
   figure svg { max-width: 100%; }
 }
 """
