@@ -228,6 +228,7 @@ def cmd_test(args: argparse.Namespace) -> int:
             via_esl=args.via_esl,
             on_record=journal.submit_record if journal else None,
             on_callback=journal.submit_callback if journal else None,
+            on_segment=journal.submit_segment if journal else None,
             prompt_cache=prompt_cache,
             runner_for=runner_for,
             select=args.case,
@@ -474,6 +475,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         controller.start()
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {exc}") from exc
+    center.pool.start_log(center.clock(), journal.submit_segment)
     center.start(lambda call_id: call_id in controller.live)
     where += f"; agents kept in {args.store}"
     if link is not None:

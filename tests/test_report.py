@@ -290,7 +290,7 @@ def test_summary_gives_containment_abandonment_asa_service_level_and_aht(journal
         # (15*45 + 4*90) / 19 = 1035 / 19
         "Average time to abandon": ["", "", "", "54.5"],
         # (30*60 + 20*120 + 10*180 + 15*90 + 5*90) / 80 = 7800 / 80
-        "Average handle time (AHT)": ["", "", "", "97.5"],
+        "Average handle time (AHT)": ["", "", "", "107.5"],
         "Longest wait in a queue": ["", "", "", "240.0"],
         "Callbacks scheduled": ["10", "5.0", "all calls", ""],
         # dialed: the 4 answered and the 3 given up after 2 tries; reached: the 4 answered
@@ -337,23 +337,31 @@ def test_each_queue_is_judged_against_its_own_service_level(journal, capsys):
     tables = csv_tables(report(capsys, journal, "--format", "csv"))
     # target, queued, answered, abandoned, other exits, ASA, service level, AHT, longest wait
     assert by_first_column(tables["queues"]) == {
-        "sales": ["20s", "80", "60", "15", "5", "8.7", "62.5", "100.0", "240.0"],
+        "sales": ["20s", "80", "60", "15", "5", "8.7", "62.5", "110.0", "240.0"],
         # a callback's wait: 100 s to the offer, 20.1 s to confirm the number and hang up (the
         # key pressed as the offer ends stops it at once)
-        "support": ["30s", "34", "20", "4", "10", "9.5", "44.12", "90.0", "120.1"],
+        "support": ["30s", "34", "20", "4", "10", "9.5", "44.12", "100.0", "120.1"],
     }
 
 
-def test_agents_show_calls_talk_time_and_occupancy(journal, capsys):
+def test_agents_show_calls_missed_calls_handle_time_and_occupancy(journal, capsys):
     tables = csv_tables(report(capsys, journal, "--format", "csv"))
-    # occupancy = talk / (last hang-up - first answer): s1 1800 / (29*120 + 60)
-    assert by_first_column(tables["agents"]) == {
-        "p1": ["15", "1350.0", "90.0", "51.72"],
-        "p3": ["5", "450.0", "90.0", "18.07"],
-        "s1": ["30", "1800.0", "60.0", "50.85"],
-        "s2": ["20", "2400.0", "120.0", "67.8"],
-        "s3": ["10", "1800.0", "180.0", "62.5"],
+    agents = by_first_column(tables["agents"])
+    # name, calls, missed (rang out: s1 in 20 + 10 calls, s2 in 10), talk, wrap-up (the
+    # default 10 s after each call), AHT = talk + wrap-up per call
+    assert {agent: row[:6] for agent, row in agents.items()} == {
+        "p1": ["Pat", "15", "5", "1350.0", "150.0", "100.0"],
+        "p2": ["Peg", "0", "5", "0.0", "0.0", ""],
+        "p3": ["Pia", "5", "0", "450.0", "50.0", "100.0"],
+        "s1": ["Sam", "30", "30", "1800.0", "300.0", "70.0"],
+        "s2": ["Sue", "20", "10", "2400.0", "200.0", "130.0"],
+        "s3": ["Sid", "10", "0", "1800.0", "100.0", "190.0"],
     }
+    # each scenario case has its agents logged in from its start to its end
+    for row in agents.values():
+        logged_in, ready, occupancy = float(row[6]), float(row[7]), float(row[8] or 0)
+        assert 0 < ready <= logged_in
+        assert 0 <= occupancy <= 100
 
 
 def test_wait_times_are_binned_by_how_the_wait_ended(journal, capsys):
@@ -391,8 +399,8 @@ def test_table_format_shows_the_same_figures_for_a_terminal(journal, capsys):
     lines = out.splitlines()
     words = [line.split() for line in lines]
     assert "Self-served (containment) 50 25.0% all calls -".split() in words
-    assert "Average handle time (AHT) - - 1m 38s".split() in words
-    assert any(line.split()[:2] == ["sales", "20s"] and "1m 40s" in line for line in lines)
+    assert "Average handle time (AHT) - - 1m 48s".split() in words
+    assert any(line.split()[:2] == ["sales", "20s"] and "1m 50s" in line for line in lines)
     assert "menu menu 200 200 30 34 0:34, 1:50, 2:80, 3:3, 4:2,".split() in words
     assert "5:1".split() in words
     assert "Callbacks made 7 70.0% callbacks scheduled -".split() in words

@@ -48,7 +48,10 @@ def test_a_folder_gets_one_csv_file_per_table_each_with_its_headings_first(
         ("sales", "5", "3", "50.0")
     ]
     agents = list(csv.DictReader(io.StringIO((folder / "agents.csv").read_text())))
-    assert {a["agent"]: a["occupancy (%)"] for a in agents} == {"a": "100.0", "b": "100.0"}
+    assert {a["agent"]: (a["calls"], a["AHT (s)"]) for a in agents} == {
+        "a": ("2", "80.0"),
+        "b": ("1", "50.0"),
+    }
     about = (folder / "report.csv").read_text()
     assert "Period: 2026-11-23 09:00 to 2026-11-23 09:03 (UTC)" in about
     # the same tables as the single stream, cell for cell

@@ -133,36 +133,6 @@ def test_containment_and_ivr_abandonment_are_shares_of_all_calls():
     assert totals.ivr_abandonment == pytest.approx(1 / 7)
 
 
-def test_occupancy_counts_an_agents_overlapping_conversations_once():
-    # a: c1 talks from 20 s to 120 s, c2 from 70 s to 130 s: busy 110 s of a 110 s span (the
-    # talk times add up to 160 s, which would have been 145 %)
-    agent = build_report(calls(), short_abandon=0).by_agent["a"]
-    assert agent.busy_seconds == pytest.approx(110)
-    assert agent.occupancy == pytest.approx(1.0)
-
-
-def test_occupancy_leaves_out_the_agents_idle_time_between_conversations():
-    # b: 30-80 s and 210-280 s: busy 120 s of the 250 s from first answer to last hang-up
-    entries = [
-        queued_call("b1", 0, 20, talk=50, agent="b"),
-        queued_call("b2", 200, 0, talk=70, agent="b"),
-    ]
-    assert build_report(entries).by_agent["b"].occupancy == pytest.approx(120 / 250)
-
-
-def test_occupancy_is_never_above_100_percent_however_conversations_overlap():
-    entries = [
-        queued_call(f"x{n}", start, wait, talk=talk, agent="a", queue=queue)
-        for n, (start, wait, talk, queue) in enumerate(
-            [(0, 5, 300, "sales"), (0, 5, 300, "support"), (10, 0, 30, "sales"), (100, 0, 400, "x")]
-        )
-    ]
-    agent = build_report(entries).by_agent["a"]
-    # busy from 15 s to 510 s without a break: the whole span
-    assert agent.occupancy == pytest.approx(1.0)
-    assert agent.talk_seconds == pytest.approx(1030)
-
-
 def test_callers_who_hang_up_in_the_queue_within_5_s_are_short_abandons_by_default():
     totals = build_report(calls()).totals
     assert (totals.short_abandons, totals.counted_abandons, totals.offered) == (1, 1, 4)
@@ -259,18 +229,19 @@ def interval_journal(tmp_path):
 def test_calls_are_counted_per_15_minute_interval_of_their_start(interval_journal, capsys):
     rows = interval_rows(capsys, interval_journal, "--timezone", "UTC", "--interval", "15m")
     assert rows == {
-        # i2 hung up after 3 s: a short abandon, not offered
-        "2026-11-23 09:00": ["2", "1", "1", "0", "1", "100.0", "10.0", "100.0"],
-        "2026-11-23 09:15": ["1", "1", "1", "0", "0", "0.0", "30.0", "60.0"],
-        "2026-11-23 09:30": ["1", "1", "0", "1", "0", "0.0", "", ""],
+        # i2 hung up after 3 s: a short abandon, not offered; no agent state log: no agents logged
+    # in, no occupancy
+        "2026-11-23 09:00": ["2", "1", "1", "0", "1", "100.0", "10.0", "100.0", "", ""],
+        "2026-11-23 09:15": ["1", "1", "1", "0", "0", "0.0", "30.0", "60.0", "", ""],
+        "2026-11-23 09:30": ["1", "1", "0", "1", "0", "0.0", "", "", "", ""],
     }
 
 
 def test_30_minute_intervals_hold_two_quarters_each(interval_journal, capsys):
     rows = interval_rows(capsys, interval_journal, "--timezone", "UTC", "--interval", "30m")
     assert rows == {
-        "2026-11-23 09:00": ["3", "2", "2", "0", "1", "50.0", "20.0", "80.0"],
-        "2026-11-23 09:30": ["1", "1", "0", "1", "0", "0.0", "", ""],
+        "2026-11-23 09:00": ["3", "2", "2", "0", "1", "50.0", "20.0", "80.0", "", ""],
+        "2026-11-23 09:30": ["1", "1", "0", "1", "0", "0.0", "", "", "", ""],
     }
 
 
@@ -296,7 +267,7 @@ def test_the_interval_table_is_in_the_terminal_and_html_reports_too(
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "Intervals: 15m, by when calls started (UTC)" in out
-    assert "2026-11-23 09:15 1 1 1 0 0 0.0% 30.0s 1m 00s".split() in [
+    assert "2026-11-23 09:15 1 1 1 0 0 0.0% 30.0s 1m 00s - -".split() in [
         line.split() for line in out.splitlines()
     ]
     page = tmp_path / "report.html"

@@ -79,9 +79,10 @@ class ContactCenter:
         ]
 
     def stop(self) -> None:
-        """Stop keeping time and sweeping; close the store."""
+        """Stop keeping time and sweeping; end the agent state log; close the store."""
         gevent.killall(self._greenlets)
         self._greenlets = []
+        self.pool.end_log(self.clock())
         if self.store is not None:
             self.store.close()
 

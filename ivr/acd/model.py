@@ -41,6 +41,46 @@ class StateError(AcdError):
     """The change is not possible in the agent's current state (a break while logged out)."""
 
 
+@dataclass(frozen=True)
+class AgentSegment:
+    """A stretch of time one agent spent in one state: the agent state log's entry.
+
+    Written when the state starts (``ended_at`` None) and again when it ends, under the same
+    ``id``; the journal keeps the latest. A controller killed mid-segment leaves it open, and
+    the next controller on its host ends it (the journal's ``close_lost_calls``).
+
+    Attributes:
+        id: the segment's own id (unique; a restart does not reuse it).
+        agent: the agent's id.
+        name: the agent's name in agents.yaml, for reports.
+        state: ``logged_out``, ``available``, ``ringing``, ``on_call``, ``wrap_up`` or
+            ``on_break``.
+        started_at: when the agent entered the state.
+        ended_at: when the agent left it; None while it lasts.
+        reason: why the agent is on a break (``lunch``, ``missed 3 calls``).
+        call_id: the call rung for, talked on, or wrapped up after (``callback:<id>`` for a
+            callback); empty otherwise.
+        queue: the queue of that call; empty otherwise.
+        next_state: the state the agent went to when it ended (a ringing that ended elsewhere
+            than ``on_call`` is a missed call); empty while it lasts.
+        host: the machine of the controller that journaled it.
+        pid: that controller's process.
+    """
+
+    id: str
+    agent: str
+    name: str
+    state: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    reason: str = ""
+    call_id: str = ""
+    queue: str = ""
+    next_state: str = ""
+    host: str = ""
+    pid: int = 0
+
+
 @dataclass
 class AgentState:
     """An agent's live state.
@@ -61,6 +101,8 @@ class AgentState:
         idle_since: when the agent last became free, for ``longest_idle``.
         calls: calls answered since the controller started.
         missed: calls left ringing in a row.
+        segment: the agent state log's segment of the current state, as it was journaled when
+            it started (None while no log is kept).
     """
 
     config: AgentConfig
@@ -76,6 +118,7 @@ class AgentState:
     idle_since: dt.datetime = NEVER
     calls: int = 0
     missed: int = 0
+    segment: AgentSegment | None = None
 
     @property
     def id(self) -> str:

@@ -21,10 +21,12 @@ applies it.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import heapq
 import itertools
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,7 @@ from ivr.acd.model import (
     RINGING,
     STATES,
     WRAP_UP,
+    AgentSegment,
     AgentState,
     Callback,
     StateError,
@@ -84,6 +87,8 @@ class AgentPool:
         self.store = store
         self.dial_callbacks = False
         """Whether callbacks are offered agents (a dialer is attached)."""
+        self.on_segment: Callable[[AgentSegment], None] | None = None
+        """Given each agent state log segment as it starts and as it ends (see ``start_log``)."""
         self.on_timers_changed: Callable[[], None] | None = None
         """Called when a timed change is set that may be due before the ones known so far."""
         self.latest = NEVER
@@ -347,7 +352,7 @@ class AgentPool:
                 self._free(self.agents[other], now, "lost_race", entry.queue)
         entry.offer, entry.answered_by = [agent_id], agent_id
         agent.missed = 0
-        self._become(agent, ON_CALL, now, call_id=entry.leg)
+        self._become(agent, ON_CALL, now, call_id=entry.leg, queue=entry.queue)
         if entry.callback is None:
             self._remove(entry)
         self.dispatch(now)
@@ -391,7 +396,16 @@ class AgentPool:
         after, agent.pending = agent.pending or AVAILABLE, ""
         agent.idle_since = now + dt.timedelta(seconds=wrap_up)
         if wrap_up > 0:
-            self._become(agent, WRAP_UP, now, until=agent.idle_since, then=after)
+            call_id = agent.call_id
+            self._become(
+                agent,
+                WRAP_UP,
+                now,
+                call_id=call_id,
+                queue=queue or "",
+                until=agent.idle_since,
+                then=after,
+            )
         else:
             self._become(agent, after, now)
         self.dispatch(now)
@@ -513,7 +527,7 @@ class AgentPool:
     def _offer(self, entry: Waiting, agents: list[AgentState], now: dt.datetime) -> None:
         entry.offer = [a.id for a in agents]
         for agent in agents:
-            self._become(agent, RINGING, now, call_id=entry.leg)
+            self._become(agent, RINGING, now, call_id=entry.leg, queue=entry.queue)
 
     def _choose(self, queue: QueueConfig, candidates: list[AgentState]) -> list[AgentState]:
         """The agents to ring, by the queue's strategy; ties go to queues.yaml order."""
@@ -623,16 +637,66 @@ class AgentPool:
         *,
         reason: str = "",
         call_id: str = "",
+        queue: str = "",
         until: dt.datetime | None = None,
         then: str = AVAILABLE,
     ) -> None:
+        """Put ``agent`` in ``state`` from ``now``, journaling the change when a log is kept.
+
+        ``call_id`` and ``queue`` are the call of a ringing, a conversation or the wrap-up
+        after it.
+        """
         if state not in IN_A_CALL and state != WRAP_UP:
             agent.pending = ""
+        if self.on_segment is not None:
+            self._end_segment(agent, now, state)
         agent.state, agent.since, agent.reason = state, now, reason
         agent.call_id, agent.until, agent.then = call_id, until, then
+        if self.on_segment is not None:
+            self._open_segment(agent, now, call_id, queue)
         self._save(agent)
         if until is not None:
             self._timers_changed()
+
+    # ------------------------------------------------------------ the agent state log
+
+    def start_log(self, now: dt.datetime, on_segment: Callable[[AgentSegment], None]) -> None:
+        """Journal every agent's states from ``now`` on: each agent's current state opens one.
+
+        Args:
+            now: when the log starts (the controller's start, a scenario case's).
+            on_segment: given each segment as it starts and again as it ends.
+        """
+        self.on_segment = on_segment
+        for agent in self.agents.values():
+            self._open_segment(agent, now, agent.call_id, "")
+
+    def end_log(self, now: dt.datetime) -> None:
+        """End every agent's current segment at ``now`` and journal no more (a clean stop)."""
+        if self.on_segment is None:
+            return
+        for agent in self.agents.values():
+            self._end_segment(agent, now, "")
+        self.on_segment = None
+
+    def _open_segment(self, agent: AgentState, now: dt.datetime, call_id: str, queue: str) -> None:
+        agent.segment = AgentSegment(
+            uuid.uuid4().hex,
+            agent.id,
+            agent.config.name,
+            agent.state,
+            now,
+            reason=agent.reason,
+            call_id=call_id,
+            queue=queue,
+        )
+        self.on_segment(agent.segment)
+
+    def _end_segment(self, agent: AgentState, now: dt.datetime, next_state: str) -> None:
+        if agent.segment is None:
+            return
+        self.on_segment(dataclasses.replace(agent.segment, ended_at=now, next_state=next_state))
+        agent.segment = None
 
     def _timers_changed(self) -> None:
         if self.on_timers_changed is not None:

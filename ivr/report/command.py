@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.errors import IvrError
+from ivr.report.agents import read_agent_times
 from ivr.report.figures import build_report
 from ivr.report.render import FORMATS, csv_files
 from ivr.store import CallFilter, JournalError, SqliteJournal
@@ -130,6 +131,14 @@ def run_report(
             short_abandon=short,
             interval=interval,
         )
+        report.agent_times = read_agent_times(
+            store,
+            start=since,
+            end=until,
+            # A tenant's or a queue's report: the agents who took its calls.
+            agents=sorted(report.by_agent) if tenant or queue else None,
+            interval_start=_interval_of(report) if interval else None,
+        )
     except JournalError as exc:
         raise ReportOptionError(f"--journal: {exc}") from exc
     finally:
@@ -149,6 +158,11 @@ def run_report(
     except OSError as exc:
         raise ReportOptionError(f"--output: cannot write {output}: {exc}") from exc
     return str(target)
+
+
+def _interval_of(report):
+    """The local start of the report's interval holding a UTC time."""
+    return lambda moment: report.interval_start(report.local(moment))
 
 
 def _write_folder(folder: Path, files: dict[str, str]) -> str:

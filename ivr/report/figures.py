@@ -13,13 +13,11 @@ Definitions (docs/reports.md says the same for supervisors):
   ringing included, over answered calls;
 - **service level**: calls answered within their queue's own ``service_level`` (as configured
   when the call was taken) over the calls offered to that queue;
-- **AHT** (average handle time): mean talk time of answered calls;
+- **AHT** (average handle time): mean talk + wrap-up time of answered calls (agents have no hold);
 - **callbacks**: *scheduled* are calls with outcome ``callback``; of those, *made* are callbacks
   whose caller's phone was dialed at least once, and *reached* those whose caller answered and
   was connected to an agent (a callback counts with the call that asked for it);
-- **occupancy** of an agent: busy time (the union of the agent's conversations, so overlapping
-  ones count once) over the span from the agent's first answer to the end of their last
-  conversation in the report; never above 100 %;
+- **agent time** and **occupancy**: from the agent state log (``ivr.report.agents``);
 - **node funnel**: per flow and node, entries (visits), calls that reached it, each result label,
   hang-ups (callers who gave up there: ``ivr_hangup`` in the menus, ``abandoned`` in a queue)
   and zero-outs (the caller pressed 0 there).
@@ -33,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from ivr.report.agents import AgentTimes
 from ivr.store.journal import JournalEntry
 
 RECORDINGS_SHOWN = 500
@@ -91,6 +90,7 @@ class Totals:
     answered_in_target: int = 0
     answer_seconds: float = 0.0
     talk_seconds: float = 0.0
+    wrap_up_seconds: float = 0.0
     short_abandons: int = 0
     abandon_seconds: float = 0.0
     """Summed waits of the abandoned calls that count (short abandons left out)."""
@@ -119,6 +119,7 @@ class Totals:
             self.answered += 1
             self.answer_seconds += wait
             self.talk_seconds += record.talk_seconds
+            self.wrap_up_seconds += entry.wrap_up_seconds
             self.answered_in_target += wait <= target
         elif record.outcome == "abandoned":
             if wait < self.short_abandon:
@@ -191,58 +192,26 @@ class Totals:
 
     @property
     def aht(self) -> float | None:
-        return _mean(self.talk_seconds, self.answered)
+        """Average handle time: talk and wrap-up of answered calls (agents have no hold)."""
+        return _mean(self.talk_seconds + self.wrap_up_seconds, self.answered)
 
 
 @dataclass
 class AgentTotals:
-    """One agent's answered calls, talk time and the intervals they were in a conversation."""
+    """One agent's answered calls, their talk time and the wrap-up after them."""
 
     calls: int = 0
     talk_seconds: float = 0.0
-    conversations: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    wrap_up_seconds: float = 0.0
 
     def add(self, entry: JournalEntry) -> None:
-        record = entry.record
-        answered = record.agent_answered_at
         self.calls += 1
-        self.talk_seconds += record.talk_seconds
-        self.conversations.append((answered, answered + dt.timedelta(seconds=record.talk_seconds)))
+        self.talk_seconds += entry.record.talk_seconds
+        self.wrap_up_seconds += entry.wrap_up_seconds
 
     @property
     def aht(self) -> float | None:
-        return _mean(self.talk_seconds, self.calls)
-
-    @property
-    def busy_seconds(self) -> float:
-        """Time in at least one conversation: overlapping conversations count once.
-
-        One agent's conversations can overlap in a journal (scenario cases that each start at the
-        same simulated time, an agent in several queues): summing their talk times would count
-        the same minutes twice and put occupancy above 100 %.
-        """
-        busy = 0.0
-        current_start = current_end = None
-        for start, end in sorted(self.conversations):
-            if current_end is None or start > current_end:
-                if current_end is not None:
-                    busy += (current_end - current_start).total_seconds()
-                current_start, current_end = start, end
-            else:
-                current_end = max(current_end, end)
-        if current_end is not None:
-            busy += (current_end - current_start).total_seconds()
-        return busy
-
-    @property
-    def occupancy(self) -> float | None:
-        """Busy time over the span from the agent's first answer to their last hang-up."""
-        if not self.conversations:
-            return None
-        first = min(start for start, _ in self.conversations)
-        last = max(end for _, end in self.conversations)
-        span = (last - first).total_seconds()
-        return self.busy_seconds / span if span > 0 else None
+        return _mean(self.talk_seconds + self.wrap_up_seconds, self.calls)
 
 
 @dataclass
@@ -312,6 +281,8 @@ class Report:
     """The latest calls with a recording file, for the page that plays them."""
     recorded_calls: int = 0
     """All calls with a recording file in the report."""
+    agent_times: AgentTimes = field(default_factory=AgentTimes)
+    """Agent time from the agent state log (read apart from the calls: see ``read_agent_times``)."""
 
     def __post_init__(self) -> None:
         self.totals = self.group()

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ivr.report.figures import ENDED, FAILED, INTERVALS, Report, Totals
+from ivr.report.figures import ENDED, FAILED, INTERVALS, AgentTotals, Report, Totals
 from ivr.runtime.record import OUTCOMES
 
 TEXT, COUNT, PERCENT, SECONDS = "text", "count", "percent", "seconds"
@@ -153,11 +153,15 @@ def _intervals(report: Report) -> Table:
             Column("service level", PERCENT),
             Column("ASA", SECONDS),
             Column("AHT", SECONDS),
+            Column("agents", wrap=8),
+            Column("occupancy", PERCENT),
         ],
-        note="intervals by when calls started, in the report's time zone; those with calls only",
+        note="by when calls started, in the report's time zone; agents: logged in, on average",
     )
-    for start in sorted(report.by_interval):
-        t = report.by_interval[start]
+    staffed = {start: t for start, t in report.agent_times.intervals.items() if t.logged_in > 0}
+    for start in sorted(set(report.by_interval) | set(staffed)):
+        t = report.by_interval.get(start) or report.group()
+        agents = staffed.get(start)
         table.rows.append(
             [
                 start.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M"),
@@ -169,6 +173,8 @@ def _intervals(report: Report) -> Table:
                 t.service_level,
                 t.asa,
                 t.aht,
+                f"{agents.logged_in / (minutes * 60):.1f}" if agents else None,
+                agents.occupancy if agents else None,
             ]
         )
     return table
@@ -240,21 +246,59 @@ def _queues(report: Report) -> Table:
 
 
 def _agents(report: Report) -> Table:
+    times = report.agent_times
     table = Table(
         "agents",
         "Per agent",
         [
             Column("agent"),
+            Column("name"),
             Column("calls", COUNT),
-            Column("talk time", SECONDS),
+            Column("missed", COUNT),
+            Column("talk", SECONDS),
+            Column("wrap-up", SECONDS),
             Column("AHT", SECONDS),
+            Column("logged in", SECONDS),
+            Column("ready", SECONDS),
             Column("occupancy", PERCENT),
         ],
-        note="occupancy: time in a conversation (overlaps once) from first answer to last hang-up",
+        note="missed: rang, not answered; occupancy: talk + wrap-up over ready + ringing + talk + "
+        "wrap-up"
+        if times.kept
+        else "no agent state log in this journal for the period: no agent time or occupancy",
     )
-    for agent in sorted(report.by_agent):
-        a = report.by_agent[agent]
-        table.rows.append([agent, a.calls, a.talk_seconds, a.aht, a.occupancy])
+    for agent in sorted(set(report.by_agent) | set(times.agents)):
+        a = report.by_agent.get(agent, AgentTotals())
+        t = times.agents.get(agent)
+        table.rows.append(
+            [
+                agent,
+                times.names.get(agent, ""),
+                a.calls,
+                t.missed if t else None,
+                a.talk_seconds,
+                a.wrap_up_seconds,
+                a.aht,
+                t.logged_in if t else None,
+                t.ready if t else None,
+                t.occupancy if t else None,
+            ]
+        )
+    return table
+
+
+def _breaks(report: Report) -> Table:
+    times = report.agent_times
+    table = Table(
+        "breaks",
+        "Breaks per agent and reason",
+        [Column("agent"), Column("reason"), Column("time", SECONDS)],
+        note="from the agent state log; a break after missed calls says how many",
+    )
+    for agent in sorted(times.agents):
+        breaks = times.agents[agent].breaks
+        for reason in sorted(breaks):
+            table.rows.append([agent, reason, breaks[reason]])
     return table
 
 
@@ -350,6 +394,7 @@ def report_tables(report: Report) -> list[Table]:
         _grouped("tenants", "Per tenant", "tenant", report.by_tenant, _tenant),
         _queues(report),
         _agents(report),
+        *([_breaks(report)] if any(t.breaks for t in report.agent_times.agents.values()) else []),
         _waits(report),
         *(_funnel(report, flow) for flow in sorted(report.funnels)),
     ]

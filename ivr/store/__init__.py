@@ -6,6 +6,8 @@ its own, so calls never wait for the disk.
 """
 
 from ivr.store.journal import (
+    AgentSegment,
+    AgentTime,
     CallbackEntry,
     CallFilter,
     Journal,
@@ -18,6 +20,8 @@ from ivr.store.sqlite import SqliteJournal
 from ivr.store.writer import JournalWriter
 
 __all__ = [
+    "AgentSegment",
+    "AgentTime",
     "CallbackEntry",
     "CallFilter",
     "Journal",

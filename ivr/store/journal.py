@@ -10,6 +10,11 @@ A call is also noted when it starts (``OpenCall``), and its entry replaces that 
 ends: a controller killed mid-call (``kill -9``, a power cut) leaves its calls open, and the next
 controller to open the journal on that host closes each one whose controller is gone as lost,
 with the reason, so every call that reached a controller has exactly one closed entry.
+
+Agents' states are journaled too, as ``AgentSegment`` entries: one per stretch of time an agent
+spent in one state (logged out, available, ringing, on a call, in wrap-up, on a break with its
+reason), written open when it starts and again, closed, when it ends. Reports count agent time
+(login, ready, talk, wrap-up, breaks, occupancy) from them, and AHT's wrap-up part.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ivr.acd.model import AgentSegment
 from ivr.errors import IvrError
 from ivr.flow.compiler import Project
 from ivr.runtime.record import CallRecord
@@ -76,11 +82,14 @@ class JournalEntry:
             as configured when the call was taken; None when the caller never queued.
         callback: the callback the call asked for, once it was journaled (read back only;
             written as a ``CallbackEntry`` of its own).
+        wrap_up_seconds: the answering agent's wrap-up after the call, from the agent state
+            log (read back only; 0 when there was none or it was not journaled).
     """
 
     record: CallRecord
     service_level: float | None = None
     callback: CallbackEntry | None = None
+    wrap_up_seconds: float = 0.0
 
     @property
     def call_id(self) -> str:
@@ -149,6 +158,32 @@ class OpenCall:
 
 
 @dataclass(frozen=True)
+class AgentTime:
+    """Seconds one agent spent in one state (and reason) within a report's period.
+
+    Attributes:
+        agent: the agent's id.
+        name: the agent's name, as last journaled.
+        state: the state.
+        reason: the break's reason (empty for other states).
+        seconds: the time in that state, cut to the period (a state still lasting counts up
+            to the period's end or the time of the report, whichever is earlier).
+        segments: the stretches counted (for ``ringing``: the calls offered).
+        missed: of those, ringing stretches that did not end in a conversation.
+        bucket: the UTC start of the 15-minute stretch counted (None: the whole period).
+    """
+
+    agent: str
+    name: str
+    state: str
+    reason: str
+    seconds: float
+    segments: int = 0
+    missed: int = 0
+    bucket: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class CallFilter:
     """Which calls a report reads: started in [start, end), of a tenant, through a queue.
 
@@ -170,13 +205,14 @@ class Journal(abc.ABC):
     """
 
     @abc.abstractmethod
-    def write(self, entries: list[JournalEntry | CallbackEntry | OpenCall]) -> None:
-        """Store the entries (calls, callbacks and calls started, in order) in one transaction.
+    def write(self, entries: list[JournalEntry | CallbackEntry | OpenCall | AgentSegment]) -> None:
+        """Store the entries (calls, callbacks, calls started, agent states) in one transaction.
 
         An entry whose call id is already in the journal replaces the earlier one: a call has
         exactly one record, and a callback one entry (its latest state; the attempts counted
         and the first dial kept when a restarted controller counts afresh). A call's entry
-        replaces its ``OpenCall`` note.
+        replaces its ``OpenCall`` note. An agent segment already there is ended (its
+        ``ended_at`` and ``next_state`` taken from the new one).
 
         Raises:
             JournalUnavailable: the store failed in a way that may pass; nothing was written.
@@ -186,6 +222,8 @@ class Journal(abc.ABC):
     def close_lost_calls(self, host: str, running: Callable[[int], bool]) -> list[OpenCall]:
         """Close the calls left open on ``host`` by controllers no longer ``running``, as lost.
 
+        The agent state segments those controllers left open end too, at the last state change
+        the same controller journaled (what it knew last; the time it was down is nobody's).
         Notes of other hosts are left alone: whether their controllers run is not known here.
         A journal that keeps no notes of calls started has none to close.
 
@@ -200,6 +238,28 @@ class Journal(abc.ABC):
     @abc.abstractmethod
     def entries(self, where: CallFilter) -> Iterator[JournalEntry]:
         """The entries matching ``where``, oldest call first, read as the iterator advances."""
+
+    def agent_time(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        by_bucket: bool = False,
+        agents: list[str] | None = None,
+    ) -> list[AgentTime]:
+        """Each agent's time per state (and break reason) within [start, end).
+
+        Args:
+            start: the period's start.
+            end: the period's end; a segment still open counts up to it.
+            by_bucket: cut the time per UTC 15-minute stretch too (for intervals in any time
+                zone: every zone's offset is a whole number of quarter hours), summed over
+                the agents (``agent`` empty).
+            agents: only these agents (None: all).
+
+        A journal that keeps no agent state log has none.
+        """
+        return []
 
     def mark_recording(self, call_id: str, path: str, status: str, detail: str) -> bool:
         """Note what became of a call's recording later (``deleted`` by the retention purge).

@@ -8,7 +8,9 @@ the call that asked for it, written when it is dialed and read back with that ca
 (schema 4), the calls started and not ended yet, with the host and process of their controller,
 so a controller killed mid-call leaves them to be closed as lost (``close_lost_calls``);
 ``recordings`` (schema 5), each recording of a call with its file's length, channels, sha256, the
-spans masked and when retention lets it go, its status changed later by the purge. Times are
+spans masked and when retention lets it go, its status changed later by the purge;
+``agent_states`` (schema 6), the agent state log: one row per stretch of time an agent spent in
+one state, open (no ``ended_at``) while it lasts, with the host and process that wrote it. Times are
 stored as UTC text in one fixed-width ISO 8601 form, so they sort and compare as text. The schema
 version is SQLite's ``user_version``; opening a journal applies the migrations it has not had yet.
 """
@@ -24,6 +26,8 @@ from pathlib import Path
 from ivr.acd.store import read_only_note
 from ivr.runtime.record import CallRecord, Recording, Visit
 from ivr.store.journal import (
+    AgentSegment,
+    AgentTime,
     CallbackEntry,
     CallFilter,
     Journal,
@@ -157,11 +161,37 @@ MIGRATIONS: list[list[str]] = [
         """,
         "CREATE INDEX recordings_by_path ON recordings (path)",
     ],
+    [
+        """
+        CREATE TABLE agent_states (
+            id TEXT PRIMARY KEY,
+            agent TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            call_id TEXT NOT NULL DEFAULT '',
+            queue TEXT NOT NULL DEFAULT '',
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            next_state TEXT NOT NULL DEFAULT '',
+            host TEXT NOT NULL DEFAULT '',
+            pid INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX agent_states_by_start ON agent_states (started_at)",
+        "CREATE INDEX agent_states_open ON agent_states (host, pid) WHERE ended_at IS NULL",
+        "CREATE INDEX agent_states_by_call ON agent_states (call_id) WHERE state = 'wrap_up'",
+    ],
 ]
 """Schema changes in order; the journal's ``user_version`` counts those applied."""
 
 READ_BATCH = 500
 """Calls read per query while iterating, with their visits, goals, inputs and lookups."""
+QUARTERS_A_DAY = 96
+"""Agent time is cut into quarter hours for intervals: every time zone's offset is a whole number
+of them, so 15/30/60-minute and day intervals in any zone are sums of UTC quarters."""
+NUDGE = 1e-6
+"""Under a millisecond, in quarter hours: more than julianday's float is ever off a boundary."""
 
 _CALL_COLUMNS = (
     "id, call_id, flow, tenant, caller, dialed, outcome, started_at, answered_at, queued_at, "
@@ -180,6 +210,12 @@ def _time(value: dt.datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.astimezone()  # a naive time is the machine's local time
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _from_julian(day: float) -> dt.datetime:
+    """A julian day number (SQLite's ``julianday``) as a UTC time, to the second."""
+    unix = round((day - 2440587.5) * 86400)
+    return dt.datetime.fromtimestamp(unix, dt.UTC)
 
 
 def _parse(value: str | None) -> dt.datetime | None:
@@ -267,7 +303,7 @@ class SqliteJournal(Journal):
 
     # ------------------------------------------------------------------ writing
 
-    def write(self, entries: list[JournalEntry | CallbackEntry | OpenCall]) -> None:
+    def write(self, entries: list[JournalEntry | CallbackEntry | OpenCall | AgentSegment]) -> None:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -278,6 +314,8 @@ class SqliteJournal(Journal):
                     self._insert_callback(entry)
                 elif isinstance(entry, OpenCall):
                     self._insert_open(entry)
+                elif isinstance(entry, AgentSegment):
+                    self._insert_segment(entry)
                 else:
                     self._insert(entry)
             self.db.execute("COMMIT")
@@ -306,6 +344,7 @@ class SqliteJournal(Journal):
             ]
             for call in lost:
                 self._insert(JournalEntry(call.lost()))
+            self._close_lost_segments(host, running)
             self.db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             self._rollback()
@@ -328,6 +367,50 @@ class SqliteJournal(Journal):
                 _time(call.started_at),
                 call.host,
                 call.pid,
+            ),
+        )
+
+    def _close_lost_segments(self, host: str, running: Callable[[int], bool]) -> None:
+        """End the segments dead controllers of ``host`` left open, at their last change."""
+        pids = [
+            pid
+            for (pid,) in self.db.execute(
+                "SELECT DISTINCT pid FROM agent_states WHERE host = ? AND ended_at IS NULL",
+                (host,),
+            )
+            if not running(pid)
+        ]
+        for pid in pids:
+            (last,) = self.db.execute(
+                "SELECT max(max(started_at), coalesce(max(ended_at), '')) FROM agent_states "
+                "WHERE host = ? AND pid = ?",
+                (host, pid),
+            ).fetchone()
+            self.db.execute(
+                "UPDATE agent_states SET ended_at = ? WHERE host = ? AND pid = ? "
+                "AND ended_at IS NULL",
+                (last, host, pid),
+            )
+
+    def _insert_segment(self, seg: AgentSegment) -> None:
+        self.db.execute(
+            "INSERT INTO agent_states (id, agent, name, state, reason, call_id, queue, "
+            "started_at, ended_at, next_state, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?) ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, "
+            "next_state = excluded.next_state",
+            (
+                seg.id,
+                seg.agent,
+                seg.name,
+                seg.state,
+                seg.reason,
+                seg.call_id,
+                seg.queue,
+                _time(seg.started_at),
+                _time(seg.ended_at),
+                seg.next_state,
+                seg.host,
+                seg.pid,
             ),
         )
 
@@ -570,6 +653,13 @@ class SqliteJournal(Journal):
             )
         by_call_id = {entry.record.call_id: entry for entry in entries.values()}
         names = list(by_call_id)
+        for call_id, seconds in self.db.execute(
+            "SELECT call_id, sum((julianday(ended_at) - julianday(started_at)) * 86400) "
+            f"FROM agent_states WHERE state = 'wrap_up' AND call_id IN ({marks}) "
+            "AND ended_at IS NOT NULL GROUP BY call_id",
+            names,
+        ):
+            by_call_id[call_id].wrap_up_seconds = seconds
         for row in self.db.execute(
             "SELECT call_id, number, status, agent, attempts, first_dialed_at, last_ended_at "
             f"FROM callbacks WHERE call_id IN ({marks})",
@@ -580,6 +670,76 @@ class SqliteJournal(Journal):
                 call_id, number, status, agent, attempts, _parse(first), _parse(last)
             )
         return list(entries.values())
+
+    def agent_time(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        by_bucket: bool = False,
+        agents: list[str] | None = None,
+    ) -> list[AgentTime]:
+        now = min(end, dt.datetime.now(dt.UTC))
+        bounds = {"start": _time(start), "end": _time(end), "now": _time(now)}
+        overlap = "started_at < :end AND coalesce(ended_at, :now) > :start"
+        if agents is not None:
+            names = {f"agent{i}": agent for i, agent in enumerate(agents)}
+            bounds.update(names)
+            overlap += f" AND agent IN ({', '.join(':' + n for n in names) or 'NULL'})"
+        cut = (
+            "(julianday(min(coalesce(ended_at, :now), :end)) - julianday(max(started_at, "
+            ":start))) * 86400"
+        )
+        missed = "state = 'ringing' AND ended_at IS NOT NULL AND next_state != 'on_call'"
+        try:
+            if not by_bucket:
+                rows = self.db.execute(
+                    f"SELECT agent, max(name), state, reason, sum({cut}), count(*), "
+                    f"sum({missed}) FROM agent_states WHERE {overlap} "
+                    "GROUP BY agent, state, reason ORDER BY agent, state, reason",
+                    bounds,
+                ).fetchall()
+                return [AgentTime(*row) for row in rows]
+            return self._agent_time_by_bucket(bounds, cut, overlap)
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot read the agent state log: {exc}") from exc
+
+    def _agent_time_by_bucket(self, bounds: dict, cut: str, overlap: str) -> list[AgentTime]:
+        """Agent time per state and UTC quarter hour, summed over the agents.
+
+        A segment within one quarter hour (most: a ringing, a call, a wrap-up) is summed by
+        SQLite; the few that span quarters (a long break, a quiet hour) are cut here.
+        """
+        # Quarter hours since the julian epoch; the nudge keeps a time on a boundary in the
+        # quarter it starts (julianday's float is a few microseconds off).
+        begun = "julianday(max(started_at, :start))"
+        ended = "julianday(min(coalesce(ended_at, :now), :end))"
+        first = f"CAST({begun} * {QUARTERS_A_DAY} + {NUDGE} AS INTEGER)"
+        last = f"CAST({ended} * {QUARTERS_A_DAY} - {NUDGE} AS INTEGER)"
+        totals: dict[tuple[str, str, int], list[float]] = {}
+        for state, reason, quarter, seconds, count in self.db.execute(
+            f"SELECT state, reason, {first} AS q, sum({cut}), count(*) FROM agent_states "
+            f"WHERE {overlap} AND {first} >= {last} GROUP BY state, reason, q",
+            bounds,
+        ):
+            totals[(state, reason, quarter)] = [seconds, count]
+        for state, reason, low_day, high_day in self.db.execute(
+            f"SELECT state, reason, {begun}, {ended} FROM agent_states "
+            f"WHERE {overlap} AND {first} < {last}",
+            bounds,
+        ):
+            low, high = low_day * QUARTERS_A_DAY, high_day * QUARTERS_A_DAY
+            quarter = int(low + NUDGE)
+            while quarter < high - NUDGE:
+                part = min(high, quarter + 1) - max(low, quarter)
+                total = totals.setdefault((state, reason, quarter), [0.0, 0])
+                total[0] += part * 86400 / QUARTERS_A_DAY
+                total[1] += 1
+                quarter += 1
+        return [
+            AgentTime("", "", state, reason, seconds, count, 0, _from_julian(q / QUARTERS_A_DAY))
+            for (state, reason, q), (seconds, count) in sorted(totals.items())
+        ]
 
     def _distinct(self, column: str) -> list[str]:
         try:

@@ -19,6 +19,7 @@ the calls an earlier controller on this host left open when it died (see ``OpenC
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import queue
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 import gevent
 
 from ivr.store.journal import (
+    AgentSegment,
     CallbackEntry,
     Journal,
     JournalEntry,
@@ -154,6 +156,14 @@ class JournalWriter:
     def submit_record(self, project: Project, record: CallRecord) -> None:
         """Hand over the entry of a finished call of ``project`` (a scenario run's call)."""
         self.submit(JournalEntry.of(record, project))
+
+    def submit_segment(self, segment: AgentSegment) -> None:
+        """Hand over an agent state segment as it starts or ends (the pool's ``on_segment``).
+
+        The segment is marked with this controller's host and process, so that the next
+        controller on this host can end the segments this one leaves open if it is killed.
+        """
+        self.submit(dataclasses.replace(segment, host=self.host, pid=os.getpid()))
 
     def submit_callback(self, call_id: str, result: CallbackResult) -> None:
         """Hand over what became of the callback call ``call_id`` asked for (so far).

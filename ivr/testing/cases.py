@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ivr.acd import AgentPool, CallbackResult
+from ivr.acd.model import WRAP_UP, AgentSegment
 from ivr.flow import config
 from ivr.flow.compiler import Project
 from ivr.runtime.channel import dialplan_endpoint
@@ -66,6 +67,38 @@ def case_tenant(project: Project, scenario: Scenario, case: Case) -> config.Tena
     return users[0] if len(users) == 1 else None
 
 
+class AgentLog:
+    """A case's agent state log: each agent's states from the case's start to its end.
+
+    ``ivr test --journal`` journals it with the case's call, so reports of scenario runs have
+    agent time (logged in, ready, talking, wrap-up, breaks) as a controller's journal has.
+
+    Args:
+        pool: the case's agents.
+        start: the case's start; every agent's first state begins then.
+    """
+
+    def __init__(self, pool: AgentPool, start: dt.datetime) -> None:
+        self.pool = pool
+        self._segments: dict[str, AgentSegment] = {}
+        pool.start_log(start, self._keep)
+
+    def _keep(self, segment: AgentSegment) -> None:
+        self._segments[segment.id] = segment  # a segment's end replaces its start
+
+    def end(self, at: dt.datetime | None = None) -> list[AgentSegment]:
+        """End the log at ``at`` (by default the last moment the pool saw); the segments.
+
+        Agents still in the wrap-up of the case's call finish it first: the wrap-up belongs
+        to the call's handle time.
+        """
+        wrapping = [a.until for a in self.pool.agents.values() if a.state == WRAP_UP and a.until]
+        if wrapping:
+            self.pool.advance(max(wrapping))
+        self.pool.end_log(max(at or self.pool.latest, self.pool.latest))
+        return list(self._segments.values())
+
+
 def set_up_agents(
     project: Project, case: Case, pool: AgentPool, start: dt.datetime
 ) -> tuple[dict[str, str], str | None]:
@@ -101,7 +134,8 @@ class CaseRunner(Protocol):
 class CaseResult:
     """The outcome of one case: the call's record, its transcript, and failed expectations.
 
-    ``callback`` is what became of the callback the call asked for, when it asked for one.
+    ``callback`` is what became of the callback the call asked for, when it asked for one;
+    ``segments`` how the case's agents spent its time.
     ``skipped`` says why the case was not run, when it was not (nothing was called then).
     """
 
@@ -111,6 +145,8 @@ class CaseResult:
     failures: list[str] = field(default_factory=list)
     callback: CallbackResult | None = None
     skipped: str = ""
+    segments: list[AgentSegment] = field(default_factory=list)
+    """The case's agent state log, to journal with the call."""
 
     @property
     def passed(self) -> bool:

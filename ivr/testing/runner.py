@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.acd import CallbackResult
+from ivr.acd.model import AgentSegment
 from ivr.flow.compiler import Project
 from ivr.flow.source import Diagnostics, SourceCache
 from ivr.project import load_project
@@ -22,6 +23,7 @@ from ivr.runtime.record import CallRecord
 from ivr.testing.cases import (
     AFTER_THE_CALL_SECONDS,
     DEFAULT_START,
+    AgentLog,
     CaseResult,
     CaseRunner,
     case_tenant,
@@ -59,6 +61,7 @@ def run_case(
     tenant = case_tenant(project, scenario, case)
     services = CallServices(project)
     start = case.at or DEFAULT_START
+    agent_log = AgentLog(services.agents, start)
     phones, mistake = set_up_agents(project, case, services.agents, start)
     if mistake is not None:
         return CaseResult(case, None, failures=[mistake])
@@ -91,7 +94,8 @@ def run_case(
         services.callbacks.run_until_quiet(record.ended_at, limit=AFTER_THE_CALL_SECONDS)
     callback = services.callbacks.results.get(record.call_id)
     failures = expectations(case, record, call.vars, channel.remaining_steps, callback)
-    return CaseResult(case, record, list(channel.transcript), failures, callback)
+    segments = agent_log.end(record.ended_at)
+    return CaseResult(case, record, list(channel.transcript), failures, callback, segments=segments)
 
 
 class _Observed(list):
@@ -123,6 +127,7 @@ def run_scenario_files(
     via_esl: bool = False,
     on_record: Callable[[Project, CallRecord], None] | None = None,
     on_callback: Callable[[str, CallbackResult], None] | None = None,
+    on_segment: Callable[[AgentSegment], None] | None = None,
     prompt_cache: Path | None = None,
     runner_for: Callable[[Project], CaseRunner] | None = None,
     select: str | None = None,
@@ -138,7 +143,8 @@ def run_scenario_files(
     scenario file or in the flows it tests are printed and count as failures. ``on_record``
     gets each call's closed record with its project, passed or failed (``ivr test --journal``
     writes them to a journal); ``on_callback`` the calling call's id and what became of its
-    callback, for each call that asked for one.
+    callback, for each call that asked for one; ``on_segment`` each segment of each case's
+    agent state log.
     Through ESL prompts play from ``prompt_cache`` (as ``ivr prompts build`` filled it), else
     from a temporary cache.
     """
@@ -153,7 +159,7 @@ def run_scenario_files(
             return EslRunner(project, prompt_cache)
 
     try:
-        hooks = (on_record, on_callback)
+        hooks = (on_record, on_callback, on_segment)
         runners = esl_runners if runner_for else None
         _run_files(paths, out, summary, projects, runners, hooks, runner_for, select)
     finally:
@@ -171,7 +177,7 @@ def run_scenario_files(
 def _run_files(
     paths, out, summary, projects, esl_runners, hooks, runner_for=None, select=None
 ) -> None:
-    on_record, on_callback = hooks
+    on_record, on_callback, on_segment = hooks
     for path in paths:
         folder = path.resolve().parent
         if folder not in projects:
@@ -210,6 +216,9 @@ def _run_files(
                 on_record(project, result.record)
             if on_callback and result.record is not None and result.callback is not None:
                 on_callback(result.record.call_id, result.callback)
+            if on_segment is not None and result.record is not None:
+                for segment in result.segments:
+                    on_segment(segment)
             if result.skipped:
                 summary.skipped += 1
                 out(f"SKIP  {path}: {case.name} ({result.skipped})")

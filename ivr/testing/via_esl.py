@@ -27,6 +27,7 @@ from ivr.simulator.faults import FaultPlan
 from ivr.testing.cases import (
     AFTER_THE_CALL_SECONDS,
     DEFAULT_START,
+    AgentLog,
     CaseResult,
     case_tenant,
     expectations,
@@ -90,6 +91,7 @@ class EslRunner:
             self.project, recordings_dir=self.controller.services.recordings_dir
         )
         start = case.at or DEFAULT_START
+        agent_log = AgentLog(services.agents, start)
         phones, mistake = set_up_agents(self.project, case, services.agents, start)
         if mistake is not None:
             return CaseResult(case, None, failures=[mistake])
@@ -138,7 +140,8 @@ class EslRunner:
                 calls=sim.calls, records=[call], controller=self.controller, center=services
             )
         transcript = list(sim_call.transcript) + later
-        return CaseResult(case, call.record, transcript, failures, callback)
+        segments = agent_log.end(call.record.ended_at)
+        return CaseResult(case, call.record, transcript, failures, callback, segments=segments)
 
 
 class SimulatorDialer(ScriptedDialer):

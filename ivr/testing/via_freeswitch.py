@@ -55,6 +55,7 @@ from ivr.simulator.media import resolve
 from ivr.simulator.parsing import separate_string
 from ivr.testing.cases import (
     DEFAULT_START,
+    AgentLog,
     CaseResult,
     agent_phones,
     case_tenant,
@@ -229,6 +230,7 @@ class FreeSwitchRunner:
             recordings_dir=self.controller.services.recordings_dir,
             callbacks=center.callbacks,
         )
+        agent_log = AgentLog(services.agents, start)
         _, mistake = set_up_agents(project, case, services.agents, start)
         if mistake is not None:
             return CaseResult(case, None, failures=[mistake])
@@ -254,7 +256,9 @@ class FreeSwitchRunner:
         if record_call is None:
             return CaseResult(case, None, call.transcript, failures)
         failures += expectations(case, record_call.record, record_call.vars, remaining, callback)
-        return CaseResult(case, record_call.record, call.transcript, failures, callback)
+        return CaseResult(
+            case, record_call.record, call.transcript, failures, callback, segments=agent_log.end()
+        )
 
     def _await_callback(
         self, callback: CallbackResult | None, dialled: gevent.event.Event, started: float
