@@ -784,12 +784,18 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     if not plans:
         raise UsageError("--skip-case left no case to call with")
     faults = _fault_plan(Path(args.faults)) if args.faults else None
+    journal = _loadtest_journal(Path(args.journal)) if args.journal else None
     controller_cores, generator_cores = split_cores()
     port = free_port()
     flows = _flows_folder(Path(args.flows)).resolve()
     with tempfile.TemporaryDirectory(prefix="ivr-loadtest-") as tmp:
         serve = serve_command(
-            flows, port, Path(tmp), prompt_cache=args.prompt_cache, log_level=args.controller_log
+            flows,
+            port,
+            Path(tmp),
+            prompt_cache=args.prompt_cache,
+            log_level=args.controller_log,
+            journal=journal,
         )
         controller = ProcessUnderTest(serve, port, controller_cores, Path(tmp) / "serve.log")
         try:
@@ -846,7 +852,29 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     if args.output:
         Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
         print(f"ivr: report written to {args.output}", file=sys.stderr)
+    if journal is not None:
+        print(
+            f"ivr: the calls are in the journal {journal} "
+            f"(ivr report --journal {journal} --interval 15m --format html)",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _loadtest_journal(path: Path) -> Path:
+    """``ivr loadtest --journal PATH``, made ready before the load starts.
+
+    The controller runs in its own process with the working folder of this one, so it is given
+    the absolute path; opening the journal here refuses a folder that cannot be written or a
+    file that is not a journal while nothing has been started yet.
+    """
+    from ivr.store import JournalError, SqliteJournal
+
+    try:
+        SqliteJournal(path).close()
+    except JournalError as exc:
+        raise UsageError(f"--journal: {exc}") from exc
+    return path.resolve()
 
 
 def _fault_plan(path: Path):
@@ -1236,6 +1264,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a caller still on the line after this hangs up (default 30)",
     )
     p.add_argument("--output", metavar="FILE", help="also write the figures as JSON here")
+    p.add_argument(
+        "--journal",
+        metavar="PATH",
+        help="keep the controller's call journal here (SQLite, added to if it exists), for ivr "
+        "report (default: a temporary one, deleted)",
+    )
     p.add_argument(
         "--prompt-cache", metavar="DIR", help="the controller's prompt cache (default var/prompts)"
     )

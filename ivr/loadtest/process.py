@@ -35,12 +35,13 @@ def serve_command(
     prompt_cache: str | None = None,
     sounds: Path | None = None,
     log_level: str = "info",
+    journal: Path | None = None,
 ) -> list[str]:
     """The ``ivr serve`` command a load test measures.
 
-    It listens on loopback at ``port``, keeps its journal, agent store and recordings in
-    ``workdir`` and plays recordings from ``sounds`` (default: the ``sounds`` folder beside
-    ``flows``).
+    It listens on loopback at ``port``, keeps its journal (unless ``journal`` names one to keep),
+    agent store and recordings in ``workdir`` and plays recordings from ``sounds`` (default: the
+    ``sounds`` folder beside ``flows``).
 
     Args:
         flows: the flows folder.
@@ -49,11 +50,13 @@ def serve_command(
         prompt_cache: its prompt cache (None: ``ivr serve``'s default).
         sounds: its recordings folder.
         log_level: ``quiet``, ``info`` (a line per call event, as operators run it) or ``debug``.
+        journal: the call journal it writes, kept after the run (None: one in ``workdir``).
     """
     verbosity = {"quiet": [], "info": ["-v"], "debug": ["-vv"]}[log_level]
     serve = [sys.executable, "-m", "ivr.cli", *verbosity, "serve", str(flows)]
     serve += ["--listen", f"127.0.0.1:{port}", "--api", "off"]
-    serve += ["--journal", f"{workdir}/journal.sqlite", "--store", f"{workdir}/acd.sqlite"]
+    journal = journal if journal is not None else workdir / "journal.sqlite"
+    serve += ["--journal", str(journal), "--store", f"{workdir}/acd.sqlite"]
     sounds = sounds if sounds is not None else flows.parent / "sounds"
     serve += ["--recordings", f"{workdir}/recordings", "--sounds", str(sounds)]
     if prompt_cache:
