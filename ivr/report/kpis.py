@@ -76,7 +76,7 @@ def kpis(totals: Totals) -> list[Kpi]:
             "AHT",
             totals.aht,
             SECONDS,
-            "Average handle time: mean talk time of answered calls.",
+            "Average handle time: mean talk and wrap-up time of answered calls.",
         ),
         Kpi(
             "longest_wait",
