@@ -285,10 +285,11 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1em; max
   color: #222; line-height: 1.4; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 2em; }
 p.heading { color: #444; margin: 0.1em 0; }
-.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(8.5em, 1fr)); gap: 0.6em;
+.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(7.5em, 1fr)); gap: 0.6em;
   margin: 1.5em 0; }
 .kpi { border: 1px solid #ccc; border-radius: 6px; padding: 0.6em 0.8em; cursor: help; }
-.kpi-value { font-size: 1.9em; font-weight: 600; font-variant-numeric: tabular-nums; }
+.kpi-value { font-size: 1.55em; font-weight: 600; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }
 .kpi-label { color: #444; font-size: 0.9em; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-variant-numeric: tabular-nums; }
 th, td { padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; }
@@ -297,6 +298,7 @@ tbody tr:nth-child(even) { background: #fafafa; }
 figure { margin: 1em 0; } figure svg { width: 100%; height: auto; }
 p.note { color: #666; margin: 0.2em 0; }
 audio { height: 2em; vertical-align: middle; }
+@media screen { td[style*="right"] { white-space: nowrap; } }
 @page { size: A4; margin: 12mm; }
 @media print {
   body { margin: 0; padding: 0; max-width: none; color: #000; font-size: 10pt; }
