@@ -54,6 +54,7 @@ def browser() -> webdriver.Chrome:
         "--headless=new",
         "--no-sandbox",  # may run as root, where Chromium's sandbox refuses to start
         "--hide-scrollbars",
+        "--disable-dev-shm-usage",  # containers give /dev/shm too little room for Chromium
         f"--window-size={WIDTH},1000",
         "--host-resolver-rules=MAP * ~NOTFOUND",
     ):

@@ -60,6 +60,7 @@ def browser(page):
         "--disable-gpu",
         "--window-size=1200,900",
         "--hide-scrollbars",
+        "--disable-dev-shm-usage",  # containers give /dev/shm too little room for Chromium
         # Nothing may leave the machine: no name resolves, and every request goes to a dead proxy.
         "--host-resolver-rules=MAP * ~NOTFOUND",
         "--proxy-server=127.0.0.1:9",
