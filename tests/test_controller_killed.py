@@ -22,6 +22,7 @@ noted yet (it batches every 50 ms).
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import sqlite3
@@ -354,6 +355,11 @@ def test_a_controller_killed_amid_a_stream_of_calls_rings_each_caller_back_once(
                     calls=[c for c in sim.calls if c.uuid not in unnoted], records=journal
                 )
                 calls = {e.record.call_id: e.record for e in journal.entries(CallFilter())}
+                segments = journal.db.execute(
+                    "SELECT agent, started_at, ended_at, pid FROM agent_states "
+                    # a state left at the instant it began sorts before the next one
+                    "ORDER BY agent, started_at, ended_at IS NULL, ended_at"
+                ).fetchall()
             finally:
                 journal.close()
             rows = _callbacks(second)
@@ -382,6 +388,12 @@ def test_a_controller_killed_amid_a_stream_of_calls_rings_each_caller_back_once(
     # A caller cut while hearing the promise is journaled lost; their callback is made all the same.
     assert {calls[c].outcome for c in acknowledged - lost} == {"callback"}
     assert reached - offered_before_kill  # the stream went on into the second controller
+    # The agent state log: the killed controller's states were ended by the second one, and an
+    # agent is in one state at a time (no two of their segments overlap, across the restart).
+    assert {s[3] for s in segments} == {first.process.pid, second.process.pid}
+    assert all(s[2] is not None for s in segments if s[3] == first.process.pid)
+    for (agent, _, ended, _), (following, started, _, _) in itertools.pairwise(segments):
+        assert agent != following or (ended is not None and ended <= started), (agent, ended)
     assert len(callers) > len(reached)  # and some calls came while no controller listened
 
 

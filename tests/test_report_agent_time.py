@@ -242,3 +242,16 @@ def test_a_journal_without_an_agent_state_log_says_so(tmp_path, capsys):
     store.close()
     assert main(["report", "--journal", str(path)]) == 0
     assert "no agent state log" in capsys.readouterr().out
+
+
+def test_a_change_reported_a_little_behind_the_last_one_keeps_the_log_in_order():
+    log = {}
+    pool = AgentPool({"a": AgentConfig("a", "Anna", "user/a")})
+    pool.start_log(at(0), lambda segment: log.__setitem__(segment.id, segment))
+    pool.take_break("a", at(10), reason="lunch")
+    pool.login("a", at(9.99))  # a call's clock a little behind the timer's
+    pool.end_log(at(20))
+    got = sorted(log.values(), key=lambda s: (s.started_at, s.ended_at))
+    assert all(s.started_at <= s.ended_at for s in got)
+    assert all(a.ended_at <= b.started_at for a, b in zip(got, got[1:], strict=False))
+    assert [s.state for s in got] == ["available", "on_break", "available"]

@@ -648,12 +648,15 @@ class AgentPool:
         """
         if state not in IN_A_CALL and state != WRAP_UP:
             agent.pending = ""
+        # Calls report times from their own clocks (an event's, the timer's): the log keeps an
+        # agent's segments in order even when one comes a few milliseconds behind another.
+        logged = max(now, agent.segment.started_at) if agent.segment is not None else now
         if self.on_segment is not None:
-            self._end_segment(agent, now, state)
+            self._end_segment(agent, logged, state)
         agent.state, agent.since, agent.reason = state, now, reason
         agent.call_id, agent.until, agent.then = call_id, until, then
         if self.on_segment is not None:
-            self._open_segment(agent, now, call_id, queue)
+            self._open_segment(agent, logged, call_id, queue)
         self._save(agent)
         if until is not None:
             self._timers_changed()
@@ -695,7 +698,8 @@ class AgentPool:
     def _end_segment(self, agent: AgentState, now: dt.datetime, next_state: str) -> None:
         if agent.segment is None:
             return
-        self.on_segment(dataclasses.replace(agent.segment, ended_at=now, next_state=next_state))
+        ended = max(now, agent.segment.started_at)
+        self.on_segment(dataclasses.replace(agent.segment, ended_at=ended, next_state=next_state))
         agent.segment = None
 
     def _timers_changed(self) -> None:
