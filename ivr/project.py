@@ -13,16 +13,21 @@ from ivr.data import DataSourceField, load_shared_data
 from ivr.flow.compiler import Kit, Project, compile_folder
 from ivr.flow.compiler import flow_json_schema as _flow_json_schema
 from ivr.nodes.registry import NodeRegistry, default_registry
+from ivr.outbound.check import check_campaign
 
 __all__ = ["Project", "kit", "flow_json_schema", "load_project"]
 
 
 def kit(registry: NodeRegistry | None = None) -> Kit:
-    """What flows may use: ``registry``'s node types (default: built-ins and plugins), data."""
+    """What flows may use: ``registry``'s node types (default: built-ins and plugins), data.
+
+    Campaigns are checked with the files they name (``ivr.outbound``).
+    """
     return Kit(
         node_types=registry or default_registry(),
         data_field=DataSourceField,
         load_shared_data=load_shared_data,
+        check_campaign=check_campaign,
     )
 
 

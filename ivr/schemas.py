@@ -8,13 +8,13 @@ yaml-language-server complete and check files against them (``ivr schema --kind 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.data import SOURCE_FIELDS, DataSourceField
 from ivr.data.base import COMMON_FIELDS
 from ivr.flow import config
-from ivr.flow.campaigns import CAMPAIGN_FIELDS
+from ivr.flow.campaigns import CAMPAIGN_FIELDS, TOP_FIELDS
 from ivr.flow.compiler import SCENARIO_SUFFIX, flow_fields
 from ivr.flow.fields import AnyValue, Field, object_schema
 from ivr.flow.prompts import PROMPT_JSON_SCHEMA
@@ -37,6 +37,7 @@ class ConfigKind:
         what: what one entry is, for descriptions ("queue").
         fields: the entry's keys, as its loader checks them.
         name_pattern: what an entry's name may look like.
+        beside: optional top-level keys beside ``top_key`` (campaigns.yaml's ``dnc:``).
     """
 
     file: str
@@ -44,6 +45,7 @@ class ConfigKind:
     what: str
     fields: dict[str, Field]
     name_pattern: str = r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$"
+    beside: dict[str, Field] = field(default_factory=dict)
 
 
 CONFIG_KINDS: dict[str, ConfigKind] = {
@@ -53,7 +55,9 @@ CONFIG_KINDS: dict[str, ConfigKind] = {
         "schedules.yaml", "schedules", "opening-hours schedule", config.SCHEDULE_FIELDS
     ),
     "tenants": ConfigKind("tenants.yaml", "tenants", "client company", config.TENANT_FIELDS),
-    "campaigns": ConfigKind("campaigns.yaml", "campaigns", "outbound campaign", CAMPAIGN_FIELDS),
+    "campaigns": ConfigKind(
+        "campaigns.yaml", "campaigns", "outbound campaign", CAMPAIGN_FIELDS, beside=TOP_FIELDS
+    ),
 }
 KINDS = ("flow", *CONFIG_KINDS, "data", "test")
 """Every kind of YAML file, as ``ivr schema --kind`` names them (``flow`` is the default)."""
@@ -171,10 +175,15 @@ def _kind_docs() -> dict[str, KindDoc]:
         ),
         "campaigns": KindDoc(
             "campaigns.yaml",
-            "Outbound campaigns and surveys (DESIGN.md section 9), checked by `ivr validate` "
-            "(its flow, tenant and queue must exist). No dialer reads this file yet: this is "
-            "its contract.",
-            (("Keys of each campaign", CAMPAIGN_FIELDS),),
+            "Outbound campaigns and surveys (DESIGN.md section 9), checked by `ivr validate`: "
+            "its flow, tenant and queue must exist, and the contacts and do-not-call files it "
+            "names are read (a missing file or column is an error; a row left out, a contact "
+            "whose time zone comes from its number, a window outside 08:00-21:00 are "
+            "warnings). See docs/outbound.md. No dialer reads this file yet.",
+            (
+                ("Keys of each campaign", CAMPAIGN_FIELDS),
+                ("Keys beside `campaigns:`", TOP_FIELDS),
+            ),
             "campaigns:\n  renewals:\n    tenant: acme\n    flow: hello\n"
             "    contacts: {csv: renewals.csv, number: phone, timezone: tz}\n"
             "    mode: predictive\n    queue: retail\n    caller_id: '18005550100'\n"
@@ -312,4 +321,6 @@ def _schema_for(kind: str, registry: NodeRegistry | None) -> dict:
         "propertyNames": {"pattern": spec.name_pattern},
         "additionalProperties": object_schema(spec.fields),
     }
-    return _document(kind, _top(spec.top_key, f"Each {spec.what} by name", entries))
+    top = _top(spec.top_key, f"Each {spec.what} by name", entries)
+    top["properties"].update(object_schema(spec.beside)["properties"])
+    return _document(kind, top)

@@ -117,6 +117,8 @@ def test_the_file_examples_make_a_folder_that_validates_and_passes_its_scenario(
         (tmp_path / name).write_text(doc.example)
         jsonschema.validate(yaml.safe_load(doc.example), schema_for(kind_of(Path(name))))
     (tmp_path / "accounts.csv").write_text("account,name\n1,Anna\n")
+    (tmp_path / "renewals.csv").write_text("phone,tz\n+12125550123,America/New_York\n")
+    (tmp_path / "dnc.csv").write_text("number\n+12125550142\n")
     assert main(["validate", str(tmp_path)]) == 0, capsys.readouterr().out
     capsys.readouterr()
     assert main(["test", str(tmp_path / "hello.test.yaml")]) == 0, capsys.readouterr().out

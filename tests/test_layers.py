@@ -19,6 +19,7 @@ LAYERS = [
     ("ivr.data",),
     ("ivr.prompts",),
     ("ivr.acd",),
+    ("ivr.outbound",),
     ("ivr.nodes",),
     ("ivr.project",),
     ("ivr.runtime",),
@@ -31,9 +32,10 @@ LAYERS = [
     ("ivr.cli",),
 ]
 """Lowest first: the flow language; the call protocol (the Channel a call drives and the record
-it leaves); data sources, prompts, queues and agents, node types; a project put together; the
-interpreter; the journal; FreeSWITCH; the metrics served; the simulated FreeSWITCH; the test and
-load harnesses; the tools around them; the command."""
+it leaves); data sources, prompts, queues and agents, outbound campaigns (contacts, do-not-call
+lists and when a contact may be dialled), node types; a project put together; the interpreter;
+the journal; FreeSWITCH; the metrics served; the simulated FreeSWITCH; the test and load
+harnesses; the tools around them; the command."""
 
 
 def _modules() -> dict[str, Path]:

@@ -64,7 +64,7 @@ GOOD_FOLDER = {
     ),
     "tenants.yaml": "tenants:\n  acme: {name: Acme, numbers: ['18005550100'], flow: t}\n",
     "campaigns.yaml": (
-        "campaigns:\n  renewals:\n    tenant: acme\n    flow: t\n"
+        "dnc: [dnc.csv]\ncampaigns:\n  renewals:\n    tenant: acme\n    flow: t\n"
         "    contacts: {csv: renewals.csv, number: phone, timezone: tz}\n"
         "    mode: predictive\n    queue: retail\n    caller_id: '18005550100'\n"
         '    window: {mon-fri: "09:00-20:00"}\n    max_attempts: 4\n'
@@ -90,6 +90,7 @@ MISTAKES = [
     ("campaigns.yaml", "campaigns:\n  c: {flow: t, contacts: {csv: c.csv}, mode: robocall}\n"),
     ("campaigns.yaml", "campaigns:\n  c: {flow: t, contacts: {csv: c.csv}, max_abandon_rate: 3}\n"),
     ("campaigns.yaml", "campaigns:\n  c: {flow: t}\n"),
+    ("campaigns.yaml", "dcn: [dnc.csv]\ncampaigns:\n  c: {flow: t, contacts: {csv: c.csv}}\n"),
     ("data.yaml", "data:\n  accounts: {key: account}\n"),
     ("t.test.yaml", "flow: t\ncases:\n  - name: x\n    steps: [{press: '1', hear: Bye}]\n"),
     ("t.test.yaml", "flow: t\ncases:\n  - name: x\n    steps: []\n    expect: {outcom: done}\n"),
@@ -101,6 +102,8 @@ def _write(folder: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         (folder / name).write_text(text)
     (folder / "accounts.csv").write_text("account,name\n1,Anna\n")
+    (folder / "renewals.csv").write_text("phone,tz\n+12125550123,America/New_York\n")
+    (folder / "dnc.csv").write_text("number\n+12125550142\n")
 
 
 def test_a_folder_of_every_kind_passes_both_the_loaders_and_the_schemas(tmp_path, capsys):

@@ -68,11 +68,14 @@ class Kit:
         node_types: the node types, by name.
         data_field: the option field declaring a data source, for files under a folder.
         load_shared_data: reads data.yaml's sources (doc, file name, diagnostics).
+        check_campaign: checks what a campaign's files hold (its contacts, its do-not-call
+            lists) and reports into the project's diagnostics; None checks campaigns.yaml only.
     """
 
     node_types: NodeTypes
     data_field: Callable[[Path], Field]
     load_shared_data: Callable[[Any, str, Diagnostics], dict[str, Any]]
+    check_campaign: Callable[[Project, Campaign], None] | None = None
 
 
 def flow_fields(base: Path, kit: Kit) -> dict[str, Field]:
@@ -444,7 +447,7 @@ def _load_config(project: Project, folder: Path, kit: Kit) -> None:
                     + suggest(agent_id, list(project.agents)),
                     mark,
                 )
-    _check_campaigns(project)
+    _check_campaigns(project, kit)
     for tenant in project.tenants.values():
         if tenant.flow not in project.flows:
             project.diag.error(
@@ -454,8 +457,10 @@ def _load_config(project: Project, folder: Path, kit: Kit) -> None:
             )
 
 
-def _check_campaigns(project: Project) -> None:
+def _check_campaigns(project: Project, kit: Kit) -> None:
     for campaign in project.campaigns.values():
+        if kit.check_campaign is not None:
+            kit.check_campaign(project, campaign)
         for what, name, known, where in (
             ("flow", campaign.flow, project.flows, "the loaded flows"),
             ("tenant", campaign.options["tenant"], project.tenants, "tenants.yaml"),

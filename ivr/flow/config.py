@@ -115,6 +115,8 @@ class Tenant:
     hold_music: str | None = None
     record: RecordPolicy | None = None
     """Records this company's calls; wins over the flow's ``record:``."""
+    dnc: list[tuple[str, Mark]] = field(default_factory=list)
+    """Do-not-call files (relative to the folder) none of its campaigns dials, and where named."""
 
 
 QUEUE_FIELDS = {
@@ -173,6 +175,11 @@ TENANT_FIELDS = {
     "voice": Text("TTS voice for this company"),
     "hold_music": Text("What this company's callers hear while waiting, unless the queue says"),
     "record": record_field("answer"),
+    "dnc": ListOf(
+        Text(),
+        "Do-not-call lists (CSV files of numbers, relative to the folder) none of this "
+        "company's campaigns dials",
+    ),
 }
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _RANGE = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
@@ -380,6 +387,7 @@ def load_tenants(doc: Any, name: str, diag: Diagnostics) -> dict[str, Tenant]:
             value.value_mark("flow"),
             opts["hold_music"],
             record_policy(opts["record"], f"tenant {key}", value, ctx),
+            [(path, value["dnc"].item_mark(i)) for i, path in enumerate(opts["dnc"] or [])],
         )
     return out
 
