@@ -475,7 +475,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         controller.start()
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.listen[0]}:{args.listen[1]}: {exc}") from exc
-    center.pool.start_log(center.clock(), journal.submit_segment)
+    center.pool.start_log(center.clock(), journal.submit_segment, clock=center.clock)
     center.start(lambda call_id: call_id in controller.live)
     where += f"; agents kept in {args.store}"
     if link is not None:

@@ -220,9 +220,7 @@ def test_a_controller_journals_its_agents_states_and_ends_them_when_it_stops(tmp
     assert rows == [("available", "", 0, 1, os.getpid()), ("on_break", "lunch", 0, 1, os.getpid())]
 
 
-def test_scenario_runs_journal_agent_time_and_occupancy_stays_within_100_percent(
-    tmp_path, capsys
-):
+def test_scenario_runs_journal_agent_time_and_occupancy_stays_within_100_percent(tmp_path, capsys):
     path = tmp_path / "journal.sqlite"
     assert main(["test", "--journal", str(path), "flows/"]) == 0
     capsys.readouterr()
@@ -255,3 +253,23 @@ def test_a_change_reported_a_little_behind_the_last_one_keeps_the_log_in_order()
     assert all(s.started_at <= s.ended_at for s in got)
     assert all(a.ended_at <= b.started_at for a, b in zip(got, got[1:], strict=False))
     assert [s.state for s in got] == ["available", "on_break", "available"]
+
+
+def test_a_controllers_log_keeps_its_own_clock_whatever_time_its_calls_report():
+    # A simulated FreeSWITCH dates its calls on the scenario cases' days; the controller's
+    # agents live on its wall clock all the same.
+    wall = [at(60)]
+    log = {}
+    pool = AgentPool({"a": AgentConfig("a", "Anna", "user/a")})
+    pool.start_log(
+        at(60), lambda segment: log.__setitem__(segment.id, segment), clock=lambda: wall[0]
+    )
+    wall[0] = at(65)
+    pool.take_break("a", at(-3000), reason="lunch")
+    wall[0] = at(70)
+    pool.end_log(wall[0])
+    got = sorted(log.values(), key=lambda s: s.started_at)
+    assert [(s.state, s.started_at, s.ended_at) for s in got] == [
+        ("available", at(60), at(65)),
+        ("on_break", at(65), at(70)),
+    ]

@@ -89,6 +89,7 @@ class AgentPool:
         """Whether callbacks are offered agents (a dialer is attached)."""
         self.on_segment: Callable[[AgentSegment], None] | None = None
         """Given each agent state log segment as it starts and as it ends (see ``start_log``)."""
+        self._log_clock: Callable[[], dt.datetime] | None = None
         self.on_timers_changed: Callable[[], None] | None = None
         """Called when a timed change is set that may be due before the ones known so far."""
         self.latest = NEVER
@@ -650,7 +651,9 @@ class AgentPool:
             agent.pending = ""
         # Calls report times from their own clocks (an event's, the timer's): the log keeps an
         # agent's segments in order even when one comes a few milliseconds behind another.
-        logged = max(now, agent.segment.started_at) if agent.segment is not None else now
+        logged = self._log_clock() if self._log_clock is not None else now
+        if agent.segment is not None:
+            logged = max(logged, agent.segment.started_at)
         if self.on_segment is not None:
             self._end_segment(agent, logged, state)
         agent.state, agent.since, agent.reason = state, now, reason
@@ -663,14 +666,26 @@ class AgentPool:
 
     # ------------------------------------------------------------ the agent state log
 
-    def start_log(self, now: dt.datetime, on_segment: Callable[[AgentSegment], None]) -> None:
+    def start_log(
+        self,
+        now: dt.datetime,
+        on_segment: Callable[[AgentSegment], None],
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         """Journal every agent's states from ``now`` on: each agent's current state opens one.
 
         Args:
             now: when the log starts (the controller's start, a scenario case's).
             on_segment: given each segment as it starts and again as it ends.
+            clock: where segment times come from (a controller's wall clock); None: from the
+                time each change reports (a scenario's simulated time, the only time it has).
+                A controller's calls report their channel's times, which a simulated
+                FreeSWITCH sets to its scenario cases' dates: an agent's day is measured on
+                one clock all the same.
         """
         self.on_segment = on_segment
+        self._log_clock = clock
         for agent in self.agents.values():
             self._open_segment(agent, now, agent.call_id, "")
 
