@@ -1,8 +1,12 @@
 """`ivr validate` reads the files a campaign names, and says what it would dial and what not."""
 
+import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ivr.cli import main
+from ivr.outbound import DialRules, decide, lists_of, load_do_not_call
+from ivr.project import load_project
 
 FLOW = "flow: t\nstart: bye\nnodes:\n  bye: {type: hangup, prompt: Bye.}\n"
 TENANTS = (
@@ -116,3 +120,24 @@ def test_a_misspelt_key_beside_campaigns_gets_a_hint(tmp_path, capsys):
     code, out = _validate(_folder(tmp_path, **{"campaigns.yaml": wrong}), capsys)
     assert code == 1
     assert "unknown key 'dcn'; did you mean 'dnc'?" in out
+
+
+def test_a_campaign_skips_numbers_on_its_own_its_tenants_and_the_platforms_list(tmp_path):
+    project = load_project(_folder(tmp_path))
+    campaign = project.campaigns["renewals"]
+    files = lists_of(campaign, project.tenants["acme"])
+    assert [path for path, _ in files] == ["dnc.csv", "tenant_dnc.csv", "global_dnc.csv"]
+    dnc = load_do_not_call([path for path, _ in files], project.folder, "US")
+    monday_noon_new_york = dt.datetime(2026, 6, 15, 16, 0, tzinfo=dt.UTC)
+    new_york = (ZoneInfo("America/New_York"),)
+    for number, blocked in [
+        ("+12125550142", True),
+        ("+12125550143", True),
+        ("+12125550144", True),
+        ("+12125550145", False),
+    ]:
+        decision = decide(
+            DialRules.of(campaign), new_york, [], monday_noon_new_york, on_dnc=number in dnc
+        )
+        assert (decision.reason == "dnc") is blocked
+        assert decision.dial is not blocked

@@ -7,7 +7,7 @@ when (``rules``). ``check`` runs what needs those files for ``ivr validate``. No
 """
 
 from ivr.outbound.contacts import Contact, ContactList, ContactsError, load_contacts
-from ivr.outbound.dnc import DncFileError, DoNotCall, load_do_not_call
+from ivr.outbound.dnc import DncFileError, DoNotCall, lists_of, load_do_not_call
 from ivr.outbound.numbers import BadNumber, normalise, zones_of
 from ivr.outbound.rules import DEFAULT_WINDOW, Attempt, Decision, DialRules, decide, next_open
 
@@ -23,6 +23,7 @@ __all__ = [
     "DialRules",
     "DoNotCall",
     "decide",
+    "lists_of",
     "load_contacts",
     "load_do_not_call",
     "next_open",

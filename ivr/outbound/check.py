@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ivr.flow.campaigns import Campaign
-from ivr.flow.source import LDict, LList, Mark
+from ivr.flow.source import LDict, Mark
 from ivr.outbound.contacts import ContactList, ContactsError, RowProblem, load_contacts
-from ivr.outbound.dnc import DncFileError, load_do_not_call
+from ivr.outbound.dnc import DncFileError, lists_of, load_do_not_call
 from ivr.outbound.rules import DialRules, next_open
 
 if TYPE_CHECKING:
@@ -52,7 +52,8 @@ def check_campaign(project: Project, campaign: Campaign) -> None:
         else:
             _report_rows(project, campaign.name, contacts.problems)
             _report_zones(project, campaign, contacts, contacts_mark)
-    for path, mark in _dnc_files(project, spec, campaign):
+    tenant = project.tenants.get(campaign.options.get("tenant") or "")
+    for path, mark in lists_of(campaign, tenant):
         try:
             dnc = load_do_not_call([path], project.folder, region)
         except DncFileError as exc:
@@ -66,27 +67,6 @@ def _readable_here(contacts: dict) -> bool:
     if contacts.get("csv") is not None:
         return True
     return str(contacts.get("sql") or "").startswith("sqlite")
-
-
-def _dnc_files(project: Project, spec: LDict, campaign: Campaign) -> list[tuple[str, Mark]]:
-    """The campaign's own do-not-call files, its tenant's and the platform's, each once."""
-    own = spec.get("dnc")
-    files = (
-        [(path, own.item_mark(i)) for i, path in enumerate(campaign.options.get("dnc") or [])]
-        if isinstance(own, LList)
-        else []
-    )
-    tenant = project.tenants.get(campaign.options.get("tenant") or "")
-    if tenant is not None:
-        files.extend(tenant.dnc)
-    files.extend(campaign.global_dnc)
-    seen: set[str] = set()
-    unique = []
-    for path, mark in files:
-        if path not in seen:
-            seen.add(path)
-            unique.append((path, mark))
-    return unique
 
 
 def _report_rows(project: Project, name: str, problems: list[RowProblem]) -> None:

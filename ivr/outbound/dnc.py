@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.errors import IvrError
+from ivr.flow.campaigns import Campaign
+from ivr.flow.config import Tenant
+from ivr.flow.source import LList, Mark
 from ivr.outbound.contacts import RowProblem
 from ivr.outbound.numbers import BadNumber, normalise
 
@@ -55,6 +58,24 @@ class DoNotCall:
     def listed_by(self, number: str) -> str | None:
         """The file that forbids calling ``number`` (E.164), or None when none does."""
         return self.lists.get(number)
+
+
+def lists_of(campaign: Campaign, tenant: Tenant | None) -> list[tuple[str, Mark | None]]:
+    """The do-not-call files that apply to a campaign, each once, with where each is named.
+
+    The campaign's own, then its tenant's, then those beside ``campaigns:``.
+    """
+    own = campaign.spec.get("dnc") if campaign.spec is not None else None
+    files: list[tuple[str, Mark | None]] = [
+        (path, own.item_mark(i) if isinstance(own, LList) else None)
+        for i, path in enumerate(campaign.options.get("dnc") or [])
+    ]
+    files.extend(tenant.dnc if tenant is not None else [])
+    files.extend(campaign.global_dnc)
+    unique: dict[str, Mark | None] = {}
+    for path, mark in files:
+        unique.setdefault(path, mark)
+    return list(unique.items())
 
 
 def load_do_not_call(paths: Iterable[str], folder: Path, region: str | None = None) -> DoNotCall:
