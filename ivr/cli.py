@@ -462,6 +462,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     controller.on_call_end = call_ended
     controller.services.on_call_start = journal.submit_started
+    journal.submit_tenants(project)
     center.callbacks.on_dialed = journal.submit_callback
     where = f"; journal {args.journal}"
     if args.metrics is not None:

@@ -155,11 +155,12 @@ def test_a_journal_from_before_callbacks_were_journaled_opens_and_reports_none_m
     journal.write([JournalEntry(asked), JournalEntry(record("call-2"))])
     journal.close()
     # Back to the first version's schema: no callbacks table, no notes on visits, no open
-    # calls, no recordings, no agent state log.
+    # calls, no recordings, no agent state log, no tenants.
     db = sqlite3.connect(path)
     db.executescript(
         "DROP TABLE callbacks; ALTER TABLE visits DROP COLUMN notes; DROP TABLE open_calls; "
-        "DROP TABLE recordings; DROP TABLE agent_states; PRAGMA user_version = 1;"
+        "DROP TABLE recordings; DROP TABLE agent_states; DROP TABLE tenants; "
+        "PRAGMA user_version = 1;"
     )
     db.close()
 
@@ -169,7 +170,7 @@ def test_a_journal_from_before_callbacks_were_journaled_opens_and_reports_none_m
     assert "Callbacks made,0,0.0,callbacks scheduled," in summary
     assert "Callbacks reached,0,,callbacks made," in summary
     journal = SqliteJournal(path)
-    assert journal.schema_version == len(sqlite_store.MIGRATIONS) == 6
+    assert journal.schema_version == len(sqlite_store.MIGRATIONS) == 7
     assert [e.callback for e in journal.entries(CallFilter())] == [None, None]
     journal.close()
 

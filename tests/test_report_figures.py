@@ -230,7 +230,7 @@ def test_calls_are_counted_per_15_minute_interval_of_their_start(interval_journa
     rows = interval_rows(capsys, interval_journal, "--timezone", "UTC", "--interval", "15m")
     assert rows == {
         # i2 hung up after 3 s: a short abandon, not offered; no agent state log: no agents logged
-    # in, no occupancy
+        # in, no occupancy
         "2026-11-23 09:00": ["2", "1", "1", "0", "1", "100.0", "10.0", "100.0", "", ""],
         "2026-11-23 09:15": ["1", "1", "1", "0", "0", "0.0", "30.0", "60.0", "", ""],
         "2026-11-23 09:30": ["1", "1", "0", "1", "0", "0.0", "", "", "", ""],

@@ -57,4 +57,61 @@ def test_a_case_without_a_number_is_a_call_of_the_one_tenant_using_its_flow(tmp_
     tenants = per_tenant(tmp_path, capsys)
     # t: both calls are alpha's; shared: the call dialing 300 is gamma's, the other could be
     # beta's or gamma's and stays without a tenant
-    assert tenants == {"alpha": "2", "gamma": "1", "(none)": "1"}
+    assert tenants == {"alpha (Alpha)": "2", "gamma (Gamma)": "1", "(none)": "1"}
+
+
+ZONED_TENANTS = """
+tenants:
+  alpha: {name: Alpha Bank, numbers: ["100"], flow: t, timezone: Asia/Tokyo}
+  beta: {name: Beta, numbers: ["200"], flow: t}
+"""
+# 2026-11-23 16:30 UTC is 01:30 the next day in Tokyo
+LATE_CALL = """
+flow: t
+cases:
+  - name: a caller late in the afternoon, UTC
+    dialed: "100"
+    at: 2026-11-23T16:30:00Z
+    steps: [{hear: Goodbye}]
+    expect: {outcome: completed}
+"""
+
+
+def zoned_journal(tmp_path, capsys):
+    (tmp_path / "t.yaml").write_text(dedent(FLOW.format(name="t")))
+    (tmp_path / "t.test.yaml").write_text(dedent(LATE_CALL))
+    (tmp_path / "tenants.yaml").write_text(dedent(ZONED_TENANTS))
+    journal = tmp_path / "journal.sqlite"
+    assert main(["test", "--journal", str(journal), str(tmp_path)]) == 0
+    capsys.readouterr()
+    return journal
+
+
+def test_a_tenants_report_counts_days_and_hours_in_the_tenants_own_time_zone(tmp_path, capsys):
+    journal = zoned_journal(tmp_path, capsys)
+    assert main(["report", "--journal", str(journal), "--tenant", "alpha", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert "Asia/Tokyo" in out and "Tenant: alpha (Alpha Bank)" in out
+    days = out.split("\n\ndays\n")[1].split("\n\n")[0]
+    assert [row["day"] for row in csv.DictReader(io.StringIO(days))] == ["2026-11-24"]
+    # --timezone still says where to count
+    options = ["--tenant", "alpha", "--timezone", "UTC", "--format", "csv"]
+    assert main(["report", "--journal", str(journal), *options]) == 0
+    days = capsys.readouterr().out.split("\n\ndays\n")[1].split("\n\n")[0]
+    assert [row["day"] for row in csv.DictReader(io.StringIO(days))] == ["2026-11-23"]
+
+
+def test_the_per_tenant_table_names_each_company(tmp_path, capsys):
+    journal = zoned_journal(tmp_path, capsys)
+    assert main(["report", "--journal", str(journal), "--format", "csv"]) == 0
+    block = capsys.readouterr().out.split("\n\ntenants\n")[1].split("\n\n")[0]
+    assert [r["tenant"] for r in csv.DictReader(io.StringIO(block))] == ["alpha (Alpha Bank)"]
+
+
+def test_a_tenant_time_zone_that_does_not_exist_is_refused_where_it_is_written(tmp_path, capsys):
+    (tmp_path / "t.yaml").write_text(dedent(FLOW.format(name="t")))
+    (tmp_path / "tenants.yaml").write_text(
+        "tenants:\n  alpha: {name: A, numbers: ['100'], flow: t, timezone: Mars/Olympus}\n"
+    )
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "tenants.yaml:2:" in capsys.readouterr().out

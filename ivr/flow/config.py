@@ -117,6 +117,29 @@ class Tenant:
     """Records this company's calls; wins over the flow's ``record:``."""
     dnc: list[tuple[str, Mark]] = field(default_factory=list)
     """Do-not-call files (relative to the folder) none of its campaigns dials, and where named."""
+    timezone: ZoneInfo | None = None
+    """Where the company's days and hours are counted in reports (None: the report's zone)."""
+
+
+class TimeZoneField(Field):
+    """An IANA time zone name such as ``Europe/Sofia``; normalised to a ZoneInfo."""
+
+    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
+        try:
+            return ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            ctx.diag.error(
+                f"unknown time zone {describe(value)}; use an IANA name "
+                "such as Europe/Sofia or America/New_York",
+                mark,
+            )
+            return INVALID
+
+    def type_doc(self) -> str:
+        return "time zone (IANA name, e.g. Europe/Sofia)"
+
+    def schema(self) -> dict:
+        return {"type": "string", "pattern": r"^[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)*$"}
 
 
 QUEUE_FIELDS = {
@@ -180,6 +203,10 @@ TENANT_FIELDS = {
         "Do-not-call lists (CSV files of numbers, relative to the folder) none of this "
         "company's campaigns dials",
     ),
+    "timezone": TimeZoneField(
+        "Where this company's days and intervals are counted in reports (default: the "
+        "report's --timezone)"
+    ),
 }
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _RANGE = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
@@ -196,27 +223,6 @@ DAYS_PATTERN = rf"^{_DAY_PIECE}(?:,{_DAY_PIECE})*$"
 """Day keys of weekly hours: ``mon``, ``mon-fri``, ``sat,sun`` (the loader ignores case)."""
 RANGE_PATTERN = r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-
-
-class TimeZoneField(Field):
-    """An IANA time zone name such as ``Europe/Sofia``; normalised to a ZoneInfo."""
-
-    def check(self, value: Any, mark: Mark, ctx: CheckContext) -> Any:
-        try:
-            return ZoneInfo(str(value))
-        except (ZoneInfoNotFoundError, ValueError):
-            ctx.diag.error(
-                f"unknown time zone {describe(value)}; use an IANA name "
-                "such as Europe/Sofia or America/New_York",
-                mark,
-            )
-            return INVALID
-
-    def type_doc(self) -> str:
-        return "time zone (IANA name, e.g. Europe/Sofia)"
-
-    def schema(self) -> dict:
-        return {"type": "string", "pattern": r"^[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)*$"}
 
 
 class WeeklyHours(Field):
@@ -388,6 +394,7 @@ def load_tenants(doc: Any, name: str, diag: Diagnostics) -> dict[str, Tenant]:
             opts["hold_music"],
             record_policy(opts["record"], f"tenant {key}", value, ctx),
             [(path, value["dnc"].item_mark(i)) for i, path in enumerate(opts["dnc"] or [])],
+            opts["timezone"],
         )
     return out
 

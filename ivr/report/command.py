@@ -112,14 +112,18 @@ def run_report(
     """
     short = parse_short_abandon(short_abandon)
     zone = parse_timezone(timezone)
-    since = parse_moment(start, "--from", zone, end=False) if start else None
-    until = parse_moment(end, "--to", zone, end=True) if end else None
-    if since is not None and until is not None and since >= until:
-        raise ReportOptionError(f"--from {start} is not before --to {end}")
     store = open_journal(journal)
     try:
         _check_known("--tenant", tenant, store.tenants())
         _check_known("--queue", queue, store.queues())
+        tenants = store.tenant_entries()
+        if zone is None and tenant in tenants and tenants[tenant].timezone:
+            # A company's report is in its own hours unless --timezone says otherwise.
+            zone = ZoneInfo(tenants[tenant].timezone)
+        since = parse_moment(start, "--from", zone, end=False) if start else None
+        until = parse_moment(end, "--to", zone, end=True) if end else None
+        if since is not None and until is not None and since >= until:
+            raise ReportOptionError(f"--from {start} is not before --to {end}")
         where = CallFilter(since, until, tenant, queue)
         report = build_report(
             store.entries(where),
@@ -139,6 +143,7 @@ def run_report(
             agents=sorted(report.by_agent) if tenant or queue else None,
             interval_start=_interval_of(report) if interval else None,
         )
+        report.tenant_names = {t.id: t.name for t in tenants.values()}
     except JournalError as exc:
         raise ReportOptionError(f"--journal: {exc}") from exc
     finally:

@@ -281,6 +281,8 @@ class Report:
     """The latest calls with a recording file, for the page that plays them."""
     recorded_calls: int = 0
     """All calls with a recording file in the report."""
+    tenant_names: dict[str, str] = field(default_factory=dict)
+    """Each tenant's company name, as the journal last had it from tenants.yaml."""
     agent_times: AgentTimes = field(default_factory=AgentTimes)
     """Agent time from the agent state log (read apart from the calls: see ``read_agent_times``)."""
 

@@ -92,7 +92,8 @@ def heading(report: Report, journal: str) -> list[str]:
     if report.interval is not None:
         lines.append(f"Intervals: {report.interval}, by when calls started ({zone})")
     if report.tenant:
-        lines.append(f"Tenant: {report.tenant}")
+        name = report.tenant_names.get(report.tenant)
+        lines.append(f"Tenant: {report.tenant}" + (f" ({name})" if name else ""))
     if report.queue:
         lines.append(f"Queue: {report.queue} (calls that waited in it)")
     return lines

@@ -14,6 +14,8 @@ from ivr.report.figures import ENDED, FAILED, INTERVALS, AgentTotals, Report, To
 from ivr.runtime.record import OUTCOMES
 
 TEXT, COUNT, PERCENT, SECONDS = "text", "count", "percent", "seconds"
+TENANT_WIDTH = 10
+"""Where a terminal wraps the per-tenant table's first column (the id and company name)."""
 
 
 @dataclass
@@ -378,8 +380,14 @@ def _day(day: dt.date) -> str:
     return day.isoformat()
 
 
-def _tenant(tenant: str) -> str:
-    return tenant or "(none)"
+def _tenants(report: Report) -> Table:
+    def named(tenant: str) -> str:
+        name = report.tenant_names.get(tenant)
+        return f"{tenant} ({name})" if name else tenant or "(none)"
+
+    table = _grouped("tenants", "Per tenant", "tenant", report.by_tenant, named)
+    table.columns[0].wrap = TENANT_WIDTH  # long company names take two lines in a terminal
+    return table
 
 
 def report_tables(report: Report) -> list[Table]:
@@ -391,7 +399,7 @@ def report_tables(report: Report) -> list[Table]:
         _grouped("hours", "Per hour of day", "hour", report.by_hour, _hour),
         _grouped("days", "Per day", "day", report.by_day, _day),
         *([_intervals(report)] if report.interval is not None else []),
-        _grouped("tenants", "Per tenant", "tenant", report.by_tenant, _tenant),
+        _tenants(report),
         _queues(report),
         _agents(report),
         *([_breaks(report)] if any(t.breaks for t in report.agent_times.agents.values()) else []),

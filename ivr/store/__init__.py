@@ -15,6 +15,7 @@ from ivr.store.journal import (
     JournalError,
     JournalUnavailable,
     OpenCall,
+    TenantEntry,
 )
 from ivr.store.sqlite import SqliteJournal
 from ivr.store.writer import JournalWriter
@@ -31,4 +32,5 @@ __all__ = [
     "JournalWriter",
     "OpenCall",
     "SqliteJournal",
+    "TenantEntry",
 ]

@@ -158,6 +158,27 @@ class OpenCall:
 
 
 @dataclass(frozen=True)
+class TenantEntry:
+    """A tenant as tenants.yaml describes it, kept so reports can name it and keep its hours.
+
+    Attributes:
+        id: the tenant's id (what calls are journaled with).
+        name: the company's name.
+        timezone: the IANA name of the zone its days and intervals are counted in; empty for
+            none.
+    """
+
+    id: str
+    name: str
+    timezone: str = ""
+
+    @property
+    def call_id(self) -> str:
+        """None of its calls: for the writer's messages, which name the calls of an entry."""
+        return f"(tenant {self.id})"
+
+
+@dataclass(frozen=True)
 class AgentTime:
     """Seconds one agent spent in one state (and reason) within a report's period.
 
@@ -205,14 +226,17 @@ class Journal(abc.ABC):
     """
 
     @abc.abstractmethod
-    def write(self, entries: list[JournalEntry | CallbackEntry | OpenCall | AgentSegment]) -> None:
+    def write(
+        self, entries: list[JournalEntry | CallbackEntry | OpenCall | AgentSegment | TenantEntry]
+    ) -> None:
         """Store the entries (calls, callbacks, calls started, agent states) in one transaction.
 
         An entry whose call id is already in the journal replaces the earlier one: a call has
         exactly one record, and a callback one entry (its latest state; the attempts counted
         and the first dial kept when a restarted controller counts afresh). A call's entry
         replaces its ``OpenCall`` note. An agent segment already there is ended (its
-        ``ended_at`` and ``next_state`` taken from the new one).
+        ``ended_at`` and ``next_state`` taken from the new one). A tenant replaces the one with
+        its id.
 
         Raises:
             JournalUnavailable: the store failed in a way that may pass; nothing was written.
@@ -260,6 +284,10 @@ class Journal(abc.ABC):
         A journal that keeps no agent state log has none.
         """
         return []
+
+    def tenant_entries(self) -> dict[str, TenantEntry]:
+        """The tenants written to the journal, by id (none for a journal that keeps none)."""
+        return {}
 
     def mark_recording(self, call_id: str, path: str, status: str, detail: str) -> bool:
         """Note what became of a call's recording later (``deleted`` by the retention purge).

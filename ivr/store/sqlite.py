@@ -10,7 +10,8 @@ so a controller killed mid-call leaves them to be closed as lost (``close_lost_c
 ``recordings`` (schema 5), each recording of a call with its file's length, channels, sha256, the
 spans masked and when retention lets it go, its status changed later by the purge;
 ``agent_states`` (schema 6), the agent state log: one row per stretch of time an agent spent in
-one state, open (no ``ended_at``) while it lasts, with the host and process that wrote it. Times are
+one state, open (no ``ended_at``) while it lasts, with the host and process that wrote it;
+``tenants`` (schema 7), each tenant's name and time zone as tenants.yaml last said. Times are
 stored as UTC text in one fixed-width ISO 8601 form, so they sort and compare as text. The schema
 version is SQLite's ``user_version``; opening a journal applies the migrations it has not had yet.
 """
@@ -35,6 +36,7 @@ from ivr.store.journal import (
     JournalError,
     JournalUnavailable,
     OpenCall,
+    TenantEntry,
 )
 
 MIGRATIONS: list[list[str]] = [
@@ -182,6 +184,15 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX agent_states_open ON agent_states (host, pid) WHERE ended_at IS NULL",
         "CREATE INDEX agent_states_by_call ON agent_states (call_id) WHERE state = 'wrap_up'",
     ],
+    [
+        """
+        CREATE TABLE tenants (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            timezone TEXT NOT NULL DEFAULT ''
+        ) WITHOUT ROWID
+        """,
+    ],
 ]
 """Schema changes in order; the journal's ``user_version`` counts those applied."""
 
@@ -303,7 +314,9 @@ class SqliteJournal(Journal):
 
     # ------------------------------------------------------------------ writing
 
-    def write(self, entries: list[JournalEntry | CallbackEntry | OpenCall | AgentSegment]) -> None:
+    def write(
+        self, entries: list[JournalEntry | CallbackEntry | OpenCall | AgentSegment | TenantEntry]
+    ) -> None:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -316,6 +329,11 @@ class SqliteJournal(Journal):
                     self._insert_open(entry)
                 elif isinstance(entry, AgentSegment):
                     self._insert_segment(entry)
+                elif isinstance(entry, TenantEntry):
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO tenants (id, name, timezone) VALUES (?, ?, ?)",
+                        (entry.id, entry.name, entry.timezone),
+                    )
                 else:
                     self._insert(entry)
             self.db.execute("COMMIT")
@@ -740,6 +758,13 @@ class SqliteJournal(Journal):
             AgentTime("", "", state, reason, seconds, count, 0, _from_julian(q / QUARTERS_A_DAY))
             for (state, reason, q), (seconds, count) in sorted(totals.items())
         ]
+
+    def tenant_entries(self) -> dict[str, TenantEntry]:
+        try:
+            rows = self.db.execute("SELECT id, name, timezone FROM tenants").fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot read the journal: {exc}") from exc
+        return {row[0]: TenantEntry(*row) for row in rows}
 
     def _distinct(self, column: str) -> list[str]:
         try:

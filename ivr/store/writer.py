@@ -39,6 +39,7 @@ from ivr.store.journal import (
     JournalError,
     JournalUnavailable,
     OpenCall,
+    TenantEntry,
 )
 from ivr.store.sqlite import SqliteJournal
 
@@ -103,6 +104,7 @@ class JournalWriter:
         self._closing = threading.Event()
         self._closed = False
         self._behind = False
+        self._projects: set[int] = set()  # whose tenants were handed over (submit_tenants)
         self._thread = threading.Thread(target=self._run, name="ivr-journal", daemon=True)
         self._thread.start()
 
@@ -145,6 +147,15 @@ class JournalWriter:
             )
         return cls(journal)
 
+    def submit_tenants(self, project: Project) -> None:
+        """Hand over the tenants of ``project`` (once per project), so reports name them."""
+        if id(project) in self._projects:
+            return
+        self._projects.add(id(project))
+        for tenant in project.tenants.values():
+            zone = tenant.timezone.key if tenant.timezone is not None else ""
+            self.submit(TenantEntry(tenant.id, tenant.name, zone))
+
     def submit_started(self, call: Call) -> None:
         """Note a call that starts (``CallServices.on_call_start``), until its entry comes."""
         self.submit(OpenCall.of(call.record, self.host, os.getpid()))
@@ -155,6 +166,7 @@ class JournalWriter:
 
     def submit_record(self, project: Project, record: CallRecord) -> None:
         """Hand over the entry of a finished call of ``project`` (a scenario run's call)."""
+        self.submit_tenants(project)
         self.submit(JournalEntry.of(record, project))
 
     def submit_segment(self, segment: AgentSegment) -> None:
