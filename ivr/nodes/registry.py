@@ -40,6 +40,7 @@ BUILTIN_MODULES = (
     "record",
     "hangup",
     "queue",
+    "survey",
 )
 
 
