@@ -7,6 +7,11 @@ wait every ``every:``, periodic messages, and may press keys: one to be called b
 or entering the number; the place in line is kept), others leading to named nodes (voicemail,
 the menu). ``max_wait`` ends the wait (``on_timeout``), ``overflow`` moves the caller to another
 queue after a while, ``when_empty`` sends callers on when no agent is logged in.
+
+With ``survey`` the caller is offered a post-call survey on entering the queue and opts in with
+a key, then or at any time while waiting. FreeSWITCH keeps the caller's line after a bridge the
+agent ended (``hangup_after_bridge`` is false), so when the agent hangs up first a caller who
+opted in stays in the flow and goes to the survey; a caller who hangs up ends the call as ever.
 """
 
 from __future__ import annotations
@@ -113,6 +118,16 @@ _CALLBACK_DONE = {
     "bg": "Благодарим ви. Запазвате мястото си на опашката и ще ви се обадим веднага щом "
     "се освободи оператор. Довиждане.",
 }
+_SURVEY_ACCEPTED = {
+    "en": "Thank you. Please stay on the line after your call for a short survey.",
+    "ru": "Спасибо. Пожалуйста, оставайтесь на линии после разговора для короткого опроса.",
+    "bg": "Благодарим ви. Моля, останете на линията след разговора за кратка анкета.",
+}
+_SURVEY_INTRO = {
+    "en": "Thank you for staying on the line for our short survey.",
+    "ru": "Спасибо, что остались на линии для короткого опроса.",
+    "bg": "Благодарим ви, че останахте на линията за кратката анкета.",
+}
 _CALLBACK_KEPT = {
     "en": "You keep your place in line. Please hold.",
     "ru": "Ваше место в очереди сохранено. Пожалуйста, оставайтесь на линии.",
@@ -185,6 +200,33 @@ class Queue(Node):
                 "retry_after": Duration("Time between attempts", default=600.0),
             },
         ),
+        "survey": Obj(
+            "Offer a survey after the call: callers who opt in go to it when the agent hangs up",
+            fields={
+                "offer": PromptField(
+                    "Played once on entering the queue, e.g. 'To take a short survey after "
+                    "your call, press 1'",
+                    required=True,
+                ),
+                "key": Text(
+                    "The key that opts in (0-9, * or #), during the offer or later while waiting",
+                    default="1",
+                ),
+                "accepted": PromptField(
+                    "Played when the caller opts in (default: a thank-you asking them to stay "
+                    "on the line)"
+                ),
+                "intro": PromptField(
+                    "Played when the agent has hung up, before the survey (default: a "
+                    "thank-you for staying on the line)"
+                ),
+                "next": Edge(
+                    "The survey node (or the first of several) callers who opted in go to",
+                    label="survey",
+                    required=True,
+                ),
+            },
+        ),
     }
 
     example = """\
@@ -201,9 +243,22 @@ nodes:
     overflow: {after: 5m, queue: supervisors}
     keys: {9: voicemail}         # the caller may leave a message instead
     callback: {key: 1, offer_after: 2m}
+    survey:                      # after the agent hangs up, if the caller pressed 2
+      offer: "To rate our service after your call, press 2."
+      key: 2
+      next: csat
   voicemail:
     type: record
     prompt: "Please leave a message after the beep."
+  csat:
+    type: survey
+    question: satisfaction
+    prompt: "How satisfied were you with our operator? Press 1 to 5, 5 is very satisfied."
+    scale: 1-5
+    next: thanks
+  thanks:
+    type: hangup
+    prompt: "Thank you for your answer."
 """
 
     def diagram_lines(self) -> list[str]:
@@ -251,6 +306,13 @@ nodes:
             texts += [in_language(table, language) for table in told]
             texts += agent_texts(language, tenant_name)
             numbered.append((in_language(_CALLBACK_CONFIRM, language), "digits", None))
+        survey = self.opts.get("survey")
+        if survey is not None:
+            texts += [
+                in_language(table, language)
+                for name, table in (("accepted", _SURVEY_ACCEPTED), ("intro", _SURVEY_INTRO))
+                if survey[name] is None
+            ]
         if base_language(language) not in SAY_LANGUAGES:
             return FixedSpeech(texts=texts, at_call_time=[template for template, _, _ in numbered])
         pieces: set[str] = set()
@@ -296,6 +358,23 @@ nodes:
                 f"key {callback['key']} is both the callback key and in keys:",
                 self.marks["callback"],
             )
+        survey = self.opts["survey"]
+        if survey is not None:
+            taken = {
+                **{key: "in keys:" for key in self.opts["keys"] or {}},
+                **({callback["key"]: "the callback key"} if callback is not None else {}),
+            }
+            if not re.fullmatch(r"[0-9*#]", survey["key"]):
+                project.error(
+                    f"survey key '{survey['key']}' is not one key (0-9, * or #)",
+                    self.marks["survey"],
+                )
+            elif survey["key"] in taken:
+                project.error(
+                    f"survey key {survey['key']} is also {taken[survey['key']]}: "
+                    "give the survey its own key",
+                    self.marks["survey"],
+                )
         silent = {"position": False, "wait_time": False, "every": 60.0}
         return {**self.opts, "announce": self.opts["announce"] or silent}
 
@@ -341,14 +420,38 @@ nodes:
         record.in_queue_at_end = False
         if label is None:
             call.hangup()
+        elif label == "survey":
+            # The agent hung up first. Speaking to the caller is also what finds out whether
+            # they are still there: one who hung up too unwinds here, never reaching the survey.
+            self._speak(call, self.opts["survey"]["intro"], _SURVEY_INTRO)
         else:
             record.queue_let_go_at = call.now()
         return label
 
     def _wait(self, call, pool, entry, music) -> str | None:
+        """Wait for an agent; the label to follow, "survey" after a conversation, or None.
+
+        None: the call is over (the conversation ended without a survey, or a callback).
+        """
         # The wait counts from entering the queue, so a long entry prompt does not stretch it.
         start = entry.arrived
         call.say(self.opts["prompt"])
+        keys = "".join(self.opts["keys"] or {})
+        survey = self.opts["survey"]
+        opted_in = False
+        if survey is not None:
+            # Offered before anything else, so a caller an agent takes at once can opt in too.
+            call.note("survey", "offered")
+            key = call.play(call.utterances(survey["offer"]), keys=keys + survey["key"])
+            if key:
+                call.note_input("queue_key", key, sensitive=False)
+            if key == survey["key"]:
+                self._opt_in(call, survey)
+                opted_in = True
+            elif key:
+                return key
+            else:
+                keys += survey["key"]
         announce = self.opts["announce"]
         announcing = announce["position"] or announce["wait_time"]
         messages = self.opts["messages"]
@@ -365,11 +468,10 @@ nodes:
             "callback": self._after(start, callback["offer_after"] if callback else None),
         }
         told = 0
-        keys = "".join(self.opts["keys"] or {})
         while True:
             if entry.offer:
                 if self._connect(call, pool, entry, music):
-                    return None
+                    return "survey" if opted_in else None
                 continue
             now = call.now()
             due = [name for name, moment in moments.items() if moment and moment <= now]
@@ -411,6 +513,11 @@ nodes:
             if not key:
                 continue
             call.note_input("queue_key", key, sensitive=False)
+            if survey is not None and key == survey["key"]:
+                self._opt_in(call, survey)
+                opted_in = True
+                keys = keys.replace(key, "")
+                continue
             if callback is not None and key == callback["key"]:
                 if entry.offer:
                     continue  # an operator is free right now: better than a callback
@@ -418,6 +525,19 @@ nodes:
                     return None
                 continue
             return key
+
+    def _opt_in(self, call, survey: dict) -> None:
+        """The caller pressed the survey's key: it is journaled and they hear it is taken."""
+        call.note("survey", "accepted")
+        call.log.info("opts in to the survey after the call")
+        self._speak(call, survey["accepted"], _SURVEY_ACCEPTED)
+
+    def _speak(self, call, prompt, default: dict[str, str]) -> None:
+        """Play ``prompt``, or the built-in sentence ``default`` in the call's language."""
+        if prompt is not None:
+            call.say(prompt)
+        else:
+            self._tell(call, default)
 
     @staticmethod
     def _after(start: dt.datetime, seconds: float | None) -> dt.datetime | None:
