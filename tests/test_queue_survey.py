@@ -5,6 +5,8 @@ the controller and the simulated FreeSWITCH (``ivr test --via-esl``), where the 
 outlives a bridge the agent ended.
 """
 
+import json
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -188,3 +190,49 @@ def test_survey_option_mistakes_are_reported_at_their_line_and_column(
     out = capsys.readouterr().out
     assert code == 1
     assert f"flow.yaml:10:13: error: {message}" in out, out
+
+
+SCENARIO = """
+flow: t
+cases:
+  - name: a caller rates the call 5 after the agent hangs up
+    steps:
+      - press: "1"
+      - wait: 30s
+      - hear: "How satisfied were you"
+      - press: "5"
+    expect: {outcome: answered, vars: {satisfaction: 5}}
+  - name: a caller who did not opt in
+    steps: [{wait: 30s}]
+    expect: {outcome: answered}
+"""
+
+
+@pytest.mark.parametrize("via", [[], ["--via-esl"]])
+def test_ivr_test_journal_keeps_the_answer_in_the_survey_visit_notes(tmp_path, capsys, via):
+    project(tmp_path)
+    scenario = tmp_path / "t.test.yaml"
+    scenario.write_text(textwrap.dedent(SCENARIO))
+    journal = tmp_path / "journal.sqlite"
+    code = main(["test", *via, "--journal", str(journal), str(scenario)])
+    assert code == 0, capsys.readouterr().out
+    db = sqlite3.connect(journal)
+    rows = db.execute(
+        "SELECT c.agent, c.queue, v.node, v.result, v.notes FROM visits v "
+        "JOIN calls c ON c.id = v.call WHERE v.notes != '{}' ORDER BY c.started_at, v.seq"
+    ).fetchall()
+    db.close()
+    notes = [
+        (agent, queue, node, result, json.loads(text)) for agent, queue, node, result, text in rows
+    ]
+    assert sorted(notes, key=lambda row: (row[2], row[3] or "")) == [
+        (
+            "a1",
+            "help",
+            "csat",
+            "answered",
+            {"question": "satisfaction", "scale": "1-5", "answer": "5"},
+        ),
+        ("a1", "help", "operator", None, {"survey": "offered"}),
+        ("a1", "help", "operator", "survey", {"survey": "accepted"}),
+    ]
