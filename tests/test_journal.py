@@ -170,7 +170,7 @@ def test_a_journal_from_before_callbacks_were_journaled_opens_and_reports_none_m
     assert "Callbacks made,0,0.0,callbacks scheduled," in summary
     assert "Callbacks reached,0,,callbacks made," in summary
     journal = SqliteJournal(path)
-    assert journal.schema_version == len(sqlite_store.MIGRATIONS) == 7
+    assert journal.schema_version == len(sqlite_store.MIGRATIONS) == 8
     assert [e.callback for e in journal.entries(CallFilter())] == [None, None]
     journal.close()
 

@@ -3,9 +3,9 @@
 import re
 import xml.etree.ElementTree as ET
 
+from reportjournal import report_of
 from test_report_figures import menu_call, queued_call
 
-from ivr.report.figures import build_report
 from ivr.report.render import OUTCOME_COLOURS, to_html
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -26,7 +26,7 @@ def legend_colours(figure: ET.Element) -> dict[str, str]:
     return legend
 
 
-def charts() -> dict[str, dict[str, str]]:
+def charts(tmp_path) -> dict[str, dict[str, str]]:
     entries = [
         queued_call("answered", 0, 10, talk=60, agent="a"),
         queued_call("abandoned", 60, 30),
@@ -35,13 +35,13 @@ def charts() -> dict[str, dict[str, str]]:
         menu_call("self", 240, "self_served"),
         menu_call("hung up", 300, "ivr_hangup"),
     ]
-    page = to_html(build_report(entries), "journal.sqlite")
+    page = to_html(report_of(entries, tmp_path), "journal.sqlite")
     root = ET.fromstring(page.removeprefix("<!DOCTYPE html>"))
     return {f.get("id"): legend_colours(f) for f in root.iter("figure")}
 
 
-def test_an_outcome_has_the_same_colour_in_every_chart():
-    found = charts()
+def test_an_outcome_has_the_same_colour_in_every_chart(tmp_path):
+    found = charts(tmp_path)
     per_hour, pie = found["chart-calls-per-hour"], found["chart-outcomes"]
     shown = {"answered", "abandoned", "voicemail", "callback", "self_served", "ivr_hangup"}
     assert set(per_hour) == set(pie) == shown
@@ -51,21 +51,21 @@ def test_an_outcome_has_the_same_colour_in_every_chart():
     assert waits["answered"] == pie["answered"] and waits["abandoned"] == pie["abandoned"]
 
 
-def test_voicemail_and_callback_are_told_apart_and_no_two_outcomes_share_a_colour():
-    pie = charts()["chart-outcomes"]
+def test_voicemail_and_callback_are_told_apart_and_no_two_outcomes_share_a_colour(tmp_path):
+    pie = charts(tmp_path)["chart-outcomes"]
     assert pie["voicemail"] != pie["callback"]
     assert len(set(OUTCOME_COLOURS.values())) == len(OUTCOME_COLOURS)
 
 
-def test_series_that_are_not_outcomes_take_no_outcomes_colour():
-    found = charts()
+def test_series_that_are_not_outcomes_take_no_outcomes_colour(tmp_path):
+    found = charts(tmp_path)
     others = {**found["chart-funnel-t"], "other exits": found["chart-wait-times"]["other exits"]}
     assert set(others) == {"entries", "hang-ups", "zero-outs", "other exits"}
     assert not set(others.values()) & set(OUTCOME_COLOURS.values())
 
 
-def test_a_report_without_calls_still_draws_every_chart_without_series():
-    page = to_html(build_report([]), "journal.sqlite")
+def test_a_report_without_calls_still_draws_every_chart_without_series(tmp_path):
+    page = to_html(report_of([], tmp_path), "journal.sqlite")
     root = ET.fromstring(page.removeprefix("<!DOCTYPE html>"))
     found = {f.get("id"): legend_colours(f) for f in root.iter("figure")}
     assert found["chart-outcomes"] == {} and found["chart-calls-per-hour"] == {}

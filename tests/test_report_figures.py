@@ -23,11 +23,12 @@ import datetime as dt
 import io
 
 import pytest
+from reportjournal import report_of
 
 from ivr.cli import main
-from ivr.report.figures import build_report
+from ivr.report.command import report_with_previous
 from ivr.runtime.record import CallRecord, Visit
-from ivr.store import JournalEntry, SqliteJournal
+from ivr.store import CallFilter, JournalEntry, SqliteJournal
 
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 MENU_SECONDS = 10
@@ -106,52 +107,83 @@ def calls() -> list[JournalEntry]:
     ]
 
 
-def test_service_level_is_calls_answered_within_the_target_over_calls_offered():
-    totals = build_report(calls(), short_abandon=0).totals
+def test_service_level_is_calls_answered_within_the_target_over_calls_offered(tmp_path):
+    totals = report_of(calls(), tmp_path, short_abandon=0).totals
     assert (totals.queued, totals.answered_in_target) == (5, 2)
     assert totals.service_level == pytest.approx(2 / 5)
 
 
-def test_asa_is_the_mean_wait_of_answered_calls():
-    assert build_report(calls()).totals.asa == pytest.approx((10 + 30 + 20) / 3)
+def test_asa_is_the_mean_wait_of_answered_calls(tmp_path):
+    assert report_of(calls(), tmp_path).totals.asa == pytest.approx((10 + 30 + 20) / 3)
 
 
-def test_aht_is_the_mean_talk_time_of_answered_calls():
-    assert build_report(calls()).totals.aht == pytest.approx((100 + 60 + 50) / 3)
+def test_aht_is_the_mean_talk_time_of_answered_calls(tmp_path):
+    assert report_of(calls(), tmp_path).totals.aht == pytest.approx((100 + 60 + 50) / 3)
 
 
-def test_abandon_rate_is_callers_who_hung_up_in_the_queue_over_calls_offered():
-    totals = build_report(calls(), short_abandon=0).totals
+def test_abandon_rate_is_callers_who_hung_up_in_the_queue_over_calls_offered(tmp_path):
+    totals = report_of(calls(), tmp_path, short_abandon=0).totals
     assert totals.abandoned == 2
     assert totals.queue_abandonment == pytest.approx(2 / 5)
 
 
-def test_containment_and_ivr_abandonment_are_shares_of_all_calls():
-    totals = build_report(calls(), short_abandon=0).totals
+def test_containment_and_ivr_abandonment_are_shares_of_all_calls(tmp_path):
+    totals = report_of(calls(), tmp_path, short_abandon=0).totals
     assert totals.calls == 7
     assert totals.containment == pytest.approx(1 / 7)
     assert totals.ivr_abandonment == pytest.approx(1 / 7)
 
 
-def test_callers_who_hang_up_in_the_queue_within_5_s_are_short_abandons_by_default():
-    totals = build_report(calls()).totals
+def test_callers_who_hang_up_in_the_queue_within_5_s_are_short_abandons_by_default(tmp_path):
+    totals = report_of(calls(), tmp_path).totals
     assert (totals.short_abandons, totals.counted_abandons, totals.offered) == (1, 1, 4)
     # c4 of the 4 calls offered abandoned; c1 and c5 of them were answered within target
     assert totals.queue_abandonment == pytest.approx(1 / 4)
     assert totals.service_level == pytest.approx(2 / 4)
 
 
-def test_average_time_to_abandon_is_the_mean_wait_of_abandoned_calls():
-    assert build_report(calls()).totals.average_time_to_abandon == pytest.approx(40)
-    everyone = build_report(calls(), short_abandon=0).totals
+def test_average_time_to_abandon_is_the_mean_wait_of_abandoned_calls(tmp_path):
+    assert report_of(calls(), tmp_path).totals.average_time_to_abandon == pytest.approx(40)
+    everyone = report_of(calls(), tmp_path, short_abandon=0).totals
     assert everyone.average_time_to_abandon == pytest.approx((3 + 40) / 2)
 
 
-def test_a_longer_short_abandon_time_leaves_out_more_callers():
-    totals = build_report(calls(), short_abandon=60).totals
+def test_a_longer_short_abandon_time_leaves_out_more_callers(tmp_path):
+    totals = report_of(calls(), tmp_path, short_abandon=60).totals
     assert (totals.short_abandons, totals.offered) == (2, 3)
     assert totals.queue_abandonment == 0
     assert totals.average_time_to_abandon is None
+
+
+def test_a_call_of_an_outcome_the_report_does_not_know_is_counted_under_that_outcome(tmp_path):
+    odd = menu_call("c8", 200, "ivr_hangup")
+    odd.record.outcome = "answered_by_a_robot"
+    totals = report_of([*calls(), odd], tmp_path).totals
+    assert totals.calls == 8
+    assert totals.outcomes["answered_by_a_robot"] == 1
+    assert totals.outcomes["ivr_hangup"] == 1
+
+
+def test_the_previous_period_has_the_figures_of_the_calls_just_before_the_report(tmp_path):
+    later = [
+        queued_call("d1", 3600, 50, talk=30, agent="a"),
+        queued_call("d2", 3700, 45),
+        menu_call("d3", 3800, "self_served"),
+    ]
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
+    journal.write([*calls(), *later])
+    hour = CallFilter(at(3600), at(7200))
+    report = report_with_previous(journal, hour, short_abandon=0)
+    # the hour before is 09:00-10:00: c1..c7 and nothing of the report's own calls
+    assert (report.totals.calls, report.previous.totals.calls) == (3, 7)
+    assert (report.previous.start, report.previous.end) == (at(0), at(3600))
+    assert report.previous.totals.answered == 3
+    assert report.previous.totals.asa == pytest.approx((10 + 30 + 20) / 3)
+    assert report.previous.totals.service_level == pytest.approx(2 / 5)
+    assert report.previous.previous is None
+    first_hour = report_with_previous(journal, CallFilter(at(0), at(3600)), short_abandon=0)
+    assert first_hour.previous is None
+    journal.close()
 
 
 @pytest.fixture

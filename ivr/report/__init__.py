@@ -1,7 +1,8 @@
 """Reports on the call journal: containment, abandonment, service level, agents, node funnel.
 
-``build_report`` computes every figure from journal entries; ``report_tables`` lays them out;
-``ivr.report.render`` writes them as a terminal table, CSV or one HTML page with charts;
+``build_report`` puts every figure together from the sums the journal adds up;
+``report_tables`` lays them out; ``ivr.report.render`` writes them as a terminal table, CSV or
+one HTML page with charts;
 ``run_report`` is ``ivr report``.
 """
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.errors import IvrError
 from ivr.report.agents import read_agent_times
-from ivr.report.figures import build_report
+from ivr.report.figures import Report, build_report
 from ivr.report.render import FORMATS, csv_files
-from ivr.store import CallFilter, JournalError, SqliteJournal
+from ivr.store import CallFilter, Journal, JournalError, SqliteJournal
 
 DEFAULT_HTML = "var/report.html"
 """Where ``--format html`` writes without ``--output``: a page is for a browser, not a terminal."""
@@ -125,15 +126,8 @@ def run_report(
         if since is not None and until is not None and since >= until:
             raise ReportOptionError(f"--from {start} is not before --to {end}")
         where = CallFilter(since, until, tenant, queue)
-        report = build_report(
-            store.entries(where),
-            timezone=zone,
-            start=since,
-            end=until,
-            tenant=tenant,
-            queue=queue,
-            short_abandon=short,
-            interval=interval,
+        report = report_with_previous(
+            store, where, timezone=zone, short_abandon=short, interval=interval
         )
         report.agent_times = read_agent_times(
             store,
@@ -168,6 +162,26 @@ def run_report(
 def _interval_of(report):
     """The local start of the report's interval holding a UTC time."""
     return lambda moment: report.interval_start(report.local(moment))
+
+
+def report_with_previous(store: Journal, where: CallFilter, **options) -> Report:
+    """The report over ``where``, with ``previous``: the period of equal length just before.
+
+    The earlier period has the same filters; ``previous`` is None when the report's period is
+    not bounded (an empty journal) or that earlier period has no call.
+
+    Args:
+        store: the journal.
+        where: the calls reported on.
+        options: ``build_report``'s keyword options.
+    """
+    report = build_report(store, where, **options)
+    if report.start is not None and report.end is not None:
+        length = report.end - report.start
+        earlier = replace(where, start=report.start - length, end=report.start)
+        previous = build_report(store, earlier, **options)
+        report.previous = previous if previous.totals.calls else None
+    return report
 
 
 def _write_folder(folder: Path, files: dict[str, str]) -> str:

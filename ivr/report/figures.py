@@ -1,4 +1,9 @@
-"""The figures of a report, computed in one pass over the journal's entries.
+"""The figures of a report, added up by the journal and put together here.
+
+The journal adds the calls up in groups of one UTC quarter hour, tenant and queue
+(``Journal.call_sums``); every real time-zone offset is a multiple of 15 minutes, so the report's
+hours, days and intervals in any zone, its tenants and queues are each a sum of those groups
+(``Totals.merge``). Goals, waits, node funnels, agents and recordings are one query each.
 
 Definitions (docs/reports.md says the same for supervisors):
 
@@ -26,13 +31,13 @@ Definitions (docs/reports.md says the same for supervisors):
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from ivr.report.agents import AgentTimes
-from ivr.store.journal import JournalEntry
+from ivr.store.journal import CallFilter, CallSums, Journal, JournalEntry
 
 RECORDINGS_SHOWN = 500
 """Recorded calls the HTML report lists and plays, the latest ones (``ivr recordings list``
@@ -79,6 +84,7 @@ class Totals:
     Attributes:
         short_abandon: callers who hang up in a queue in under this many seconds are counted
             apart, out of the abandon rate and of service level's calls offered (0: none are).
+        goals: calls per goal reached; counted for the whole report (``Report.totals``) only.
     """
 
     short_abandon: float = DEFAULT_SHORT_ABANDON
@@ -99,33 +105,50 @@ class Totals:
     callbacks_made: int = 0
     callbacks_reached: int = 0
 
-    def add(self, entry: JournalEntry) -> None:
-        """Count one call in."""
-        record = entry.record
-        self.calls += 1
-        self.outcomes[record.outcome] += 1
-        self.goals.update(set(record.goals))
-        if entry.callback is not None and entry.callback.made:
-            self.callbacks_made += 1
-            self.callbacks_reached += entry.callback.reached
-        wait = record.wait_seconds
-        if record.queued_at is None or wait is None:
-            return
-        target = entry.service_level if entry.service_level is not None else DEFAULT_SERVICE_LEVEL
-        self.targets.add(target)
-        self.queued += 1
-        self.longest_wait = wait if self.longest_wait is None else max(self.longest_wait, wait)
-        if record.agent_answered_at is not None:
-            self.answered += 1
-            self.answer_seconds += wait
-            self.talk_seconds += record.talk_seconds
-            self.wrap_up_seconds += entry.wrap_up_seconds
-            self.answered_in_target += wait <= target
-        elif record.outcome == "abandoned":
-            if wait < self.short_abandon:
-                self.short_abandons += 1
-            else:
-                self.abandon_seconds += wait
+    @classmethod
+    def of(cls, sums: CallSums, short_abandon: float) -> Totals:
+        """The totals of one group of calls as the journal added it up."""
+        return cls(
+            short_abandon=short_abandon,
+            calls=sum(sums.outcomes.values()),
+            outcomes=Counter(sums.outcomes),
+            queued=sums.queued,
+            answered=sums.answered,
+            answered_in_target=sums.answered_in_target,
+            answer_seconds=sums.answer_seconds,
+            talk_seconds=sums.talk_seconds,
+            wrap_up_seconds=sums.wrap_up_seconds,
+            short_abandons=sums.short_abandons,
+            abandon_seconds=sums.abandon_seconds,
+            longest_wait=sums.longest_wait,
+            targets={sums.target} if sums.target is not None else set(),
+            callbacks_made=sums.callbacks_made,
+            callbacks_reached=sums.callbacks_reached,
+        )
+
+    def merge(self, other: Totals) -> None:
+        """Count the calls of ``other`` in too (a group of other calls)."""
+        self.calls += other.calls
+        for outcome, calls in other.outcomes.items():
+            self.outcomes[outcome] += calls
+        for goal, calls in other.goals.items():
+            self.goals[goal] += calls
+        self.queued += other.queued
+        self.answered += other.answered
+        self.answered_in_target += other.answered_in_target
+        self.answer_seconds += other.answer_seconds
+        self.talk_seconds += other.talk_seconds
+        self.wrap_up_seconds += other.wrap_up_seconds
+        self.short_abandons += other.short_abandons
+        self.abandon_seconds += other.abandon_seconds
+        if other.longest_wait is not None:
+            longest = self.longest_wait
+            self.longest_wait = (
+                other.longest_wait if longest is None else max(longest, other.longest_wait)
+            )
+        self.targets |= other.targets
+        self.callbacks_made += other.callbacks_made
+        self.callbacks_reached += other.callbacks_reached
 
     @property
     def self_served(self) -> int:
@@ -204,11 +227,6 @@ class AgentTotals:
     talk_seconds: float = 0.0
     wrap_up_seconds: float = 0.0
 
-    def add(self, entry: JournalEntry) -> None:
-        self.calls += 1
-        self.talk_seconds += entry.record.talk_seconds
-        self.wrap_up_seconds += entry.wrap_up_seconds
-
     @property
     def aht(self) -> float | None:
         return _mean(self.talk_seconds + self.wrap_up_seconds, self.calls)
@@ -277,14 +295,18 @@ class Report:
     waits: list[WaitBucket] = field(
         default_factory=lambda: [WaitBucket(low, high) for low, high in WAIT_BUCKETS]
     )
-    recorded: deque[JournalEntry] = field(default_factory=lambda: deque(maxlen=RECORDINGS_SHOWN))
-    """The latest calls with a recording file, for the page that plays them."""
+    recorded: list[JournalEntry] = field(default_factory=list)
+    """The latest ``RECORDINGS_SHOWN`` calls with a recording file, oldest first, for the page
+    that plays them."""
     recorded_calls: int = 0
     """All calls with a recording file in the report."""
     tenant_names: dict[str, str] = field(default_factory=dict)
     """Each tenant's company name, as the journal last had it from tenants.yaml."""
     agent_times: AgentTimes = field(default_factory=AgentTimes)
     """Agent time from the agent state log (read apart from the calls: see ``read_agent_times``)."""
+    previous: Report | None = None
+    """The same report over the period of equal length just before this one (``run_report``
+    fills it in for a bounded period); None when that period has no call."""
 
     def __post_init__(self) -> None:
         self.totals = self.group()
@@ -294,7 +316,7 @@ class Report:
         return Totals(short_abandon=self.short_abandon)
 
     def _of(self, groups: dict, key) -> Totals:
-        """The totals of ``key`` in ``groups``, made on its first call (not once per call)."""
+        """The totals of ``key`` in ``groups``, made on its first group of calls."""
         totals = groups.get(key)
         if totals is None:
             totals = groups[key] = self.group()
@@ -304,25 +326,24 @@ class Report:
         """``when`` in the report's time zone."""
         return when.astimezone(self.timezone)
 
-    def add(self, entry: JournalEntry) -> None:
-        """Count one call into every figure."""
-        record = entry.record
-        started = self.local(record.started_at)
-        self.totals.add(entry)
-        self._of(self.by_hour, started.hour).add(entry)
-        self._of(self.by_day, started.date()).add(entry)
-        if self.interval is not None:
-            self._of(self.by_interval, self.interval_start(started)).add(entry)
-        self._of(self.by_tenant, record.tenant or "").add(entry)
-        if record.queue is not None and record.queued_at is not None:
-            self._of(self.by_queue, record.queue).add(entry)
-            self._add_wait(entry)
-        if record.agent is not None and record.agent_answered_at is not None:
-            self.by_agent.setdefault(record.agent, AgentTotals()).add(entry)
-        if any(r.status in ("recorded", "stopped") for r in record.recordings):
-            self.recorded.append(entry)
-            self.recorded_calls += 1
-        self._add_path(entry)
+    def add(self, sums: Iterable[CallSums]) -> None:
+        """Count groups of calls (from ``Journal.call_sums``) into every figure they are in."""
+        quarters: dict[dt.datetime, Totals] = {}
+        for group in sums:
+            part = Totals.of(group, self.short_abandon)
+            self._of(self.by_tenant, group.tenant or "").merge(part)
+            if group.queue is not None:
+                self._of(self.by_queue, group.queue).merge(part)
+            self._of(quarters, group.bucket).merge(part)
+        # A quarter hour is all in one local hour, day and interval: its calls are added up
+        # once, then counted into those.
+        for bucket, part in quarters.items():
+            started = self.local(bucket)
+            self.totals.merge(part)
+            self._of(self.by_hour, started.hour).merge(part)
+            self._of(self.by_day, started.date()).merge(part)
+            if self.interval is not None:
+                self._of(self.by_interval, self.interval_start(started)).merge(part)
 
     def interval_start(self, started: dt.datetime) -> dt.datetime:
         """The start of the ``interval`` holding a local time: intervals start on the hour."""
@@ -333,79 +354,73 @@ class Report:
         floor = of_day // minutes * minutes
         return started.replace(hour=floor // 60, minute=floor % 60, second=0, microsecond=0)
 
-    def _add_wait(self, entry: JournalEntry) -> None:
-        record = entry.record
-        wait = record.wait_seconds or 0.0
-        bucket = next(b for b in self.waits if b.high is None or wait < b.high)
-        if record.agent_answered_at is not None:
-            bucket.answered += 1
-        elif record.outcome == "abandoned":
-            bucket.abandoned += 1
-        else:
-            bucket.other += 1
-
-    def _add_path(self, entry: JournalEntry) -> None:
-        record = entry.record
-        seen: set[tuple[str, str]] = set()
-        gave_up = record.outcome in GAVE_UP
-        last = len(record.visits) - 1
-        for depth, visit in enumerate(record.visits):
-            nodes = self.funnels.setdefault(visit.flow, {})
-            node = nodes.get(visit.node)
-            if node is None:
-                node = nodes[visit.node] = NodeFunnel(visit.flow, visit.node, visit.type, depth)
-            node.depth = min(node.depth, depth)
-            node.entries += 1
-            if (visit.flow, visit.node) not in seen:
-                seen.add((visit.flow, visit.node))
-                node.calls += 1
-            if visit.result == "0":
-                node.zero_outs += 1
-            if visit.result is not None:
-                node.results[visit.result] += 1
-            elif depth == last and gave_up:
-                node.hangups += 1
-            elif depth == last and record.outcome == "error":
-                node.results[FAILED] += 1
-            else:
-                node.results[ENDED] += 1
-
     def flow_nodes(self, flow: str) -> list[NodeFunnel]:
         """A flow's nodes in funnel order: nearest the start first, then the busiest."""
         return sorted(self.funnels[flow].values(), key=lambda n: (n.depth, -n.entries, n.node))
 
 
+def _funnels(journal: Journal, where: CallFilter) -> dict[str, dict[str, NodeFunnel]]:
+    funnels: dict[str, dict[str, NodeFunnel]] = {}
+    for sums in journal.node_sums(where, GAVE_UP):
+        results = Counter(sums.results)
+        results.update({ENDED: sums.ended, FAILED: sums.failed})
+        funnels.setdefault(sums.flow, {})[sums.node] = NodeFunnel(
+            sums.flow,
+            sums.node,
+            sums.type,
+            sums.depth,
+            sums.entries,
+            sums.calls,
+            sums.hangups,
+            sums.results.get("0", 0),
+            +results,
+        )
+    return funnels
+
+
+def _agents(journal: Journal, where: CallFilter) -> dict[str, AgentTotals]:
+    return {
+        agent: AgentTotals(calls, talk, wrap_up)
+        for agent, (calls, talk, wrap_up) in journal.agent_sums(where).items()
+    }
+
+
 def build_report(
-    entries: Iterable[JournalEntry],
+    journal: Journal,
+    where: CallFilter | None = None,
     *,
     timezone: ZoneInfo | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-    tenant: str | None = None,
-    queue: str | None = None,
     short_abandon: float = DEFAULT_SHORT_ABANDON,
     interval: str | None = None,
 ) -> Report:
-    """Compute a report over ``entries`` (already filtered by the journal).
+    """Compute a report over the calls of ``journal`` matching ``where``.
 
     Args:
-        entries: the calls, oldest first.
+        journal: the journal; it adds the calls up (``Journal.call_sums`` and the others).
+        where: the calls (all of them when None); its period, tenant and queue are the heading's.
         timezone: where hours and days are counted; None for the machine's local time.
-        start: the filter's start, shown as the period's start (else the first call's).
-        end: the filter's end (else the last call's start).
-        tenant: the tenant filter, for the heading.
-        queue: the queue filter, for the heading.
         short_abandon: callers who hang up in a queue in under this many seconds are short
             abandons: counted apart, out of the abandon rate and service level (0: none are).
         interval: also count the calls per interval of their start (a key of ``INTERVALS``).
     """
-    report = Report(timezone, start, end, tenant, queue, short_abandon, interval)
-    first = last = None
-    for entry in entries:
-        report.add(entry)
-        started = entry.record.started_at
-        first = started if first is None else min(first, started)
-        last = started if last is None else max(last, started)
-    report.start = start or first
-    report.end = end or last
+    where = where or CallFilter()
+    report = Report(
+        timezone, where.start, where.end, where.tenant, where.queue, short_abandon, interval
+    )
+    report.add(
+        journal.call_sums(where, short_abandon=short_abandon, default_target=DEFAULT_SERVICE_LEVEL)
+    )
+    report.totals.goals.update(journal.goal_counts(where))
+    highs = [high for _, high in WAIT_BUCKETS if high is not None]
+    for bucket, (answered, abandoned, other) in zip(
+        report.waits, journal.wait_counts(where, highs), strict=True
+    ):
+        bucket.answered, bucket.abandoned, bucket.other = answered, abandoned, other
+    report.funnels = _funnels(journal, where)
+    report.by_agent = _agents(journal, where)
+    report.recorded_calls, report.recorded = journal.recorded(where, RECORDINGS_SHOWN)
+    period = journal.period(where) if where.start is None or where.end is None else None
+    if period is not None:
+        report.start = where.start or period[0]
+        report.end = where.end or period[1]
     return report

@@ -11,6 +11,10 @@ ends: a controller killed mid-call (``kill -9``, a power cut) leaves its calls o
 controller to open the journal on that host closes each one whose controller is gone as lost,
 with the reason, so every call that reached a controller has exactly one closed entry.
 
+Reports do not read the calls one by one: a journal adds them up itself (``call_sums``,
+``node_sums``, ``wait_counts`` ...), so a report over a million calls takes seconds. Each of these
+is one aggregate query in a SQL store.
+
 Agents' states are journaled too, as ``AgentSegment`` entries: one per stretch of time an agent
 spent in one state (logged out, available, ringing, on a call, in wrap-up, on a break with its
 reason), written open when it starts and again, closed, when it ends. Reports count agent time
@@ -22,7 +26,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ivr.acd.model import AgentSegment
 from ivr.errors import IvrError
@@ -82,14 +86,11 @@ class JournalEntry:
             as configured when the call was taken; None when the caller never queued.
         callback: the callback the call asked for, once it was journaled (read back only;
             written as a ``CallbackEntry`` of its own).
-        wrap_up_seconds: the answering agent's wrap-up after the call, from the agent state
-            log (read back only; 0 when there was none or it was not journaled).
     """
 
     record: CallRecord
     service_level: float | None = None
     callback: CallbackEntry | None = None
-    wrap_up_seconds: float = 0.0
 
     @property
     def call_id(self) -> str:
@@ -217,6 +218,79 @@ class CallFilter:
     queue: str | None = None
 
 
+@dataclass
+class CallSums:
+    """Counts and sums over the calls of one group, for a report to add up.
+
+    A group is the calls that started in the same UTC quarter hour, of one tenant, queued in one
+    queue with one answer-time target (or not queued). Every real time-zone offset is a multiple
+    of 15 minutes, so a report's hours, days and intervals in any zone are sums of groups.
+
+    Attributes:
+        bucket: the UTC start of the quarter hour the calls started in.
+        tenant: their tenant.
+        queue: the queue they entered (None: they never entered one).
+        target: the answer-time target of the calls counted as queued (entered a queue with a
+            known wait); None when none is.
+        outcomes: calls per outcome.
+        queued: calls that entered a queue and left it after a known wait.
+        answered: queued calls an agent answered.
+        answered_in_target: answered calls whose wait was at most ``target``.
+        answer_seconds: the waits of the answered calls, summed.
+        talk_seconds: their talk times, summed.
+        wrap_up_seconds: the wrap-up the answering agents had after them (agent state log).
+        short_abandons: abandoned calls that waited less than the short-abandon time.
+        abandon_seconds: the waits of the other abandoned calls, summed.
+        longest_wait: the longest wait of a queued call.
+        callbacks_made: calls whose callback dialed the caller's phone at least once.
+        callbacks_reached: of those, the ones whose caller was connected to an agent.
+    """
+
+    bucket: dt.datetime
+    tenant: str | None
+    queue: str | None
+    target: float | None
+    outcomes: dict[str, int] = field(default_factory=dict)
+    queued: int = 0
+    answered: int = 0
+    answered_in_target: int = 0
+    answer_seconds: float = 0.0
+    talk_seconds: float = 0.0
+    short_abandons: int = 0
+    abandon_seconds: float = 0.0
+    longest_wait: float | None = None
+    wrap_up_seconds: float = 0.0
+    callbacks_made: int = 0
+    callbacks_reached: int = 0
+
+
+@dataclass
+class NodeSums:
+    """What happened at one node of one flow over the calls of a report.
+
+    Attributes:
+        type: the node's type.
+        depth: the fewest visits before this one on any call's path (0: the flow's first).
+        entries: visits.
+        calls: calls that visited it at least once.
+        results: visits per result label.
+        hangups: visits without a result label that were the last of a caller who gave up.
+        failed: visits without a result label that were the last of a call that failed.
+        ended: the other visits without a result label (the call ended there).
+    """
+
+    flow: str
+    node: str
+    type: str
+    depth: int
+    entries: int = 0
+    calls: int = 0
+    results: dict[str, int] = field(default_factory=dict)
+    hangups: int = 0
+    failed: int = 0
+    ended: int = 0
+
+
 class Journal(abc.ABC):
     """A store of call journal entries.
 
@@ -301,6 +375,65 @@ class Journal(abc.ABC):
             JournalUnavailable: the store could not be written now.
         """
         return False
+
+    def period(self, where: CallFilter) -> tuple[dt.datetime, dt.datetime] | None:
+        """The start times of the first and last calls matching ``where``; None for no call."""
+        raise NotImplementedError(f"{type(self).__name__} computes no report figures")
+
+    def call_sums(
+        self, where: CallFilter, *, short_abandon: float, default_target: float
+    ) -> list[CallSums]:
+        """The calls matching ``where`` added up per group (see ``CallSums``).
+
+        Args:
+            where: the calls.
+            short_abandon: abandoned calls that waited less than this many seconds are short
+                abandons.
+            default_target: the answer-time target of a queued call journaled without one.
+        """
+        raise NotImplementedError(f"{type(self).__name__} computes no report figures")
+
+    def goal_counts(self, where: CallFilter) -> dict[str, int]:
+        """Calls matching ``where`` that reached each goal (once per call, however often)."""
+        raise NotImplementedError(f"{type(self).__name__} computes no report figures")
+
+    def wait_counts(self, where: CallFilter, highs: list[float]) -> list[tuple[int, int, int]]:
+        """The calls that waited in a queue, per band of their wait: (answered, abandoned, other).
+
+        Args:
+            where: the calls.
+            highs: the upper bounds of the bands but the last, which is open: band ``i`` holds
+                waits in ``[highs[i - 1], highs[i])``. A call with no known wait is in band 0.
+
+        Returns:
+            One tuple per band, ``len(highs) + 1`` of them.
+        """
+        raise NotImplementedError(f"{type(self).__name__} computes no report figures")
+
+    def node_sums(self, where: CallFilter, gave_up: tuple[str, ...]) -> list[NodeSums]:
+        """Each flow's nodes as the calls matching ``where`` went through them.
+
+        Args:
+            where: the calls.
+            gave_up: outcomes of callers who gave up; their last visit without a result label is
+                counted as a hang-up there.
+        """
+        raise NotImplementedError(f"{type(self).__name__} computes no report figures")
+
+    def agent_sums(self, where: CallFilter) -> dict[str, tuple[int, float, float]]:
+        """Per agent, the answered calls matching ``where``: (calls, talk seconds, wrap-up seconds).
+
+        Wrap-up is the agent state log's wrap-up after each of those calls (0 without a log).
+        """
+        raise NotImplementedError(f"{type(self).__name__} computes no report figures")
+
+    def recorded(self, where: CallFilter, latest: int) -> tuple[int, list[JournalEntry]]:
+        """The calls matching ``where`` with a recording file (``recorded`` or ``stopped``).
+
+        Returns:
+            How many there are, and the ``latest`` last of them (by start), oldest first.
+        """
+        raise NotImplementedError(f"{type(self).__name__} computes no report figures")
 
     @abc.abstractmethod
     def tenants(self) -> list[str]:

@@ -25,16 +25,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ivr.acd.store import read_only_note
-from ivr.runtime.record import CallRecord, Recording, Visit
+from ivr.runtime.record import OUTCOMES, CallRecord, Recording, Visit
 from ivr.store.journal import (
     AgentSegment,
     AgentTime,
     CallbackEntry,
     CallFilter,
+    CallSums,
     Journal,
     JournalEntry,
     JournalError,
     JournalUnavailable,
+    NodeSums,
     OpenCall,
     TenantEntry,
 )
@@ -193,9 +195,22 @@ MIGRATIONS: list[list[str]] = [
         ) WITHOUT ROWID
         """,
     ],
+    [
+        # For reports: each GROUP BY of the node funnel and the agents' sums read in index
+        # order, without sorting a month's visits (see benchmarks/report_million.py).
+        "CREATE INDEX IF NOT EXISTS visits_by_node ON visits (flow, node, call, seq)",
+        "CREATE INDEX IF NOT EXISTS visits_by_result ON visits (flow, node, type, result)",
+        "CREATE INDEX IF NOT EXISTS calls_by_agent ON calls "
+        "(agent, agent_answered_at, talk_seconds)",
+        "CREATE INDEX IF NOT EXISTS calls_by_quarter ON calls (substr(started_at, 1, 14), "
+        "CAST(substr(started_at, 15, 2) AS INTEGER) / 15, tenant, queue, queued_at IS NOT NULL, "
+        "wait_seconds IS NOT NULL, service_level)",
+    ],
 ]
 """Schema changes in order; the journal's ``user_version`` counts those applied."""
 
+FEW_CALLS = 10
+"""A report's filter keeping fewer than one in this many calls reads its calls' visits first."""
 READ_BATCH = 500
 """Calls read per query while iterating, with their visits, goals, inputs and lookups."""
 QUARTERS_A_DAY = 96
@@ -209,6 +224,43 @@ _CALL_COLUMNS = (
     "agent_answered_at, ended_at, queue, service_level, wait_seconds, agent, talk_seconds, "
     "transferred_to, voicemail, callback, hung_up_by_caller, in_queue_at_end, error"
 )
+
+
+_GROUP = (
+    "substr(c.started_at, 1, 14), CAST(substr(c.started_at, 15, 2) AS INTEGER) / 15, c.tenant, "
+    "c.queue, c.queued_at IS NOT NULL, c.wait_seconds IS NOT NULL, c.service_level"
+)
+"""A call's group for ``call_sums``: its UTC hour (as text) and quarter, tenant, queue, whether
+it entered the queue and left it after a known wait, and its target. ``calls_by_quarter``
+(schema 8) is an index on these very expressions, so the groups are read in its order, with no
+sort of every call."""
+_KNOWN = ", ".join(f"'{outcome}'" for outcome in OUTCOMES)
+_ANSWERED = "c.agent_answered_at IS NOT NULL"
+_ABANDONED = "c.agent_answered_at IS NULL AND c.outcome = 'abandoned'"
+_SUMS = ", ".join(
+    [f"sum(CASE WHEN c.outcome = '{outcome}' THEN 1 ELSE 0 END)" for outcome in OUTCOMES]
+    + [
+        f"sum(CASE WHEN {_ANSWERED} THEN 1 ELSE 0 END)",
+        f"sum(CASE WHEN {_ANSWERED} AND c.wait_seconds <= coalesce(c.service_level, "
+        ":default_target) THEN 1 ELSE 0 END)",
+        f"sum(CASE WHEN {_ANSWERED} THEN c.wait_seconds ELSE 0.0 END)",
+        f"sum(CASE WHEN {_ANSWERED} THEN c.talk_seconds ELSE 0.0 END)",
+        f"sum(CASE WHEN {_ABANDONED} AND c.wait_seconds < :short THEN 1 ELSE 0 END)",
+        f"sum(CASE WHEN {_ABANDONED} AND c.wait_seconds >= :short THEN c.wait_seconds "
+        "ELSE 0.0 END)",
+        "max(c.wait_seconds)",
+        f"sum(CASE WHEN c.outcome NOT IN ({_KNOWN}) THEN 1 ELSE 0 END)",
+    ]
+)
+"""What ``call_sums`` adds up per group: calls per known outcome, then the queue figures (of
+use only in the groups of queued calls), then the calls of other outcomes."""
+_WRAPPED = (
+    "agent_states s JOIN calls c ON c.call_id = s.call_id WHERE s.state = 'wrap_up' AND "
+    "s.ended_at IS NOT NULL AND c.agent_answered_at IS NOT NULL"
+)
+"""The wrap-ups of the agent state log after answered calls (``c``), each a segment ``s``."""
+_WRAP_UP = "(julianday(s.ended_at) - julianday(s.started_at)) * 86400"
+"""A wrap-up segment's seconds."""
 
 
 def _notes(visit: Visit) -> str:
@@ -227,6 +279,24 @@ def _from_julian(day: float) -> dt.datetime:
     """A julian day number (SQLite's ``julianday``) as a UTC time, to the second."""
     unix = round((day - 2440587.5) * 86400)
     return dt.datetime.fromtimestamp(unix, dt.UTC)
+
+
+def _condition(where: CallFilter) -> tuple[str, dict]:
+    """SQL keeping the calls (table ``c``) matching ``where``, and its named parameters."""
+    conditions, params = ["1 = 1"], {}
+    if where.start is not None:
+        conditions.append("c.started_at >= :start")
+        params["start"] = _time(where.start)
+    if where.end is not None:
+        conditions.append("c.started_at < :end")
+        params["end"] = _time(where.end)
+    if where.tenant is not None:
+        conditions.append("c.tenant = :tenant")
+        params["tenant"] = where.tenant
+    if where.queue is not None:
+        conditions.append("c.queue = :queue")
+        params["queue"] = where.queue
+    return " AND ".join(conditions), params
 
 
 def _parse(value: str | None) -> dt.datetime | None:
@@ -583,6 +653,211 @@ class SqliteJournal(Journal):
             yield from batch
             last = (rows[-1]["started_at"], rows[-1]["id"])
 
+    def _read(self, sql: str, params: dict | list) -> list[tuple]:
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot read the journal: {exc}") from exc
+
+    def period(self, where: CallFilter) -> tuple[dt.datetime, dt.datetime] | None:
+        condition, params = _condition(where)
+        # Two subqueries: SQLite reads a lone min() or max() from the index in one step.
+        [(first, last)] = self._read(
+            f"SELECT (SELECT min(c.started_at) FROM calls c WHERE {condition}), "
+            f"(SELECT max(c.started_at) FROM calls c WHERE {condition})",
+            params,
+        )
+        return None if first is None else (_parse(first), _parse(last))
+
+    def call_sums(
+        self, where: CallFilter, *, short_abandon: float, default_target: float
+    ) -> list[CallSums]:
+        condition, params = _condition(where)
+        params.update(short=short_abandon, default_target=default_target)
+        rows = self._read(
+            f"SELECT {_GROUP}, count(*), {_SUMS} FROM calls c WHERE {condition} GROUP BY {_GROUP}",
+            params,
+        )
+        others: dict[tuple, dict[str, int]] = {}
+        if any(row[-1] for row in rows):
+            for *key, outcome, calls in self._read(
+                f"SELECT {_GROUP}, c.outcome, count(*) FROM calls c WHERE c.outcome NOT IN "
+                f"({_KNOWN}) AND {condition} GROUP BY {_GROUP}, c.outcome",
+                params,
+            ):
+                others.setdefault(tuple(key), {})[outcome] = calls
+        buckets: dict[tuple[str, int], dt.datetime] = {}
+        groups: dict[tuple, CallSums] = {}
+        for *key, calls, row in ((*r[:8], r[8:]) for r in rows):
+            hour, quarter, tenant, queue, entered, waited, target = key
+            bucket = buckets.get((hour, quarter))
+            if bucket is None:
+                bucket = buckets[hour, quarter] = dt.datetime.strptime(
+                    f"{hour}{quarter * 15:02d}", "%Y-%m-%dT%H:%M"
+                ).replace(tzinfo=dt.UTC)
+            outcomes = {name: n for name, n in zip(OUTCOMES, row, strict=False) if n}
+            outcomes.update(others.get(tuple(key), {}))
+            queued = entered and waited
+            group = CallSums(
+                bucket,
+                tenant,
+                queue if entered and queue is not None else None,
+                (default_target if target is None else target) if queued else None,
+                outcomes,
+            )
+            if queued:
+                group.queued = calls
+                (
+                    group.answered,
+                    group.answered_in_target,
+                    group.answer_seconds,
+                    group.talk_seconds,
+                    group.short_abandons,
+                    group.abandon_seconds,
+                    group.longest_wait,
+                ) = row[len(OUTCOMES) : -1]
+            groups[tuple(key)] = group
+        for *key, made, reached in self._read(
+            f"SELECT {_GROUP}, count(*), sum(CASE WHEN b.status = 'answered' THEN 1 ELSE 0 END) "
+            "FROM callbacks b JOIN calls c ON c.call_id = b.call_id WHERE b.attempts > 0 AND "
+            f"{condition} GROUP BY {_GROUP}",
+            params,
+        ):
+            group = groups[tuple(key)]
+            group.callbacks_made, group.callbacks_reached = made, reached
+        for *key, wrap_up in self._read(
+            f"SELECT {_GROUP}, sum({_WRAP_UP}) FROM {_WRAPPED} AND {condition} GROUP BY {_GROUP}",
+            params,
+        ):
+            groups[tuple(key)].wrap_up_seconds = wrap_up
+        return list(groups.values())
+
+    def goal_counts(self, where: CallFilter) -> dict[str, int]:
+        condition, params = _condition(where)
+        return dict(
+            self._read(
+                "SELECT g.goal, count(DISTINCT g.call) FROM goals g JOIN calls c ON c.id = g.call "
+                f"WHERE {condition} GROUP BY g.goal",
+                params,
+            )
+        )
+
+    def wait_counts(self, where: CallFilter, highs: list[float]) -> list[tuple[int, int, int]]:
+        condition, params = _condition(where)
+        bands = " ".join(f"WHEN wait < {float(high)!r} THEN {n}" for n, high in enumerate(highs))
+        rows = self._read(
+            f"SELECT CASE {bands} ELSE {len(highs)} END AS band, "
+            "sum(CASE WHEN answered THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN NOT answered AND outcome = 'abandoned' THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN NOT answered AND outcome <> 'abandoned' THEN 1 ELSE 0 END) FROM ("
+            "SELECT coalesce(c.wait_seconds, 0.0) AS wait, c.outcome AS outcome, "
+            "c.agent_answered_at IS NOT NULL AS answered FROM calls c "
+            f"WHERE c.queue IS NOT NULL AND c.queued_at IS NOT NULL AND {condition}) GROUP BY band",
+            params,
+        )
+        counts = dict.fromkeys(range(len(highs) + 1), (0, 0, 0))
+        counts.update((band, tuple(sums)) for band, *sums in rows)
+        return list(counts.values())
+
+    def node_sums(self, where: CallFilter, gave_up: tuple[str, ...]) -> list[NodeSums]:
+        condition, params = _condition(where)
+        # The visits are read from their indexes in the order of each GROUP BY (schema 8), with
+        # no sort of millions of rows. A filter keeping few calls (a day of a month) is quicker
+        # the other way, reading those calls' visits and sorting them; "+" keeps SQLite from
+        # doing that for a filter keeping many (a big tenant's month).
+        chosen = ""
+        if params:
+            [(kept, total)] = self._read(
+                f"SELECT (SELECT count(*) FROM calls c WHERE {condition}), "
+                "(SELECT count(*) FROM calls)",
+                params,
+            )
+            few = kept * FEW_CALLS < total
+            chosen = (
+                f"WHERE {'' if few else '+'}v.call IN (SELECT c.id FROM calls c WHERE {condition})"
+            )
+        nodes: dict[tuple[str, str], NodeSums] = {}
+        for flow, node, type_, result, visits in self._read(
+            f"SELECT v.flow, v.node, v.type, v.result, count(*) FROM visits v {chosen} "
+            "GROUP BY v.flow, v.node, v.type, v.result",
+            params,
+        ):
+            sums = nodes.get((flow, node))
+            if sums is None:
+                sums = nodes[flow, node] = NodeSums(flow, node, type_, 0)
+            sums.type = min(sums.type, type_)
+            sums.entries += visits
+            if result is None:
+                sums.ended += visits
+            else:
+                sums.results[result] = sums.results.get(result, 0) + visits
+        for flow, node, depth, calls in self._read(
+            f"SELECT v.flow, v.node, min(v.seq), count(DISTINCT v.call) FROM visits v {chosen} "
+            "GROUP BY v.flow, v.node",
+            params,
+        ):
+            nodes[flow, node].depth, nodes[flow, node].calls = depth, calls
+        # Only a call's last visit can be where its caller gave up or it failed.
+        params.update((f"gave_up{n}", outcome) for n, outcome in enumerate(gave_up))
+        gave_up_in = ", ".join(f":gave_up{n}" for n in range(len(gave_up))) or "NULL"
+        for flow, node, gave_up_there, visits in self._read(
+            # CROSS JOIN: SQLite then reads the few calls of those outcomes first and looks up
+            # their last visit, instead of looking up the call of every visit.
+            f"SELECT v.flow, v.node, c.outcome IN ({gave_up_in}), count(*) FROM calls c "
+            "CROSS JOIN visits v WHERE v.call = c.id AND v.seq = "
+            "(SELECT max(w.seq) FROM visits w WHERE w.call = c.id) "
+            f"AND v.result IS NULL AND (c.outcome IN ({gave_up_in}) OR c.outcome = 'error') "
+            f"AND {condition} GROUP BY v.flow, v.node, c.outcome IN ({gave_up_in})",
+            params,
+        ):
+            sums = nodes[flow, node]
+            sums.ended -= visits
+            if gave_up_there:
+                sums.hangups += visits
+            else:
+                sums.failed += visits
+        return list(nodes.values())
+
+    def agent_sums(self, where: CallFilter) -> dict[str, tuple[int, float, float]]:
+        condition, params = _condition(where)
+        sums = {
+            agent: (calls, talk, 0.0)
+            for agent, calls, talk in self._read(
+                "SELECT c.agent, count(*), sum(c.talk_seconds) FROM calls c WHERE c.agent IS NOT "
+                f"NULL AND c.agent_answered_at IS NOT NULL AND {condition} GROUP BY c.agent",
+                params,
+            )
+        }
+        for agent, wrap_up in self._read(
+            f"SELECT c.agent, sum({_WRAP_UP}) FROM {_WRAPPED} AND c.agent IS NOT NULL AND "
+            f"{condition} GROUP BY c.agent",
+            params,
+        ):
+            calls, talk, _ = sums[agent]
+            sums[agent] = (calls, talk, wrap_up)
+        return sums
+
+    def recorded(self, where: CallFilter, latest: int) -> tuple[int, list[JournalEntry]]:
+        condition, params = _condition(where)
+        files = "r.status IN ('recorded', 'stopped')"
+        kept = f"EXISTS (SELECT 1 FROM recordings r WHERE r.call = c.id AND {files})"
+        [(count,)] = self._read(
+            f"SELECT count(DISTINCT r.call) FROM recordings r JOIN calls c ON c.id = r.call "
+            f"WHERE {files} AND {condition}",
+            params,
+        )
+        try:
+            cursor = self.db.cursor()
+            cursor.row_factory = sqlite3.Row
+            rows = cursor.execute(
+                f"SELECT {_CALL_COLUMNS} FROM calls c WHERE {kept} AND {condition} "
+                "ORDER BY started_at DESC, id DESC LIMIT :latest",
+                {**params, "latest": latest},
+            ).fetchall()
+            return count, self._with_details(rows[::-1]) if rows else []
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot read the journal: {exc}") from exc
+
     def _with_details(self, rows: list[sqlite3.Row]) -> list[JournalEntry]:
         entries: dict[int, JournalEntry] = {}
         for row in rows:
@@ -671,13 +946,6 @@ class SqliteJournal(Journal):
             )
         by_call_id = {entry.record.call_id: entry for entry in entries.values()}
         names = list(by_call_id)
-        for call_id, seconds in self.db.execute(
-            "SELECT call_id, sum((julianday(ended_at) - julianday(started_at)) * 86400) "
-            f"FROM agent_states WHERE state = 'wrap_up' AND call_id IN ({marks}) "
-            "AND ended_at IS NOT NULL GROUP BY call_id",
-            names,
-        ):
-            by_call_id[call_id].wrap_up_seconds = seconds
         for row in self.db.execute(
             "SELECT call_id, number, status, agent, attempts, first_dialed_at, last_ended_at "
             f"FROM callbacks WHERE call_id IN ({marks})",
