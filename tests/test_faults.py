@@ -38,7 +38,7 @@ BALANCE = [
     Step("hangup", True),
 ]
 OPERATOR = [Step("press", "0"), Step("hear", "Please hold"), Step("wait", 60.0)]
-RINGING_EVENTS = 22
+RINGING_EVENTS = 26
 """Events the operator call sends before CHANNEL_BRIDGE: the agent's phone is ringing."""
 
 
@@ -164,7 +164,9 @@ def test_a_fault_described_wrongly_is_refused_with_what_is_wrong(values, message
 
 def test_a_socket_dropped_while_the_agent_rings_ends_the_call_as_lost_and_frees_the_agent(line):
     call, record = line.call(OPERATOR, [Fault("drop_socket", after_events=RINGING_EVENTS)])
-    assert call.faults.struck == ["dropped the socket before CHANNEL_BRIDGE (event 23)"]
+    assert call.faults.struck == [
+        f"dropped the socket before CHANNEL_BRIDGE (event {RINGING_EVENTS + 1})"
+    ]
     assert record.outcome == "error"
     assert "the connection to FreeSWITCH is closed" in record.error
     assert line.center.pool.agents["1001"].state not in ("ringing", "on_call")
@@ -202,9 +204,9 @@ def test_a_lost_execute_complete_ends_the_call_with_an_apology_and_the_reason_lo
 
 
 def test_a_lost_execute_complete_of_a_bridge_frees_the_agent(line, quick_execute_timeout):
-    # The 11th completion is the bridge's, once the agent hung up: the agent must not stay on
+    # The 13th completion is the bridge's, once the agent hung up: the agent must not stay on
     # the call (nor in wrap-up for ever) when the controller never heard the bridge end.
-    call, record = line.call(OPERATOR, [Fault("lose_execute_complete", nth=11)])
+    call, record = line.call(OPERATOR, [Fault("lose_execute_complete", nth=13)])
     assert call.faults.struck == ["lost the CHANNEL_EXECUTE_COMPLETE of bridge"]
     assert record.agent == "1001"
     assert line.center.pool.agents["1001"].state not in ("ringing", "on_call")
