@@ -5,8 +5,12 @@ Makes (once, then reuses) a journal like a busy contact center's month: ``--call
 queues, 200 agents; about 35 % self-served, 10 % hang-ups in the menus, 45 % queued (most
 answered, some abandoned, short abandons among them), and a few voicemails, callbacks,
 transfers and errors. Node paths are 3 to 8 visits, waits are log-normal, talk is 2 to 6
-minutes, inputs are masked where the flow says so, some answered calls are recorded. The file
-is written straight through ``SqliteJournal``'s schema with ``executemany`` in big transactions.
+minutes, inputs are masked where the flow says so, some answered calls are recorded. The agents'
+state log holds each agent's day: a shift of about 8 hours with a lunch break (and sometimes a
+coaching one), a cycle of ready, ringing (one ring in ten missed), talking and wrap-up, and
+logged out overnight: some 2.6 million segments for 200 agents over 30 days, each wrap-up after
+one of that agent's answered calls. The file is written straight through ``SqliteJournal``'s
+schema with ``executemany`` in big transactions.
 
 Then it times the report: in-process (``run_report``, the code path of ``ivr report``) for
 ``--format table`` once to read the file into the OS cache, then ``table``, ``csv`` and
@@ -63,6 +67,10 @@ OUTCOME_WEIGHTS = {
 }
 BATCH = 50_000
 """Calls written per transaction."""
+ANSWERED_A_MONTH = 420_000
+"""About how many of the million calls agents answer: what 200 agents' days hold."""
+SHIFT_HOURS = 8.0
+"""An agent's day: logged in this long from a start between 07:00 and 08:00 UTC."""
 
 
 def _when(base: dt.datetime, seconds: float) -> str:
@@ -246,6 +254,79 @@ class Generator:
         }
 
 
+def agent_days(rng: random.Random, answered: dict[str, list[int]]) -> list[tuple]:
+    """Every agent's state log segments over the month, as ``agent_states`` rows.
+
+    Args:
+        rng: the generator's randomness.
+        answered: per agent, the numbers of the calls they answered, oldest first (each
+            wrap-up names the next one: the join AHT's wrap-up part reads).
+    """
+    rows: list[tuple] = []
+
+    def segment(agent: str, state: str, begun: float, ended: float, after: str, **more) -> None:
+        rows.append(
+            (
+                f"{agent}-{len(rows)}",
+                agent,
+                agent.title(),
+                state,
+                more.get("reason", ""),
+                more.get("call_id", ""),
+                more.get("queue", ""),
+                _when(FIRST_DAY, begun),
+                _when(FIRST_DAY, ended),
+                after,
+                "bench",
+                1,
+            )
+        )
+
+    # As many agents as the calls keep busy: 200 for a million calls, fewer for a small run.
+    staffed = max(1, round(len(AGENTS) * sum(map(len, answered.values())) / ANSWERED_A_MONTH))
+    for agent in AGENTS[:staffed]:
+        calls = iter(answered.get(agent, []))
+        t = 0.0
+        for day in range(DAYS):
+            login = day * 86400 + 7 * 3600 + rng.uniform(0, 3600)
+            segment(agent, "logged_out", t, login, "available")
+            t, end = login, login + SHIFT_HOURS * 3600
+            lunch = login + rng.uniform(3.5, 4.5) * 3600
+            coaching = login + rng.uniform(1, 7) * 3600 if rng.random() < 0.3 else None
+            while t < end:
+                ready = rng.lognormvariate(math.log(30), 0.8)
+                ring = rng.uniform(3, 15)
+                if lunch is not None and t + ready > lunch:
+                    segment(agent, "available", t, lunch, "on_break")
+                    segment(agent, "on_break", lunch, lunch + 1800, "available", reason="lunch")
+                    t, lunch = lunch + 1800, None
+                    continue
+                if coaching is not None and t + ready > coaching:
+                    segment(agent, "available", t, coaching, "on_break")
+                    segment(
+                        agent, "on_break", coaching, coaching + 900, "available", reason="coaching"
+                    )
+                    t, coaching = coaching + 900, None
+                    continue
+                segment(agent, "available", t, t + ready, "ringing")
+                t += ready
+                if rng.random() < 0.1:
+                    segment(agent, "ringing", t, t + ring, "available")
+                    t += ring
+                    continue
+                number = next(calls, None)
+                call_id = f"call-{number}" if number is not None else ""
+                talk, wrap_up = rng.uniform(120, 360), rng.uniform(10, 60)
+                segment(agent, "ringing", t, t + ring, "on_call", call_id=call_id)
+                segment(agent, "on_call", t + ring, t + ring + talk, "wrap_up", call_id=call_id)
+                t += ring + talk
+                segment(agent, "wrap_up", t, t + wrap_up, "available", call_id=call_id)
+                t += wrap_up
+            segment(agent, "available", t, t + 1.0, "logged_out")
+            t += 1.0
+    return rows
+
+
 INSERTS = {
     "calls": "INSERT INTO calls (id, call_id, flow, tenant, caller, dialed, outcome, started_at, "
     "answered_at, queued_at, agent_answered_at, ended_at, queue, service_level, wait_seconds, "
@@ -263,6 +344,10 @@ INSERTS = {
     "callbacks": "INSERT INTO callbacks (call_id, number, status, agent, attempts, "
     "first_dialed_at, last_ended_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
 }
+AGENT_STATES = (
+    "INSERT INTO agent_states (id, agent, name, state, reason, call_id, queue, started_at, "
+    "ended_at, next_state, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def generate(path: Path, calls: int, seed: int = 21) -> None:
@@ -274,16 +359,25 @@ def generate(path: Path, calls: int, seed: int = 21) -> None:
     generator = Generator(seed)
     began = time.perf_counter()
     starts = generator.starts(calls)
+    answered: dict[str, list[int]] = {}
     for first in range(0, calls, BATCH):
         rows: dict[str, list] = {table: [] for table in INSERTS}
         for number in range(first, min(first + BATCH, calls)):
             for table, items in generator.call(number + 1, starts[number]).items():
                 rows[table].extend(items)
+        for call in rows["calls"]:
+            if call[15] is not None:
+                answered.setdefault(call[15], []).append(call[0])
         with db:
             for table, statement in INSERTS.items():
                 db.executemany(statement, rows[table])
         print(f"  {min(first + BATCH, calls):,} calls written", file=sys.stderr, flush=True)
-    counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in INSERTS}
+    segments = agent_days(generator.rng, answered)
+    with db:
+        db.executemany(AGENT_STATES, segments)
+    counts = {
+        t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in [*INSERTS, "agent_states"]
+    }
     journal.close()
     print(
         f"generated {path} in {time.perf_counter() - began:.1f}s: "

@@ -7,7 +7,7 @@ table, so no two of them can disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ivr.report.figures import Totals
 from ivr.report.tables import COUNT, PERCENT, SECONDS
@@ -24,6 +24,8 @@ class Kpi:
             apply (no call to take a share of).
         kind: ``count``, ``percent`` (a fraction) or ``seconds``, as the tables' columns.
         definition: how it is counted, in a sentence (the page's tooltip).
+        previous: the same figure over the period of equal length just before (None: no call
+            then, or no comparison asked for).
     """
 
     key: str
@@ -31,10 +33,26 @@ class Kpi:
     value: float | int | None
     kind: str
     definition: str
+    previous: float | int | None = None
 
 
-def kpis(totals: Totals) -> list[Kpi]:
-    """The key figures of ``totals`` (a report's ``totals``), in the order they are shown."""
+def kpis(totals: Totals, previous: Totals | None = None) -> list[Kpi]:
+    """The key figures of ``totals`` (a report's ``totals``), in the order they are shown.
+
+    Args:
+        totals: the report's totals.
+        previous: the totals of the period just before (``Report.previous``), to compare with.
+    """
+    figures = _figures(totals)
+    if previous is None:
+        return figures
+    return [
+        replace(now, previous=before.value)
+        for now, before in zip(figures, _figures(previous), strict=True)
+    ]
+
+
+def _figures(totals: Totals) -> list[Kpi]:
     short = (
         f"callers who hung up in under {totals.short_abandon:g}s left out"
         if totals.short_abandon

@@ -109,22 +109,36 @@ def short_abandon_rule(seconds: float) -> str:
     )
 
 
-def key_figures_text(figures: list[Kpi]) -> str:
-    """The key figures as the terminal report's first lines: each value under its label."""
+def key_figures_text(figures: list[Kpi], previous: Report | None = None) -> str:
+    """The key figures as the terminal report's first lines: each value under its label.
+
+    With the ``previous`` period's report, a line under the values gives each figure then.
+    """
     values = [_cell(k.value, k.kind) for k in figures]
-    widths = [max(len(k.label), len(v)) for k, v in zip(figures, values, strict=True)]
-    return "\n".join(
-        [
-            "Key figures",
-            "  ".join(k.label.rjust(w) for k, w in zip(figures, widths, strict=True)),
-            "  ".join(v.rjust(w) for v, w in zip(values, widths, strict=True)),
-        ]
+    rows = [[k.label for k in figures], values]
+    if previous is not None:
+        rows.append([_cell(k.previous, k.kind) for k in figures])
+    widths = [max(len(row[n]) for row in rows) for n in range(len(figures))]
+    lines = ["Key figures"]
+    for row in rows:
+        lines.append("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
+    if previous is not None:
+        lines.append(f"(last line: {previous_period(previous)})")
+    return "\n".join(lines)
+
+
+def previous_period(previous: Report) -> str:
+    """Which period the comparison figures are of, in the report's time zone."""
+    start, end = (
+        previous.local(t).strftime("%Y-%m-%d %H:%M") for t in (previous.start, previous.end)
     )
+    return f"the period of equal length just before, {start} to {end}"
 
 
 def to_text(report: Report, journal: str) -> str:
     """The report as plain-text tables for a terminal, the key figures first."""
-    parts = ["\n".join(heading(report, journal)), key_figures_text(kpis(report.totals))]
+    figures = kpis(report.totals, report.previous.totals if report.previous else None)
+    parts = ["\n".join(heading(report, journal)), key_figures_text(figures, report.previous)]
     for table in report_tables(report):
         lines = [table.title, "=" * len(table.title)]
         if table.note:
@@ -237,11 +251,17 @@ def to_json(report: Report, journal: str) -> str:
                 "key": k.key,
                 "label": k.label,
                 "value": k.value,
+                "previous": k.previous,
                 "kind": JSON_KINDS[k.kind],
                 "definition": k.definition,
             }
-            for k in kpis(report.totals)
+            for k in kpis(report.totals, report.previous.totals if report.previous else None)
         ],
+        "previous_period": (
+            {"start": _iso(report, report.previous.start), "end": _iso(report, report.previous.end)}
+            if report.previous
+            else None
+        ),
         "tables": [
             {
                 "key": table.key,
@@ -292,6 +312,7 @@ p.heading { color: #444; margin: 0.1em 0; }
 .kpi-value { font-size: 1.55em; font-weight: 600; font-variant-numeric: tabular-nums;
   white-space: nowrap; }
 .kpi-label { color: #444; font-size: 0.9em; }
+.kpi-previous { color: #555; font-size: 0.8em; margin-top: 0.2em; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-variant-numeric: tabular-nums; }
 th, td { padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; }
 th { background: #f4f4f4; }
@@ -430,16 +451,27 @@ def _html_table(table: Table) -> str:
     )
 
 
-def _key_figures_html(figures: list[Kpi]) -> list[str]:
-    """The big numbers at the top of the page, each with its definition as its tooltip."""
+def _key_figures_html(figures: list[Kpi], previous: Report | None = None) -> list[str]:
+    """The big numbers at the top of the page, each with its definition as its tooltip.
+
+    With the ``previous`` period's report each number also says what it was then.
+    """
     out = ['<section id="kpis" class="kpis">']
     for k in figures:
+        before = ""
+        if previous is not None:
+            before = (
+                f'<div class="kpi-previous" title="{html.escape(previous_period(previous))}">'
+                f"before: {html.escape(_cell(k.previous, k.kind))}</div>"
+            )
         out.append(
             f'<div class="kpi" id="kpi-{html.escape(k.key)}" title="{html.escape(k.definition)}">'
             f'<div class="kpi-value">{html.escape(_cell(k.value, k.kind))}</div>'
-            f'<div class="kpi-label">{html.escape(k.label)}</div></div>'
+            f'<div class="kpi-label">{html.escape(k.label)}</div>{before}</div>'
         )
     out.append("</section>")
+    if previous is not None:
+        out.append(f'<p class="note">before: {html.escape(previous_period(previous))}</p>')
     return out
 
 
@@ -457,7 +489,10 @@ def to_html(report: Report, journal: str) -> str:
         "<body>",
         f"<h1>{html.escape(lines[0])}</h1>",
         *(f'<p class="heading">{html.escape(line)}</p>' for line in lines[1:]),
-        *_key_figures_html(kpis(report.totals)),
+        *_key_figures_html(
+            kpis(report.totals, report.previous.totals if report.previous else None),
+            report.previous,
+        ),
         "<h2>Charts</h2>",
     ]
     for element_id, chart in charts(report):
