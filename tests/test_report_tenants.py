@@ -115,3 +115,20 @@ def test_a_tenant_time_zone_that_does_not_exist_is_refused_where_it_is_written(t
     )
     assert main(["validate", str(tmp_path)]) == 1
     assert "tenants.yaml:2:" in capsys.readouterr().out
+
+
+def test_with_intervals_each_tenant_has_its_own_in_its_own_time_zone(tmp_path, capsys):
+    (tmp_path / "t.yaml").write_text(dedent(FLOW.format(name="t")))
+    beta = dedent(LATE_CALL).split("cases:\n")[1].replace('"100"', '"200"').replace("late", "later")
+    (tmp_path / "t.test.yaml").write_text(dedent(LATE_CALL) + beta)
+    (tmp_path / "tenants.yaml").write_text(dedent(ZONED_TENANTS))
+    journal = tmp_path / "journal.sqlite"
+    assert main(["test", "--journal", str(journal), str(tmp_path)]) == 0
+    capsys.readouterr()
+    options = ["--timezone", "UTC", "--interval", "60m", "--format", "csv"]
+    assert main(["report", "--journal", str(journal), *options]) == 0
+    block = capsys.readouterr().out.split("\n\nintervals-tenants\n")[1].split("\n\n")[0]
+    rows = [(r["tenant"], r["interval"], r["calls"]) for r in csv.DictReader(io.StringIO(block))]
+    # alpha's call at 16:30 UTC is in Tokyo's 01:00 hour of the next day; beta has no zone of
+    # its own: the report's
+    assert rows == [("alpha", "2026-11-24 01:00 JST", "1"), ("beta", "2026-11-23 16:00 UTC", "1")]

@@ -126,8 +126,9 @@ def run_report(
         if since is not None and until is not None and since >= until:
             raise ReportOptionError(f"--from {start} is not before --to {end}")
         where = CallFilter(since, until, tenant, queue)
+        zones = {t.id: ZoneInfo(t.timezone) for t in tenants.values() if t.timezone}
         report = report_with_previous(
-            store, where, timezone=zone, short_abandon=short, interval=interval
+            store, where, timezone=zone, short_abandon=short, interval=interval, zones=zones
         )
         report.agent_times = read_agent_times(
             store,

@@ -288,6 +288,13 @@ class Report:
     by_day: dict[dt.date, Totals] = field(default_factory=dict)
     by_interval: dict[dt.datetime, Totals] = field(default_factory=dict)
     """Calls per ``interval``, keyed by the interval's local start."""
+    by_tenant_interval: dict[tuple[str, dt.datetime], Totals] = field(default_factory=dict)
+    """Calls per tenant and ``interval``, each tenant's intervals in its own time zone (see
+    ``zones``)."""
+    by_queue_interval: dict[tuple[str, dt.datetime], Totals] = field(default_factory=dict)
+    """Calls per queue and ``interval``, in the report's time zone."""
+    zones: dict[str, ZoneInfo] = field(default_factory=dict)
+    """The tenants' own time zones (tenants.yaml), for their intervals."""
     by_tenant: dict[str, Totals] = field(default_factory=dict)
     by_queue: dict[str, Totals] = field(default_factory=dict)
     by_agent: dict[str, AgentTotals] = field(default_factory=dict)
@@ -335,6 +342,14 @@ class Report:
             if group.queue is not None:
                 self._of(self.by_queue, group.queue).merge(part)
             self._of(quarters, group.bucket).merge(part)
+            if self.interval is not None:
+                tenant = group.tenant or ""
+                zone = self.zones.get(tenant, self.timezone)
+                held = self.interval_start(group.bucket.astimezone(zone))
+                self._of(self.by_tenant_interval, (tenant, held)).merge(part)
+                if group.queue is not None:
+                    held = self.interval_start(self.local(group.bucket))
+                    self._of(self.by_queue_interval, (group.queue, held)).merge(part)
         # A quarter hour is all in one local hour, day and interval: its calls are added up
         # once, then counted into those.
         for bucket, part in quarters.items():
@@ -392,6 +407,7 @@ def build_report(
     timezone: ZoneInfo | None = None,
     short_abandon: float = DEFAULT_SHORT_ABANDON,
     interval: str | None = None,
+    zones: dict[str, ZoneInfo] | None = None,
 ) -> Report:
     """Compute a report over the calls of ``journal`` matching ``where``.
 
@@ -402,11 +418,13 @@ def build_report(
         short_abandon: callers who hang up in a queue in under this many seconds are short
             abandons: counted apart, out of the abandon rate and service level (0: none are).
         interval: also count the calls per interval of their start (a key of ``INTERVALS``).
+        zones: tenants' own time zones: their intervals are counted in them.
     """
     where = where or CallFilter()
     report = Report(
         timezone, where.start, where.end, where.tenant, where.queue, short_abandon, interval
     )
+    report.zones = dict(zones or {})
     report.add(
         journal.call_sums(where, short_abandon=short_abandon, default_target=DEFAULT_SERVICE_LEVEL)
     )

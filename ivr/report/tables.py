@@ -182,6 +182,71 @@ def _intervals(report: Report) -> Table:
     return table
 
 
+def _group_intervals(report: Report, key: str, first: str, groups: dict, note: str) -> Table:
+    """Calls per interval of each tenant or queue (``groups``: (name, interval start) to totals)."""
+    minutes = INTERVALS[report.interval]
+    daily = minutes >= 24 * 60
+    length = "day" if daily else f"{minutes} minutes"
+    table = Table(
+        key,
+        f"Per {first} and {length}",
+        [
+            Column(first),
+            Column("interval"),
+            Column("calls", COUNT),
+            Column("offered", COUNT),
+            Column("answered", COUNT),
+            Column("abandoned", COUNT),
+            Column("service level", PERCENT),
+            Column("ASA", SECONDS),
+            Column("AHT", SECONDS),
+        ],
+        note=note,
+    )
+    for name, start in sorted(groups):
+        t = groups[name, start]
+        table.rows.append(
+            [
+                name or "(none)",
+                start.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M %Z"),
+                t.calls,
+                t.offered,
+                t.answered,
+                t.counted_abandons,
+                t.service_level,
+                t.asa,
+                t.aht,
+            ]
+        )
+    return table
+
+
+def _per_group_intervals(report: Report) -> list[Table]:
+    """The interval tables of each tenant and each queue, when there are several of them."""
+    tables = []
+    if len(report.by_tenant) > 1:
+        tables.append(
+            _group_intervals(
+                report,
+                "intervals-tenants",
+                "tenant",
+                report.by_tenant_interval,
+                "each tenant's intervals in its own time zone (tenants.yaml), else the report's",
+            )
+        )
+    if len(report.by_queue) > 1:
+        tables.append(
+            _group_intervals(
+                report,
+                "intervals-queues",
+                "queue",
+                report.by_queue_interval,
+                "calls that waited in each queue, by when they started, in the report's zone",
+            )
+        )
+    return tables
+
+
 def _outcomes(t: Totals) -> Table:
     table = Table(
         "outcomes",
@@ -398,7 +463,7 @@ def report_tables(report: Report) -> list[Table]:
         _goals(report.totals),
         _grouped("hours", "Per hour of day", "hour", report.by_hour, _hour),
         _grouped("days", "Per day", "day", report.by_day, _day),
-        *([_intervals(report)] if report.interval is not None else []),
+        *([_intervals(report), *_per_group_intervals(report)] if report.interval else []),
         _tenants(report),
         _queues(report),
         _agents(report),
