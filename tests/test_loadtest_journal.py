@@ -1,7 +1,7 @@
 """``ivr loadtest --journal PATH``: the load test's calls are kept for ``ivr report``.
 
 A short, light run (a few seconds at 5 calls/s); nothing here asserts on speed. Callers stay up
-to 15 s, long enough for an agent to answer the ones that reach a queue.
+to 20 s, long enough for an agent to answer the ones that reach a queue (after its survey offer).
 """
 
 import json
@@ -26,7 +26,7 @@ def test_a_load_tests_journal_is_kept_and_reports_its_calls_and_agents(tmp_path)
     journal = tmp_path / "runs" / "load.sqlite"
     results = tmp_path / "results.json"
     run = ivr(
-        *["loadtest", "flows", "--cps", "5", "--duration", "4", "--call-limit", "15"],
+        *["loadtest", "flows", "--cps", "5", "--duration", "4", "--call-limit", "20"],
         *["--max-calls", "20", "--seed", "3", "--skip-case", "FILLER"],
         *["--prompt-cache", str(tmp_path / "prompts"), "--output", str(results)],
         *["--journal", str(journal)],
