@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from ivr.nodes.survey import YES_NO
 from ivr.report.agents import AgentTimes
 from ivr.store.journal import CallFilter, CallSums, Journal, JournalEntry
 
@@ -66,6 +67,7 @@ ENDED = "(end)"
 FAILED = "(failed)"
 """Funnel label of a node where the call failed for good."""
 GAVE_UP = ("ivr_hangup", "abandoned")
+
 """Outcomes of callers who gave up: the funnel counts them as hang-ups where they hung up."""
 
 
@@ -233,6 +235,62 @@ class AgentTotals:
 
 
 @dataclass
+class SurveyTotals:
+    """The answers one survey question got, over a group of calls.
+
+    Attributes:
+        scale: the question's scale (``1-5``, ``0-10``, ``yes/no``).
+        asked: times the question was asked (answered or not).
+        answers: calls per answer (numbers and ``yes``/``no`` as text).
+    """
+
+    scale: str
+    asked: int = 0
+    answers: Counter = field(default_factory=Counter)
+
+    def add(self, answer: str | None, calls: int) -> None:
+        self.asked += calls
+        if answer is not None:
+            self.answers[answer] += calls
+
+    @property
+    def answered(self) -> int:
+        return sum(self.answers.values())
+
+    @property
+    def response_rate(self) -> float | None:
+        """Answered over asked: callers who gave a valid key."""
+        return _share(self.answered, self.asked)
+
+    @property
+    def mean(self) -> float | None:
+        """The mean answer on a number scale (None for yes/no, or no answer)."""
+        numbers = {a: n for a, n in self.answers.items() if a.lstrip("-").isdigit()}
+        if not numbers or self.scale == YES_NO:
+            return None
+        return sum(int(a) * n for a, n in numbers.items()) / sum(numbers.values())
+
+    @property
+    def yes_share(self) -> float | None:
+        """Yes over yes and no, for a yes/no question."""
+        if self.scale != YES_NO:
+            return None
+        return _share(self.answers["yes"], self.answers["yes"] + self.answers["no"])
+
+    def answers_text(self) -> str:
+        """Each answer with its count, in the scale's order (``1:2, 2:0, ...``)."""
+
+        def order(answer: str) -> tuple:
+            return (
+                not answer.lstrip("-").isdigit(),
+                int(answer) if answer.isdigit() else 0,
+                answer,
+            )
+
+        return ", ".join(f"{a}:{self.answers[a]}" for a in sorted(self.answers, key=order))
+
+
+@dataclass
 class NodeFunnel:
     """What happened at one node of one flow."""
 
@@ -307,6 +365,10 @@ class Report:
     that plays them."""
     recorded_calls: int = 0
     """All calls with a recording file in the report."""
+    surveys: dict[str, SurveyTotals] = field(default_factory=dict)
+    """Per survey question, its answers."""
+    survey_groups: dict[tuple[str, str, str], SurveyTotals] = field(default_factory=dict)
+    """Per (question, ``tenant``/``queue``/``agent``, which one), its answers."""
     tenant_names: dict[str, str] = field(default_factory=dict)
     """Each tenant's company name, as the journal last had it from tenants.yaml."""
     agent_times: AgentTimes = field(default_factory=AgentTimes)
@@ -436,6 +498,14 @@ def build_report(
         bucket.answered, bucket.abandoned, bucket.other = answered, abandoned, other
     report.funnels = _funnels(journal, where)
     report.by_agent = _agents(journal, where)
+    for row in journal.survey_sums(where):
+        report.surveys.setdefault(row.question, SurveyTotals(row.scale)).add(row.answer, row.calls)
+        for by, name in (("tenant", row.tenant), ("queue", row.queue), ("agent", row.agent)):
+            if name is not None:
+                key = (row.question, by, name)
+                report.survey_groups.setdefault(key, SurveyTotals(row.scale)).add(
+                    row.answer, row.calls
+                )
     report.recorded_calls, report.recorded = journal.recorded(where, RECORDINGS_SHOWN)
     period = journal.period(where) if where.start is None or where.end is None else None
     if period is not None:

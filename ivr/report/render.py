@@ -25,6 +25,7 @@ from ivr.report.kpis import Kpi, kpis
 from ivr.report.tables import (
     COUNT,
     PERCENT,
+    SCORE,
     SECONDS,
     TEXT,
     Table,
@@ -60,11 +61,14 @@ def _cell(value, kind: str) -> str:
         return f"{value * 100:.1f}%"
     if kind == SECONDS:
         return format_seconds(value)
+    if kind == SCORE:
+        return f"{value:.2f}"
     return str(value)
 
 
 def _align(table: Table) -> tuple[str, ...]:
-    return tuple("right" if c.kind in (COUNT, PERCENT, SECONDS) else "left" for c in table.columns)
+    numbers = (COUNT, PERCENT, SECONDS, SCORE)
+    return tuple("right" if c.kind in numbers else "left" for c in table.columns)
 
 
 def _formatted(table: Table) -> list[list[str]]:
@@ -171,6 +175,8 @@ def _csv_value(value, kind: str):
         return round(value * 100, 2)
     if kind == SECONDS:
         return round(value, 1)
+    if kind == SCORE:
+        return round(value, 2)
     return value
 
 
@@ -221,7 +227,13 @@ def to_csv(report: Report, journal: str) -> str:
     return out.getvalue()
 
 
-JSON_KINDS = {TEXT: "text", COUNT: "count", PERCENT: "fraction", SECONDS: "seconds"}
+JSON_KINDS = {
+    TEXT: "text",
+    COUNT: "count",
+    PERCENT: "fraction",
+    SECONDS: "seconds",
+    SCORE: "score",
+}
 """What a column's kind is called in the JSON report: shares there are fractions (0..1)."""
 
 

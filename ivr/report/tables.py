@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from ivr.report.figures import ENDED, FAILED, INTERVALS, AgentTotals, Report, Totals
 from ivr.runtime.record import OUTCOMES
 
-TEXT, COUNT, PERCENT, SECONDS = "text", "count", "percent", "seconds"
+TEXT, COUNT, PERCENT, SECONDS, SCORE = "text", "count", "percent", "seconds", "score"
+"""Kinds of cells; a score is a mean answer on a survey's scale (4.25 of 1-5)."""
 TENANT_WIDTH = 10
 """Where a terminal wraps the per-tenant table's first column (the id and company name)."""
 
@@ -247,6 +248,58 @@ def _per_group_intervals(report: Report) -> list[Table]:
     return tables
 
 
+def _surveys(report: Report) -> list[Table]:
+    """Survey results per question, then per question and the call's tenant, queue and agent."""
+    if not report.surveys:
+        return []
+    questions = Table(
+        "surveys",
+        "Survey answers",
+        [
+            Column("question"),
+            Column("scale"),
+            Column("asked", COUNT),
+            Column("answered", COUNT),
+            Column("response", PERCENT),
+            Column("mean", SCORE),
+            Column("yes", PERCENT),
+            Column("answers", wrap=30),
+        ],
+        note="mean: of the answers on a number scale; yes: share of yes on a yes/no question",
+    )
+    for question in sorted(report.surveys):
+        t = report.surveys[question]
+        questions.rows.append(
+            [
+                question,
+                t.scale,
+                t.asked,
+                t.answered,
+                t.response_rate,
+                t.mean,
+                t.yes_share,
+                t.answers_text(),
+            ]
+        )
+    groups = Table(
+        "surveys-groups",
+        "Survey answers per tenant, queue and agent",
+        [
+            Column("question"),
+            Column("by"),
+            Column("of"),
+            Column("answered", COUNT),
+            Column("mean", SCORE),
+            Column("yes", PERCENT),
+        ],
+        note="queue and agent: the queue the caller waited in and the agent who answered",
+    )
+    for question, by, name in sorted(report.survey_groups):
+        t = report.survey_groups[question, by, name]
+        groups.rows.append([question, by, name, t.answered, t.mean, t.yes_share])
+    return [questions, groups]
+
+
 def _outcomes(t: Totals) -> Table:
     table = Table(
         "outcomes",
@@ -469,5 +522,6 @@ def report_tables(report: Report) -> list[Table]:
         _agents(report),
         *([_breaks(report)] if any(t.breaks for t in report.agent_times.agents.values()) else []),
         _waits(report),
+        *_surveys(report),
         *(_funnel(report, flow) for flow in sorted(report.funnels)),
     ]

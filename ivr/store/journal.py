@@ -159,6 +159,30 @@ class OpenCall:
 
 
 @dataclass(frozen=True)
+class SurveySums:
+    """How often one survey question got one answer, in calls of one tenant, queue and agent.
+
+    Attributes:
+        question: the question's id (the survey node's ``question``).
+        scale: its scale (``1-5``, ``0-10``, ``yes/no``).
+        answer: the answer (a number or ``yes``/``no``, as text); None for callers who gave
+            none (no valid key in the attempts, or they hung up).
+        tenant: the call's tenant.
+        queue: the queue the call waited in (a post-call survey's), else None.
+        agent: the agent who answered the call, else None.
+        calls: how many times.
+    """
+
+    question: str
+    scale: str
+    answer: str | None
+    tenant: str | None
+    queue: str | None
+    agent: str | None
+    calls: int
+
+
+@dataclass(frozen=True)
 class TenantEntry:
     """A tenant as tenants.yaml describes it, kept so reports can name it and keep its hours.
 
@@ -424,6 +448,14 @@ class Journal(abc.ABC):
         """Per agent, the answered calls matching ``where``: (calls, talk seconds, wrap-up seconds).
 
         Wrap-up is the agent state log's wrap-up after each of those calls (0 without a log).
+        """
+        raise NotImplementedError(f"{type(self).__name__} computes no report figures")
+
+    def survey_sums(self, where: CallFilter) -> list[SurveySums]:
+        """The survey questions asked in the calls matching ``where``, counted per answer.
+
+        Counted per the call's tenant, queue and agent too: a survey after a queue call rates
+        that queue's service and the agent who answered.
         """
         raise NotImplementedError(f"{type(self).__name__} computes no report figures")
 

@@ -38,6 +38,7 @@ from ivr.store.journal import (
     JournalUnavailable,
     NodeSums,
     OpenCall,
+    SurveySums,
     TenantEntry,
 )
 
@@ -205,6 +206,8 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX IF NOT EXISTS calls_by_quarter ON calls (substr(started_at, 1, 14), "
         "CAST(substr(started_at, 15, 2) AS INTEGER) / 15, tenant, queue, queued_at IS NOT NULL, "
         "wait_seconds IS NOT NULL, service_level)",
+        # The survey visits among millions of others (survey_sums).
+        "CREATE INDEX IF NOT EXISTS visits_surveys ON visits (call) WHERE type = 'survey'",
     ],
 ]
 """Schema changes in order; the journal's ``user_version`` counts those applied."""
@@ -836,6 +839,20 @@ class SqliteJournal(Journal):
             calls, talk, _ = sums[agent]
             sums[agent] = (calls, talk, wrap_up)
         return sums
+
+    def survey_sums(self, where: CallFilter) -> list[SurveySums]:
+        condition, params = _condition(where)
+        return [
+            SurveySums(*row)
+            for row in self._read(
+                "SELECT json_extract(v.notes, '$.question') AS q, json_extract(v.notes, "
+                "'$.scale') AS scale, json_extract(v.notes, '$.answer') AS answer, c.tenant, "
+                "c.queue, c.agent, count(*) FROM visits v JOIN calls c ON c.id = v.call "
+                f"WHERE v.type = 'survey' AND q IS NOT NULL AND {condition} "
+                "GROUP BY q, scale, answer, c.tenant, c.queue, c.agent",
+                params,
+            )
+        ]
 
     def recorded(self, where: CallFilter, latest: int) -> tuple[int, list[JournalEntry]]:
         condition, params = _condition(where)
