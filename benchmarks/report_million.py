@@ -47,6 +47,8 @@ TARGET_SECONDS = 10.0
 DAYS = 30
 FIRST_DAY = dt.datetime(2026, 11, 1)
 """Calls start from this day on (UTC, naive: the generator writes UTC text itself)."""
+EPOCH = FIRST_DAY.replace(tzinfo=dt.UTC).timestamp()
+"""``FIRST_DAY`` in seconds since the epoch, as the agent state log also keeps its times."""
 TENANTS = ["acme", "globex", "initech", "umbrella", "hooli"]
 QUEUES = {tenant: [f"{tenant}_sales", f"{tenant}_support"] for tenant in TENANTS}
 TARGETS = {"sales": 20.0, "support": 30.0}
@@ -254,8 +256,13 @@ class Generator:
         }
 
 
-def agent_days(rng: random.Random, answered: dict[str, list[int]]) -> list[tuple]:
+def agent_days(
+    rng: random.Random, answered: dict[str, list[int]]
+) -> tuple[list[tuple], list[tuple[float, int]]]:
     """Every agent's state log segments over the month, as ``agent_states`` rows.
+
+    Returns the rows, and each wrap-up's seconds with its call's row id (for
+    ``calls.wrap_up_seconds``).
 
     Args:
         rng: the generator's randomness.
@@ -263,6 +270,7 @@ def agent_days(rng: random.Random, answered: dict[str, list[int]]) -> list[tuple
             wrap-up names the next one: the join AHT's wrap-up part reads).
     """
     rows: list[tuple] = []
+    wrap_ups: list[tuple[float, int]] = []
 
     def segment(agent: str, state: str, begun: float, ended: float, after: str, **more) -> None:
         rows.append(
@@ -279,8 +287,12 @@ def agent_days(rng: random.Random, answered: dict[str, list[int]]) -> list[tuple
                 after,
                 "bench",
                 1,
+                EPOCH + begun,
+                EPOCH + ended,
             )
         )
+        if state == "wrap_up" and more.get("call_id"):
+            wrap_ups.append((ended - begun, int(more["call_id"].removeprefix("call-"))))
 
     # As many agents as the calls keep busy: 200 for a million calls, fewer for a small run.
     staffed = max(1, round(len(AGENTS) * sum(map(len, answered.values())) / ANSWERED_A_MONTH))
@@ -324,7 +336,7 @@ def agent_days(rng: random.Random, answered: dict[str, list[int]]) -> list[tuple
                 t += wrap_up
             segment(agent, "available", t, t + 1.0, "logged_out")
             t += 1.0
-    return rows
+    return rows, wrap_ups
 
 
 INSERTS = {
@@ -346,7 +358,8 @@ INSERTS = {
 }
 AGENT_STATES = (
     "INSERT INTO agent_states (id, agent, name, state, reason, call_id, queue, started_at, "
-    "ended_at, next_state, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "ended_at, next_state, host, pid, start_s, end_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?)"
 )
 
 
@@ -372,9 +385,10 @@ def generate(path: Path, calls: int, seed: int = 21) -> None:
             for table, statement in INSERTS.items():
                 db.executemany(statement, rows[table])
         print(f"  {min(first + BATCH, calls):,} calls written", file=sys.stderr, flush=True)
-    segments = agent_days(generator.rng, answered)
+    segments, wrap_ups = agent_days(generator.rng, answered)
     with db:
         db.executemany(AGENT_STATES, segments)
+        db.executemany("UPDATE calls SET wrap_up_seconds = ? WHERE id = ?", wrap_ups)
     counts = {
         t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in [*INSERTS, "agent_states"]
     }

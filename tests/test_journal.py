@@ -155,11 +155,12 @@ def test_a_journal_from_before_callbacks_were_journaled_opens_and_reports_none_m
     journal.write([JournalEntry(asked), JournalEntry(record("call-2"))])
     journal.close()
     # Back to the first version's schema: no callbacks table, no notes on visits, no open
-    # calls, no recordings, no agent state log, no tenants.
+    # calls, no recordings, no agent state log (nor wrap-up with calls), no tenants.
     db = sqlite3.connect(path)
     db.executescript(
         "DROP TABLE callbacks; ALTER TABLE visits DROP COLUMN notes; DROP TABLE open_calls; "
         "DROP TABLE recordings; DROP TABLE agent_states; DROP TABLE tenants; "
+        "DROP INDEX calls_by_agent; ALTER TABLE calls DROP COLUMN wrap_up_seconds; "
         "PRAGMA user_version = 1;"
     )
     db.close()

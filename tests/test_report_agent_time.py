@@ -19,6 +19,7 @@ breaks 570 s (lunch) and 600 s (coaching). Occupancy = (300 + 40) / (840 + 50 + 
 """
 
 import datetime as dt
+import json
 import os
 
 import pytest
@@ -273,3 +274,14 @@ def test_a_controllers_log_keeps_its_own_clock_whatever_time_its_calls_report():
         ("available", at(60), at(65)),
         ("on_break", at(65), at(70)),
     ]
+
+
+def test_a_wrap_up_journaled_before_its_calls_record_still_counts_in_aht(tmp_path, capsys):
+    path = tmp_path / "journal.sqlite"
+    store = SqliteJournal(path)
+    store.write(segments())
+    store.write([answered_call()])
+    store.close()
+    assert main(["report", "--journal", str(path), "--timezone", "UTC", "--format", "json"]) == 0
+    figures = {k["key"]: k["value"] for k in json.loads(capsys.readouterr().out)["kpis"]}
+    assert figures["aht"] == pytest.approx(340)

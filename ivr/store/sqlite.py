@@ -180,12 +180,17 @@ MIGRATIONS: list[list[str]] = [
             ended_at TEXT,
             next_state TEXT NOT NULL DEFAULT '',
             host TEXT NOT NULL DEFAULT '',
-            pid INTEGER NOT NULL DEFAULT 0
+            pid INTEGER NOT NULL DEFAULT 0,
+            start_s REAL NOT NULL,
+            end_s REAL
         ) WITHOUT ROWID
         """,
-        "CREATE INDEX agent_states_by_start ON agent_states (started_at)",
+        # The times again as seconds since the epoch: reports add millions of them up.
+        "CREATE INDEX agent_states_by_start ON agent_states (start_s)",
         "CREATE INDEX agent_states_open ON agent_states (host, pid) WHERE ended_at IS NULL",
         "CREATE INDEX agent_states_by_call ON agent_states (call_id) WHERE state = 'wrap_up'",
+        # The agent's wrap-up after an answered call, kept with the call for AHT.
+        "ALTER TABLE calls ADD COLUMN wrap_up_seconds REAL NOT NULL DEFAULT 0",
     ],
     [
         """
@@ -202,7 +207,7 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX IF NOT EXISTS visits_by_node ON visits (flow, node, call, seq)",
         "CREATE INDEX IF NOT EXISTS visits_by_result ON visits (flow, node, type, result)",
         "CREATE INDEX IF NOT EXISTS calls_by_agent ON calls "
-        "(agent, agent_answered_at, talk_seconds)",
+        "(agent, agent_answered_at, talk_seconds, wrap_up_seconds)",
         "CREATE INDEX IF NOT EXISTS calls_by_quarter ON calls (substr(started_at, 1, 14), "
         "CAST(substr(started_at, 15, 2) AS INTEGER) / 15, tenant, queue, queued_at IS NOT NULL, "
         "wait_seconds IS NOT NULL, service_level)",
@@ -216,11 +221,9 @@ FEW_CALLS = 10
 """A report's filter keeping fewer than one in this many calls reads its calls' visits first."""
 READ_BATCH = 500
 """Calls read per query while iterating, with their visits, goals, inputs and lookups."""
-QUARTERS_A_DAY = 96
-"""Agent time is cut into quarter hours for intervals: every time zone's offset is a whole number
-of them, so 15/30/60-minute and day intervals in any zone are sums of UTC quarters."""
-NUDGE = 1e-6
-"""Under a millisecond, in quarter hours: more than julianday's float is ever off a boundary."""
+QUARTER = 900
+"""Agent time is cut into quarter hours (seconds) for intervals: every time zone's offset is a
+whole number of them, so 15/30/60-minute and day intervals in any zone are sums of UTC quarters."""
 
 _CALL_COLUMNS = (
     "id, call_id, flow, tenant, caller, dialed, outcome, started_at, answered_at, queued_at, "
@@ -248,6 +251,7 @@ _SUMS = ", ".join(
         ":default_target) THEN 1 ELSE 0 END)",
         f"sum(CASE WHEN {_ANSWERED} THEN c.wait_seconds ELSE 0.0 END)",
         f"sum(CASE WHEN {_ANSWERED} THEN c.talk_seconds ELSE 0.0 END)",
+        f"sum(CASE WHEN {_ANSWERED} THEN c.wrap_up_seconds ELSE 0.0 END)",
         f"sum(CASE WHEN {_ABANDONED} AND c.wait_seconds < :short THEN 1 ELSE 0 END)",
         f"sum(CASE WHEN {_ABANDONED} AND c.wait_seconds >= :short THEN c.wait_seconds "
         "ELSE 0.0 END)",
@@ -257,13 +261,6 @@ _SUMS = ", ".join(
 )
 """What ``call_sums`` adds up per group: calls per known outcome, then the queue figures (of
 use only in the groups of queued calls), then the calls of other outcomes."""
-_WRAPPED = (
-    "agent_states s JOIN calls c ON c.call_id = s.call_id WHERE s.state = 'wrap_up' AND "
-    "s.ended_at IS NOT NULL AND c.agent_answered_at IS NOT NULL"
-)
-"""The wrap-ups of the agent state log after answered calls (``c``), each a segment ``s``."""
-_WRAP_UP = "(julianday(s.ended_at) - julianday(s.started_at)) * 86400"
-"""A wrap-up segment's seconds."""
 
 
 def _notes(visit: Visit) -> str:
@@ -278,10 +275,8 @@ def _time(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _from_julian(day: float) -> dt.datetime:
-    """A julian day number (SQLite's ``julianday``) as a UTC time, to the second."""
-    unix = round((day - 2440587.5) * 86400)
-    return dt.datetime.fromtimestamp(unix, dt.UTC)
+def _wrap_up_seconds(seg: AgentSegment) -> float:
+    return (seg.ended_at - seg.started_at).total_seconds()
 
 
 def _condition(where: CallFilter) -> tuple[str, dict]:
@@ -478,17 +473,17 @@ class SqliteJournal(Journal):
                 (host, pid),
             ).fetchone()
             self.db.execute(
-                "UPDATE agent_states SET ended_at = ? WHERE host = ? AND pid = ? "
+                "UPDATE agent_states SET ended_at = ?, end_s = ? WHERE host = ? AND pid = ? "
                 "AND ended_at IS NULL",
-                (last, host, pid),
+                (last, _parse(last).timestamp(), host, pid),
             )
 
     def _insert_segment(self, seg: AgentSegment) -> None:
         self.db.execute(
             "INSERT INTO agent_states (id, agent, name, state, reason, call_id, queue, "
-            "started_at, ended_at, next_state, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?) ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, "
-            "next_state = excluded.next_state",
+            "started_at, ended_at, next_state, host, pid, start_s, end_s) VALUES (?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET ended_at = "
+            "excluded.ended_at, next_state = excluded.next_state, end_s = excluded.end_s",
             (
                 seg.id,
                 seg.agent,
@@ -502,8 +497,16 @@ class SqliteJournal(Journal):
                 seg.next_state,
                 seg.host,
                 seg.pid,
+                seg.started_at.timestamp(),
+                seg.ended_at.timestamp() if seg.ended_at is not None else None,
             ),
         )
+        if seg.state == "wrap_up" and seg.ended_at is not None and seg.call_id:
+            # Whichever comes second, the call's record or its wrap-up's end, joins the two.
+            self.db.execute(
+                "UPDATE calls SET wrap_up_seconds = ? WHERE call_id = ?",
+                (_wrap_up_seconds(seg), seg.call_id),
+            )
 
     def _rollback(self) -> None:
         # SQLite rolls some failures (a full disk, an I/O error) back by itself.
@@ -565,6 +568,14 @@ class SqliteJournal(Journal):
             ),
         )
         call = cursor.lastrowid
+        if r.agent_answered_at is not None:
+            # A wrap-up journaled before its call's record (or kept when the record is replaced).
+            self.db.execute(
+                "UPDATE calls SET wrap_up_seconds = coalesce((SELECT sum(end_s - start_s) FROM "
+                "agent_states WHERE call_id = ? AND state = 'wrap_up' AND end_s IS NOT NULL), 0) "
+                "WHERE id = ?",
+                (r.call_id, call),
+            )
         self.db.executemany(
             "INSERT INTO visits (call, seq, flow, node, type, at, result, detail, notes) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -715,6 +726,7 @@ class SqliteJournal(Journal):
                     group.answered_in_target,
                     group.answer_seconds,
                     group.talk_seconds,
+                    group.wrap_up_seconds,
                     group.short_abandons,
                     group.abandon_seconds,
                     group.longest_wait,
@@ -728,11 +740,6 @@ class SqliteJournal(Journal):
         ):
             group = groups[tuple(key)]
             group.callbacks_made, group.callbacks_reached = made, reached
-        for *key, wrap_up in self._read(
-            f"SELECT {_GROUP}, sum({_WRAP_UP}) FROM {_WRAPPED} AND {condition} GROUP BY {_GROUP}",
-            params,
-        ):
-            groups[tuple(key)].wrap_up_seconds = wrap_up
         return list(groups.values())
 
     def goal_counts(self, where: CallFilter) -> dict[str, int]:
@@ -823,22 +830,15 @@ class SqliteJournal(Journal):
 
     def agent_sums(self, where: CallFilter) -> dict[str, tuple[int, float, float]]:
         condition, params = _condition(where)
-        sums = {
-            agent: (calls, talk, 0.0)
-            for agent, calls, talk in self._read(
-                "SELECT c.agent, count(*), sum(c.talk_seconds) FROM calls c WHERE c.agent IS NOT "
-                f"NULL AND c.agent_answered_at IS NOT NULL AND {condition} GROUP BY c.agent",
+        return {
+            agent: (calls, talk, wrap_up)
+            for agent, calls, talk, wrap_up in self._read(
+                "SELECT c.agent, count(*), sum(c.talk_seconds), sum(c.wrap_up_seconds) FROM calls "
+                f"c WHERE c.agent IS NOT NULL AND c.agent_answered_at IS NOT NULL AND {condition} "
+                "GROUP BY c.agent",
                 params,
             )
         }
-        for agent, wrap_up in self._read(
-            f"SELECT c.agent, sum({_WRAP_UP}) FROM {_WRAPPED} AND c.agent IS NOT NULL AND "
-            f"{condition} GROUP BY c.agent",
-            params,
-        ):
-            calls, talk, _ = sums[agent]
-            sums[agent] = (calls, talk, wrap_up)
-        return sums
 
     def survey_sums(self, where: CallFilter) -> list[SurveySums]:
         condition, params = _condition(where)
@@ -983,64 +983,69 @@ class SqliteJournal(Journal):
         agents: list[str] | None = None,
     ) -> list[AgentTime]:
         now = min(end, dt.datetime.now(dt.UTC))
-        bounds = {"start": _time(start), "end": _time(end), "now": _time(now)}
-        overlap = "started_at < :end AND coalesce(ended_at, :now) > :start"
+        bounds = {"start": start.timestamp(), "end": end.timestamp(), "now": now.timestamp()}
+        overlap = "start_s < :end AND coalesce(end_s, :now) > :start"
         if agents is not None:
             names = {f"agent{i}": agent for i, agent in enumerate(agents)}
             bounds.update(names)
             overlap += f" AND agent IN ({', '.join(':' + n for n in names) or 'NULL'})"
-        cut = (
-            "(julianday(min(coalesce(ended_at, :now), :end)) - julianday(max(started_at, "
-            ":start))) * 86400"
-        )
-        missed = "state = 'ringing' AND ended_at IS NOT NULL AND next_state != 'on_call'"
+        begun, ended = "max(start_s, :start)", "min(coalesce(end_s, :now), :end)"
+        missed = "state = 'ringing' AND end_s IS NOT NULL AND next_state != 'on_call'"
         try:
             if not by_bucket:
                 rows = self.db.execute(
-                    f"SELECT agent, max(name), state, reason, sum({cut}), count(*), "
+                    f"SELECT agent, max(name), state, reason, sum({ended} - {begun}), count(*), "
                     f"sum({missed}) FROM agent_states WHERE {overlap} "
                     "GROUP BY agent, state, reason ORDER BY agent, state, reason",
                     bounds,
                 ).fetchall()
                 return [AgentTime(*row) for row in rows]
-            return self._agent_time_by_bucket(bounds, cut, overlap)
+            return self._agent_time_by_bucket(bounds, begun, ended, overlap)
         except sqlite3.Error as exc:
             raise JournalError(f"{self.path}: cannot read the agent state log: {exc}") from exc
 
-    def _agent_time_by_bucket(self, bounds: dict, cut: str, overlap: str) -> list[AgentTime]:
+    def _agent_time_by_bucket(
+        self, bounds: dict, begun: str, ended: str, overlap: str
+    ) -> list[AgentTime]:
         """Agent time per state and UTC quarter hour, summed over the agents.
 
         A segment within one quarter hour (most: a ringing, a call, a wrap-up) is summed by
         SQLite; the few that span quarters (a long break, a quiet hour) are cut here.
         """
-        # Quarter hours since the julian epoch; the nudge keeps a time on a boundary in the
-        # quarter it starts (julianday's float is a few microseconds off).
-        begun = "julianday(max(started_at, :start))"
-        ended = "julianday(min(coalesce(ended_at, :now), :end))"
-        first = f"CAST({begun} * {QUARTERS_A_DAY} + {NUDGE} AS INTEGER)"
-        last = f"CAST({ended} * {QUARTERS_A_DAY} - {NUDGE} AS INTEGER)"
+        first = f"CAST({begun} / {QUARTER} AS INTEGER)"
+        # The quarter of the segment's last instant: one ending on a boundary is not in the next.
+        last = f"CAST(({ended} - 1e-6) / {QUARTER} AS INTEGER)"
         totals: dict[tuple[str, str, int], list[float]] = {}
         for state, reason, quarter, seconds, count in self.db.execute(
-            f"SELECT state, reason, {first} AS q, sum({cut}), count(*) FROM agent_states "
-            f"WHERE {overlap} AND {first} >= {last} GROUP BY state, reason, q",
+            f"SELECT state, reason, {first} AS q, sum({ended} - {begun}), count(*) FROM "
+            f"agent_states WHERE {overlap} AND {first} >= {last} GROUP BY state, reason, q",
             bounds,
         ):
             totals[(state, reason, quarter)] = [seconds, count]
-        for state, reason, low_day, high_day in self.db.execute(
+        for state, reason, low, high in self.db.execute(
             f"SELECT state, reason, {begun}, {ended} FROM agent_states "
             f"WHERE {overlap} AND {first} < {last}",
             bounds,
         ):
-            low, high = low_day * QUARTERS_A_DAY, high_day * QUARTERS_A_DAY
-            quarter = int(low + NUDGE)
-            while quarter < high - NUDGE:
-                part = min(high, quarter + 1) - max(low, quarter)
-                total = totals.setdefault((state, reason, quarter), [0.0, 0])
-                total[0] += part * 86400 / QUARTERS_A_DAY
-                total[1] += 1
+            quarter = int(low // QUARTER)
+            while quarter * QUARTER < high:
+                part = min(high, (quarter + 1) * QUARTER) - max(low, quarter * QUARTER)
+                if part > 0:
+                    total = totals.setdefault((state, reason, quarter), [0.0, 0])
+                    total[0] += part
+                    total[1] += 1
                 quarter += 1
         return [
-            AgentTime("", "", state, reason, seconds, count, 0, _from_julian(q / QUARTERS_A_DAY))
+            AgentTime(
+                "",
+                "",
+                state,
+                reason,
+                seconds,
+                count,
+                0,
+                dt.datetime.fromtimestamp(q * QUARTER, dt.UTC),
+            )
             for (state, reason, q), (seconds, count) in sorted(totals.items())
         ]
 
