@@ -402,29 +402,13 @@ def generate(path: Path, calls: int, seed: int = 21) -> None:
 def time_in_process(journal: Path, format: str, output: Path) -> float:
     """Seconds ``run_report`` takes for ``format``, written to ``output`` (table: to a buffer)."""
     began = time.perf_counter()
+    options = dict(journal=str(journal), start=None, end=None, tenant=None, queue=None)
+    options.update(timezone="Europe/Sofia", format=format)
     if format == "table":
         with contextlib.redirect_stdout(io.StringIO()):
-            run_report(
-                journal=str(journal),
-                start=None,
-                end=None,
-                tenant=None,
-                queue=None,
-                timezone="Europe/Sofia",
-                format=format,
-                output=None,
-            )
+            run_report(**options, output=None)
     else:
-        run_report(
-            journal=str(journal),
-            start=None,
-            end=None,
-            tenant=None,
-            queue=None,
-            timezone="Europe/Sofia",
-            format=format,
-            output=str(output),
-        )
+        run_report(**options, output=str(output))
     return time.perf_counter() - began
 
 

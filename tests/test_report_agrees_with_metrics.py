@@ -13,7 +13,7 @@ import sys
 import gevent
 from flowkit import build
 from gevent import socket, subprocess
-from test_metrics import samples, scrape
+from test_metrics import FLOW, samples, scrape
 
 from ivr.cli import main
 from ivr.runtime.memory import Step
@@ -21,24 +21,6 @@ from ivr.runtime.record import OUTCOMES
 from ivr.simulator import SimulatedFreeSWITCH
 from ivr.store import SqliteJournal
 
-FLOW = """
-flow: default
-language: en
-start: menu
-nodes:
-  menu:
-    type: menu
-    prompt: "Press 0."
-    choices: {0: operator}
-    timeout: 30s
-    on_fail: bye
-  operator:
-    type: queue
-    queue: help
-  bye:
-    type: hangup
-    prompt: "Goodbye."
-"""
 # A long wrap-up: both agents are still in it when the metrics are scraped and when the
 # controller stops, whatever the machine's speed.
 QUEUES = "queues: {help: {agents: [a1, a2], wrap_up: 10m}}"
