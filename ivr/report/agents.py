@@ -72,10 +72,6 @@ class StateTime:
         return self.seconds[WRAP_UP]
 
     @property
-    def on_break(self) -> float:
-        return self.seconds[ON_BREAK]
-
-    @property
     def handling(self) -> float:
         """Talk and wrap-up (agents have no hold)."""
         return self.talk + self.wrap_up
